@@ -1,0 +1,43 @@
+"""Tortoise configuration and migrations: one app, "models", with committed migrations in api/migrations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as run_migrations
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "models": {
+                "models": ["api.models"],
+                "default_connection": "default",
+                "migrations": "api.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def migrate(database_url: str) -> None:
+    config = tortoise_config(database_url)
+    try:
+        await run_migrations(config=config)
+    finally:
+        await Tortoise.close_connections()
+
+
+async def connect(database_url: str) -> None:
+    await Tortoise.init(config=tortoise_config(database_url))
+
+
+async def disconnect() -> None:
+    await Tortoise.close_connections()
+
+
+# For `python -m tortoise -c api.database.MIGRATIONS_CONFIG makemigrations` (the Makefile's `migrations`).
+MIGRATIONS_CONFIG = tortoise_config("sqlite://:memory:")

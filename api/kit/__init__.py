@@ -1,0 +1,1 @@
+"""Shared kit with no domain knowledge."""

@@ -1,0 +1,156 @@
+"""Typed settings, read once from the environment (prefix ``APP_``, nested sections with ``__``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class AuthSettings(BaseModel):
+    issuer: str = "https://zsb.example.gov.cn"
+    audience: str = "zsb-api"
+    access_ttl_seconds: int = 15 * 60
+    refresh_ttl_days: int = 30
+    # JSON object {kid: PEM private key}. Every key verifies; `signing_kid` signs. Empty outside production:
+    # a development key pair is generated under var/ on first start.
+    jwt_keys: SecretStr = SecretStr("")
+    signing_kid: str = ""
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_resend_seconds: int = 60
+    otp_per_phone_per_hour: int = 5
+    otp_per_ip_per_hour: int = 30
+    operator_sign_in_per_ip_per_minute: int = 10
+
+
+class SecuritySettings(BaseModel):
+    # 32-byte keys, base64. Empty outside production: generated under var/ on first start.
+    pii_encryption_key: SecretStr = SecretStr("")
+    pii_hash_key: SecretStr = SecretStr("")
+    # Proxies whose X-Forwarded-For is believed when deciding the caller's IP (rate limits, logs).
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+
+class GraphQLSettings(BaseModel):
+    max_depth: int = 10
+    max_tokens: int = 2000
+    max_aliases: int = 30
+    max_cost: int = 1000
+    max_body_bytes: int = 1024 * 1024
+    max_input_list: int = 100
+    rate_per_identity_per_second: float = 20.0
+    burst_per_identity: int = 60
+    rate_per_ip_per_second: float = 50.0
+    burst_per_ip: int = 200
+    apq_ttl_seconds: int = 7 * 24 * 3600
+
+
+class WechatSettings(BaseModel):
+    app_id: str = "wx-sandbox-app"
+    app_secret: SecretStr = SecretStr("sandbox-secret")
+    base_url: str = ""  # empty: the WeChat sandbox of this process
+
+
+class AlipaySettings(BaseModel):
+    app_id: str = "2021000000000000"
+    base_url: str = ""  # empty: the Alipay sandbox of this process (gateway at …/gateway.do)
+    app_private_key: SecretStr = SecretStr("")  # PEM; generated under var/ outside production
+    alipay_public_key: str = ""  # PEM; read from the sandbox outside production
+
+
+class ProvinceSsoSettings(BaseModel):
+    issuer: str = ""  # empty: the provincial IdP sandbox of this process
+    client_id: str = "zsb-mobile"
+    client_secret: SecretStr = SecretStr("sandbox-client-secret")
+    redirect_uri: str = "zsb://sso/callback"
+
+
+class SmsSettings(BaseModel):
+    provider: str = "sandbox"  # sandbox | aliyun
+    base_url: str = ""
+    sign_name: str = "掌上办"
+    template_code: str = "SMS_OTP"
+    access_key_id: str = ""
+    access_key_secret: SecretStr = SecretStr("")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="APP_", env_nested_delimiter="__", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The URL clients and the sandboxes reach this process at; empty: http://{host}:{port}.
+    public_base_url: str = ""
+    database_url: str = ""  # empty: SQLite file var/zsb.sqlite3
+    redis_url: str = ""  # empty: in-process fakeredis
+    sandbox: bool | None = None  # default: on outside production
+    embedded_worker: bool | None = None  # default: on when redis_url is empty
+    var_dir: Path = PROJECT_ROOT / "var"
+    log_level: str = "INFO"
+    log_json: bool = True
+    timezone: str = "Asia/Shanghai"
+
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)
+    wechat: WechatSettings = Field(default_factory=WechatSettings)
+    alipay: AlipaySettings = Field(default_factory=AlipaySettings)
+    province_sso: ProvinceSsoSettings = Field(default_factory=ProvinceSsoSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+
+    @model_validator(mode="after")
+    def _production_is_explicit(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            if self.sandbox:
+                raise ValueError("APP_SANDBOX cannot be enabled in production")
+            missing = [
+                name
+                for name, value in (
+                    ("APP_DATABASE_URL", self.database_url),
+                    ("APP_REDIS_URL", self.redis_url),
+                    ("APP_AUTH__JWT_KEYS", self.auth.jwt_keys.get_secret_value()),
+                    ("APP_SECURITY__PII_ENCRYPTION_KEY", self.security.pii_encryption_key.get_secret_value()),
+                    ("APP_SECURITY__PII_HASH_KEY", self.security.pii_hash_key.get_secret_value()),
+                    ("APP_PUBLIC_BASE_URL", self.public_base_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"production needs {', '.join(missing)}")
+        return self
+
+    @property
+    def sandbox_enabled(self) -> bool:
+        return self.env is not Environment.PRODUCTION if self.sandbox is None else self.sandbox
+
+    @property
+    def worker_in_process(self) -> bool:
+        return (not self.redis_url) if self.embedded_worker is None else self.embedded_worker
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite://{self.var_dir / 'zsb.sqlite3'}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def sandbox_base_url(self) -> str:
+        return f"{self.base_url}/sandbox"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION

@@ -144,6 +144,7 @@ class Migration(migrations.Migration):
                 ('union_id', fields.CharField(null=True, max_length=128)),
                 ('raw_level', fields.CharField(null=True, max_length=16)),
                 ('linked_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('is_synthetic', fields.BooleanField(default=False)),
             ],
             options={'table': 'identity_binding', 'app': 'models', 'unique_together': (('provider', 'subject_id'),), 'pk_attr': 'id'},
             bases=['Entity'],
@@ -198,7 +199,7 @@ class Migration(migrations.Migration):
                 ('ip', fields.CharField(default='', max_length=45)),
                 ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'session', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One row per refresh token; `family_id` groups the rotations of one sign-in on one device.'},
+            options={'table': 'session', 'app': 'models', 'pk_attr': 'id', 'table_description': 'One row per refresh token. `family_id` groups the rotations of one sign-in on one device.'},
             bases=['Entity'],
         ),
         ops.CreateModel(

@@ -120,6 +120,7 @@ class IdentityBinding(Entity):
     union_id = fields.CharField(max_length=128, null=True)
     raw_level = fields.CharField(max_length=16, null=True)
     linked_at = fields.DatetimeField()
+    is_synthetic = fields.BooleanField(default=False)
 
     class Meta:
         table = "identity_binding"
@@ -148,7 +149,7 @@ class AgentAuthorization(Entity):
 
 
 class Session(Entity):
-    """One row per refresh token; `family_id` groups the rotations of one sign-in on one device."""
+    """One row per refresh token. `family_id` groups the rotations of one sign-in on one device."""
 
     person_id = fields.UUIDField(null=True, db_index=True)
     operator_id = fields.UUIDField(null=True, db_index=True)

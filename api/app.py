@@ -1,0 +1,58 @@
+"""create_app(): routes, middleware, lifespan and the GraphQL mount. The composition root."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from api.http.health import MetricsMiddleware, healthz, metrics, readyz
+from api.http.request_id import RequestIdMiddleware
+from api.kit import logging as logging_kit
+from api.kit.clock import Clock, ShiftableClock, SystemClock
+from api.lifespan import Services, lifespan_for
+from api.settings import Environment, Settings
+
+
+async def graphql(request: Request) -> Response:
+    services: Services = request.app.state.services
+    return await services.graphql(request)
+
+
+class SandboxMount:
+    """Serves the provider sandboxes at /sandbox when they run in this process; 404 otherwise (production)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        services: Services | None = getattr(scope["app"].state, "services", None)
+        if services is None or services.sandbox_app is None:
+            response = JSONResponse({"error": "not found"}, status_code=404)
+            await response(scope, receive, send)
+            return
+        await services.sandbox_app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Starlette:
+    settings = settings or Settings()
+    logging_kit.configure(settings.log_level, settings.log_json)
+    clock = clock or (ShiftableClock() if settings.env is Environment.TEST else SystemClock())
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        Mount("/sandbox", app=SandboxMount()),
+    ]
+    if not settings.is_production:
+        assets = settings.var_dir / "graphiql" / "node_modules"
+        routes.append(Mount("/graphiql/assets", app=StaticFiles(directory=assets, check_dir=False)))
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(MetricsMiddleware),
+        Middleware(GZipMiddleware, minimum_size=1024),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan_for(settings, clock))  # type: ignore[arg-type]

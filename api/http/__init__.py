@@ -1,0 +1,1 @@
+"""Non-GraphQL routes: health, readiness, metrics (and, later, provider callbacks and upload chunks)."""

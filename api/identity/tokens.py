@@ -1,0 +1,129 @@
+"""ES256 access tokens: short-lived, `kid` in the header, several verification keys for rotation."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from api.kit.clock import Clock
+from api.kit.errors import Unauthenticated
+
+PrincipalKind = Literal["citizen", "operator"]
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    subject: uuid.UUID
+    kind: PrincipalKind
+    family_id: uuid.UUID
+    level: int
+    expires_at: datetime
+    acting_as_enterprise_id: uuid.UUID | None = None
+    agent_authorization_id: uuid.UUID | None = None
+    roles: tuple[str, ...] = field(default=())
+    department_id: uuid.UUID | None = None
+
+
+def generate_signing_key_pem() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+class TokenService:
+    def __init__(
+        self, *, keys_pem: dict[str, str], signing_kid: str, issuer: str, audience: str, ttl: timedelta, clock: Clock
+    ) -> None:
+        if signing_kid not in keys_pem:
+            raise ValueError(f"signing key {signing_kid!r} is not among the configured keys")
+        private = {kid: serialization.load_pem_private_key(pem.encode(), None) for kid, pem in keys_pem.items()}
+        for kid, key in private.items():
+            if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+                raise ValueError(f"key {kid!r} is not a P-256 key (ES256)")
+        self._signing_key = private[signing_kid]
+        self._signing_kid = signing_kid
+        # Parsed once: loading a PEM per request would cost more than the verification itself.
+        self._public = {kid: key.public_key() for kid, key in private.items()}  # type: ignore[union-attr]
+        self._issuer = issuer
+        self._audience = audience
+        self._ttl = ttl
+        self._clock = clock
+        self._jws = jwt.PyJWS()
+
+    @property
+    def ttl(self) -> timedelta:
+        return self._ttl
+
+    def issue(self, claims: AccessClaims) -> str:
+        now = self._clock.now()
+        payload: dict[str, Any] = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": str(claims.subject),
+            "typ": claims.kind,
+            "sid": str(claims.family_id),
+            "lvl": claims.level,
+            "iat": int(now.timestamp()),
+            "exp": int(claims.expires_at.timestamp()),
+        }
+        if claims.acting_as_enterprise_id:
+            payload["act"] = str(claims.acting_as_enterprise_id)
+        if claims.agent_authorization_id:
+            payload["agt"] = str(claims.agent_authorization_id)
+        if claims.roles:
+            payload["roles"] = list(claims.roles)
+        if claims.department_id:
+            payload["dep"] = str(claims.department_id)
+        return jwt.encode(payload, self._signing_key, algorithm="ES256", headers={"kid": self._signing_kid})
+
+    def expiry_from_now(self) -> datetime:
+        return self._clock.now() + self._ttl
+
+    def verify(self, token: str) -> AccessClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self._public.get(str(header.get("kid")))
+            if key is None:
+                raise Unauthenticated("unknown signing key")
+            # Only ES256 is accepted: this refuses alg=none and HS256 signed with the public key.
+            payload = jwt.decode(
+                token,
+                key,
+                algorithms=["ES256"],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iss", "aud", "sub", "typ", "sid"], "verify_exp": False, "verify_iat": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated("invalid access token") from exc
+        # Expiry is checked against the injectable clock, so that tests can move time.
+        if payload["exp"] <= self._clock.now().timestamp():
+            raise Unauthenticated("access token expired")
+        kind = payload["typ"]
+        if kind not in ("citizen", "operator"):
+            raise Unauthenticated("invalid access token")
+        try:
+            return AccessClaims(
+                subject=uuid.UUID(payload["sub"]),
+                kind=kind,
+                family_id=uuid.UUID(payload["sid"]),
+                level=int(payload.get("lvl", 0)),
+                expires_at=datetime.fromtimestamp(payload["exp"], tz=self._clock.now().tzinfo),
+                acting_as_enterprise_id=_uuid_or_none(payload.get("act")),
+                agent_authorization_id=_uuid_or_none(payload.get("agt")),
+                roles=tuple(payload.get("roles", ())),
+                department_id=_uuid_or_none(payload.get("dep")),
+            )
+        except (ValueError, TypeError) as exc:
+            raise Unauthenticated("invalid access token") from exc
+
+
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    return uuid.UUID(str(value)) if value else None

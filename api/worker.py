@@ -1,0 +1,93 @@
+"""arq workers: job functions and the cron schedule.
+
+Standalone (`zsb worker`) against a Redis server, or inside the API process in the embedded mode, where Redis is
+fakeredis: the same functions and cron jobs, the same queue semantics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import arq.worker
+from arq.connections import ArqRedis, RedisSettings
+from arq.cron import cron
+
+from api import database
+from api.identity.deps import IdentityDeps
+from api.kit.clock import Clock, SystemClock
+from api.kit.redis import Redis
+from api.models import Session
+from api.settings import Settings
+
+log = logging.getLogger("zsb.worker")
+
+# Refresh tokens past expiry are kept a week for audit and reuse detection, then removed.
+SESSION_RETENTION = timedelta(days=7)
+
+
+async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
+    clock: Clock = ctx.get("clock") or SystemClock()
+    removed = await Session.filter(expires_at__lt=clock.now() - SESSION_RETENTION).delete()
+    log.info("purged expired sessions", extra={"removed": removed})
+    return int(removed)
+
+
+FUNCTIONS = [purge_expired_sessions]
+CRON_JOBS = [cron(purge_expired_sessions, hour={19}, minute={30}, run_at_startup=False)]  # 03:30 Asia/Shanghai
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    settings = Settings()
+    await database.connect(settings.resolved_database_url)
+    ctx["clock"] = SystemClock()
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    await database.disconnect()
+
+
+def _redis_settings() -> RedisSettings:
+    url = Settings().redis_url
+    if not url:
+        raise SystemExit("a standalone worker needs APP_REDIS_URL (the embedded mode runs jobs inside the API)")
+    return RedisSettings.from_dsn(url)
+
+
+class WorkerSettings:
+    functions = FUNCTIONS
+    cron_jobs = CRON_JOBS
+    on_startup = _startup
+    on_shutdown = _shutdown
+    max_tries = 5
+
+    @staticmethod
+    def redis_settings() -> RedisSettings:
+        return _redis_settings()
+
+
+async def _skip_redis_info(*_args: object) -> None:
+    return None
+
+
+async def start_in_process_worker(settings: Settings, identity: IdentityDeps, redis: Redis) -> asyncio.Task[None]:
+    pool = ArqRedis(connection_pool=redis.connection_pool)
+    worker = arq.worker.Worker(
+        functions=FUNCTIONS,
+        cron_jobs=CRON_JOBS,
+        redis_pool=pool,
+        handle_signals=False,
+        ctx={"clock": identity.clock},
+        poll_delay=0.2,
+        max_tries=5,
+    )
+
+    async def run() -> None:
+        # fakeredis has no INFO command, and arq calls it only to log the server version at start-up.
+        with mock.patch.object(arq.worker, "log_redis_info", _skip_redis_info):
+            await worker.main()
+
+    return asyncio.create_task(run(), name="embedded-arq-worker")

@@ -1,0 +1,23 @@
+"""Request-scoped context: who calls, and the process-scoped services the resolvers call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+
+from api.identity.deps import IdentityDeps
+from api.identity.principal import Principal
+
+
+@dataclass
+class Context:
+    principal: Principal
+    identity: IdentityDeps
+    device_name: str
+    # Per-request DataLoaders, created on first use so that requests that need none pay nothing.
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+
+Info = strawberry.Info[Context, None]

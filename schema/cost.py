@@ -1,0 +1,134 @@
+"""Query cost (graphql.md §3): 1 per field, list fields multiplied by `first` or their declared maximum.
+
+The declared maximum of a list without `first` is the "at most N" of its description: the schema states it where
+clients read it, and this rule reads the same sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+)
+from strawberry.extensions import SchemaExtension
+
+_AT_MOST = re.compile(r"at most (\d[\d,]*)", re.IGNORECASE)
+DEFAULT_LIST_MAX = 100
+
+
+def declared_max(field: GraphQLField) -> int:
+    match = _AT_MOST.search(field.description or "")
+    return int(match.group(1).replace(",", "")) if match else DEFAULT_LIST_MAX
+
+
+class _Costing:
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], variables: dict[str, object]):
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def selection(self, parent: object, selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for node in selection_set.selections:
+            if isinstance(node, FieldNode):
+                total += self.field(parent, node, seen)
+            elif isinstance(node, InlineFragmentNode):
+                target = self.schema.get_type(node.type_condition.name.value) if node.type_condition else parent
+                total += self.selection(target, node.selection_set, seen)
+            elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+                fragment = self.fragments.get(node.name.value)
+                if fragment is not None:
+                    target = self.schema.get_type(fragment.type_condition.name.value)
+                    total += self.selection(target, fragment.selection_set, seen | {node.name.value})
+        return total
+
+    def _fields(self, parent: object) -> dict[str, GraphQLField]:
+        if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            return dict(parent.fields)
+        if isinstance(parent, GraphQLUnionType):
+            merged: dict[str, GraphQLField] = {}
+            for member in parent.types:
+                merged.update(member.fields)
+            return merged
+        return {}
+
+    def field(self, parent: object, node: FieldNode, seen: frozenset[str]) -> int:
+        definition = self._fields(parent).get(node.name.value)
+        if definition is None:
+            return 1
+        inner = self.selection(get_named_type(definition.type), node.selection_set, seen)
+        if isinstance(get_nullable_type(definition.type), GraphQLList):  # type: ignore[arg-type]
+            return 1 + self._multiplier(definition, node) * max(inner, 1)
+        return 1 + inner
+
+    def _multiplier(self, definition: GraphQLField, node: FieldNode) -> int:
+        for argument in node.arguments or ():
+            if argument.name.value in ("first", "limit"):
+                value = argument.value
+                if isinstance(value, IntValueNode):
+                    return max(1, min(int(value.value), declared_max(definition)))
+                if isinstance(value, VariableNode):
+                    raw = self.variables.get(value.name.value)
+                    if isinstance(raw, int):
+                        return max(1, min(raw, declared_max(definition)))
+        return declared_max(definition)
+
+
+def document_cost(schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode], variables: dict[str, object]) -> int:
+    root = schema.get_root_type(operation.operation)
+    return _Costing(schema, fragments, variables).selection(root, operation.selection_set, frozenset())
+
+
+class CostLimiter(SchemaExtension):
+    def __init__(self, *, max_cost: int) -> None:
+        self.max_cost = max_cost
+        self.cost: int | None = None
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if document is not None:
+            fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            chosen = next(
+                (op for op in operations if ctx.operation_name is None or (op.name and op.name.value == ctx.operation_name)),
+                None,
+            )
+            if chosen is not None:
+                self.cost = document_cost(ctx.schema._schema, chosen, fragments, dict(ctx.variables or {}))
+                if self.cost > self.max_cost:
+                    # A result set before execution replaces it: nothing is resolved.
+                    ctx.result = ExecutionResult(
+                        data=None,
+                        errors=[
+                            GraphQLError(
+                                f"query cost {self.cost} exceeds the limit of {self.max_cost}",
+                                extensions={"code": "QUERY_TOO_COSTLY", "cost": self.cost, "maxCost": self.max_cost},
+                            )
+                        ],
+                    )
+        yield
+
+    def get_results(self) -> dict[str, object]:
+        return {"cost": self.cost} if self.cost is not None else {}

@@ -1,0 +1,71 @@
+"""The one schema: every domain contributes its Query and Mutation fields here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+
+from api.settings import GraphQLSettings
+from schema.cost import CostLimiter
+from schema.errors import Error
+from schema.identity.mutations import IdentityMutation
+from schema.identity.queries import IdentityQuery
+from schema.masking import should_mask
+from schema.scalars import SCALAR_MAP
+
+SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
+
+
+@strawberry.type
+class Query(IdentityQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(IdentityMutation):
+    pass
+
+
+def _cached(extension: type[ParserCache] | type[ValidationCache]) -> Callable[[], SchemaExtension]:
+    return partial(extension, maxsize=1024)
+
+
+def build_schema(limits: GraphQLSettings, *, introspection: bool) -> strawberry.Schema:
+    # Factories, not instances: strawberry builds a fresh extension per request from each.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        partial(QueryDepthLimiter, max_depth=limits.max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        partial(CostLimiter, max_cost=limits.max_cost),
+        _cached(ParserCache),
+        _cached(ValidationCache),
+        partial(MaskErrors, should_mask_error=should_mask, error_message="Unexpected error."),
+    ]
+    if not introspection:
+        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Error],
+        extensions=extensions,  # type: ignore[arg-type]
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
+
+
+def printed_sdl() -> str:
+    return build_schema(GraphQLSettings(), introspection=True).as_str() + "\n"

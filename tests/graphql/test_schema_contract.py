@@ -1,0 +1,90 @@
+"""The schema is a contract: the committed SDL matches the code, and every root field declares who may call it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLScalarType,
+    GraphQLSchema,
+)
+from strawberry.permission import PermissionExtension
+
+from api.settings import GraphQLSettings
+from schema.access import POLICIES, Public
+from schema.root import SDL_PATH, build_schema, printed_sdl
+from tests.support.client import Api
+
+_SAMPLES = {"String": "x", "ID": "00000000-0000-0000-0000-000000000000", "Int": 1, "Float": 1.0, "Boolean": False,
+            "DateTime": "2030-01-01T00:00:00+08:00"}
+
+
+def _sample(kind: GraphQLInputType) -> Any:
+    """A value of `kind` that passes GraphQL validation, so that only the access check can refuse the call."""
+    if isinstance(kind, GraphQLNonNull):
+        return _sample(kind.of_type)
+    if isinstance(kind, GraphQLList):
+        return []
+    if isinstance(kind, GraphQLEnumType):
+        return next(iter(kind.values))
+    if isinstance(kind, GraphQLInputObjectType):
+        return {name: _sample(f.type) for name, f in kind.fields.items() if isinstance(f.type, GraphQLNonNull)}
+    assert isinstance(kind, GraphQLScalarType)
+    return _SAMPLES[kind.name]
+
+
+def _root_fields() -> list[tuple[str, str, Any, Any]]:
+    schema = build_schema(GraphQLSettings(), introspection=True)
+    graphql_schema: GraphQLSchema = schema._schema
+    found = []
+    for operation, root in (("query", graphql_schema.query_type), ("mutation", graphql_schema.mutation_type)):
+        assert root is not None
+        for name, field in root.fields.items():
+            strawberry_field = schema.get_field_for_type(name, root.name)
+            found.append((operation, name, field, strawberry_field))
+    return found
+
+
+def _policy(strawberry_field: Any) -> list[type]:
+    policies = []
+    for extension in strawberry_field.extensions:
+        if isinstance(extension, PermissionExtension):
+            policies += [type(p) for p in extension.permissions]
+    return [p for p in policies if any(issubclass(p, known) for known in POLICIES)]
+
+
+class TestCommittedSchema:
+    def test_matches_the_code(self) -> None:
+        assert SDL_PATH.read_text(encoding="utf-8") == printed_sdl(), "run `make schema` and commit schema.graphql"
+
+
+class TestEveryRootField:
+    def test_declares_exactly_one_access_policy(self) -> None:
+        missing = [name for _, name, _, sf in _root_fields() if len(_policy(sf)) != 1]
+        assert missing == []
+
+    async def test_refuses_an_anonymous_caller_unless_public(self, api: Api) -> None:
+        checked = 0
+        for operation, name, field, strawberry_field in _root_fields():
+            if _policy(strawberry_field) == [Public]:
+                continue
+            args = {arg_name: _sample(arg.type) for arg_name, arg in field.args.items()}
+            declared = ", ".join(f"${a}: {field.args[a].type}" for a in args)
+            passed = ", ".join(f"{a}: ${a}" for a in args)
+            query = f"{operation}{f'({declared})' if args else ''} {{ {name}{f'({passed})' if args else ''} {{ __typename }} }}"
+            body = await api.gql(query, args)
+            assert body.get("data") is None or body["data"].get(name) is None, name
+            codes = [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
+            assert codes == ["UNAUTHENTICATED"], (name, body)
+            checked += 1
+        assert checked >= 8
+
+    async def test_operator_only_fields_refuse_a_citizen_and_vice_versa(self, api: Api) -> None:
+        citizen = await api.sign_in()
+        body = await api.gql("query { operatorMe { id } }", token=citizen.access_token)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -1,0 +1,81 @@
+"""The sandboxes on a real loopback port: every client under test talks to them over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+
+from api.kit.clock import ShiftableClock
+from api.platforms.alipay import generate_rsa_keypair
+from api.platforms.sandbox import SandboxHub
+from tests.platforms.registered import (
+    ALIPAY_APP_ID,
+    SSO_CLIENT_ID,
+    SSO_CLIENT_SECRET,
+    SSO_REDIRECT_URI,
+    WECHAT_APP_ID,
+    WECHAT_SECRET,
+)
+
+
+@pytest.fixture(scope="session")
+def clock() -> ShiftableClock:
+    # Shared by the sandboxes and the clients, as one process's clock would be; tests only move it forward.
+    return ShiftableClock()
+
+
+@pytest.fixture(scope="session")
+def alipay_app_keys() -> tuple[str, str]:
+    return generate_rsa_keypair()
+
+
+@pytest.fixture(scope="session")
+async def sandbox_server(
+    clock: ShiftableClock, alipay_app_keys: tuple[str, str]
+) -> AsyncIterator[SandboxHub]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    hub = SandboxHub(f"http://127.0.0.1:{port}/sandbox", clock=clock)
+    hub.wechat.register_app(WECHAT_APP_ID, WECHAT_SECRET)
+    hub.alipay.register_app(ALIPAY_APP_ID, alipay_app_keys[1])
+    hub.idp.register_client(SSO_CLIENT_ID, SSO_CLIENT_SECRET, [SSO_REDIRECT_URI])
+    # Mounted as the composition root mounts it.
+    app = Starlette(routes=[Route("/sandbox", hub.index), Mount("/sandbox", app=hub.app)])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", ws="none"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    yield hub
+    server.should_exit = True
+    await task
+    sock.close()
+
+
+@pytest.fixture
+def hub(sandbox_server: SandboxHub) -> Iterator[SandboxHub]:
+    sandbox_server.reset()
+    yield sandbox_server
+    sandbox_server.reset()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        yield client
+
+
+@pytest.fixture
+async def impatient_http() -> AsyncIterator[httpx.AsyncClient]:
+    """A client that gives up long before a scripted delay ends."""
+    async with httpx.AsyncClient(timeout=0.2) as client:
+        yield client

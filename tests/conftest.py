@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from api import database
+from api import database, devsecrets
 from api.app import create_app
 from api.kit.clock import ShiftableClock
+from api.kit.pii import PiiCipher
+from api.seed import load_demo_seed
 from api.settings import Settings
 from tests.support.client import Api, LiveServer
 
@@ -87,6 +89,8 @@ async def live(backend_urls: tuple[str, str], tmp_path_factory: pytest.TempPathF
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
+    secrets = devsecrets.load_or_create(var_dir)
+    await load_demo_seed(pii=PiiCipher(secrets.pii_encryption_key, secrets.pii_hash_key), clock=clock)
     try:
         yield LiveServer(base_url=f"http://127.0.0.1:{port}", app=app, settings=settings, clock=clock)
     finally:

@@ -132,6 +132,7 @@ def _bindings(ctx: SeedContext, r: Resident) -> list[IdentityBinding]:
             union_id=union_id,
             raw_level=raw_level,
             linked_at=linked_at,
+            is_synthetic=True,
         )
         for provider, subject, union_id, raw_level in subjects
     ]

@@ -1,0 +1,389 @@
+"""The Alipay gateway client against the Alipay sandbox, over real HTTP."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from api.kit.clock import Clock, ShiftableClock
+from api.platforms.alipay import (
+    AlipayError,
+    AlipayGateway,
+    AlipayOAuthToken,
+    gateway,
+    generate_rsa_keypair,
+    load_public_key,
+    open_response,
+    rsa2_sign,
+    rsa2_verify,
+    sign_content,
+)
+from api.platforms.sandbox import AlipayGatewayError, AlipayMethodCall, SandboxHub
+from tests.platforms.registered import ALIPAY_APP_ID
+
+USER_ID = "2088000000000001"
+
+
+class _OffsetClock:
+    def __init__(self, base: Clock, offset: timedelta) -> None:
+        self._base, self._offset = base, offset
+
+    def now(self) -> datetime:
+        return self._base.now() + self._offset
+
+
+def _gateway(
+    http: httpx.AsyncClient,
+    hub: SandboxHub,
+    clock: Clock,
+    app_keys: tuple[str, str],
+    *,
+    app_id: str = ALIPAY_APP_ID,
+    alipay_public_key_pem: str | None = None,
+) -> AlipayGateway:
+    return AlipayGateway(
+        http,
+        gateway_url=hub.alipay.gateway_url,
+        app_id=app_id,
+        app_private_key_pem=app_keys[0],
+        alipay_public_key_pem=alipay_public_key_pem or hub.alipay.public_key_pem,
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def alipay(
+    http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock, alipay_app_keys: tuple[str, str]
+) -> AlipayGateway:
+    return _gateway(http, hub, clock, alipay_app_keys)
+
+
+async def _mint(http: httpx.AsyncClient, hub: SandboxHub, **body: str) -> str:
+    response = await http.post(f"{hub.alipay.base_url}/auth-codes", json={"userId": USER_ID, **body})
+    assert response.status_code == 200
+    code: str = response.json()["authCode"]
+    return code
+
+
+async def _oauth_refusal(client: AlipayGateway, code: str) -> AlipayError:
+    with pytest.raises(AlipayError) as caught:
+        await client.oauth_token(code)
+    return caught.value
+
+
+class _Echo:
+    """A method handler as payments will register theirs: records its calls, echoes the business content."""
+
+    def __init__(self) -> None:
+        self.calls: list[AlipayMethodCall] = []
+
+    async def __call__(self, call: AlipayMethodCall) -> dict[str, Any]:
+        self.calls.append(call)
+        if call.biz_content and call.biz_content.get("out_trade_no") == "MISSING":
+            return {
+                "code": "40004",
+                "msg": "Business Failed",
+                "sub_code": "ACQ.TRADE_NOT_EXIST",
+                "sub_msg": "交易不存在",
+            }
+        if call.biz_content and call.biz_content.get("out_trade_no") == "REFUSED":
+            raise AlipayGatewayError(
+                "40006", "Insufficient Permissions", "isv.insufficient-isv-permissions", "权限不足"
+            )
+        return {"code": "10000", "msg": "Success", "echo": call.biz_content}
+
+
+@pytest.fixture
+def echo(hub: SandboxHub) -> _Echo:
+    handler = _Echo()
+    hub.alipay.register_method("zsb.test.echo", handler)
+    return handler
+
+
+class TestOauthToken:
+    async def test_an_auth_code_gives_the_users_ids(
+        self,
+        alipay: AlipayGateway,
+        hub: SandboxHub,
+        http: httpx.AsyncClient,
+        alipay_app_keys: tuple[str, str],
+    ) -> None:
+        # given
+        code = await _mint(http, hub, openId="074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5")
+
+        # when
+        token = await alipay.oauth_token(code)
+
+        # then
+        assert token == AlipayOAuthToken(
+            USER_ID, "074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5", token.access_token
+        )
+        assert token.access_token.startswith("authusrB")
+        assert token.access_token not in repr(token)
+        [request] = hub.alipay.requests()
+        query = request.query
+        assert (request.method, request.path, request.body) == ("POST", "/gateway.do", None)
+        assert {k: v for k, v in query.items() if k not in ("timestamp", "sign")} == {
+            "app_id": ALIPAY_APP_ID,
+            "method": "alipay.system.oauth.token",
+            "format": "JSON",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "version": "1.0",
+            "grant_type": "authorization_code",
+            "code": code,
+        }
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", query["timestamp"])
+        assert rsa2_verify(load_public_key(alipay_app_keys[1]), sign_content(query), query["sign"])
+
+    async def test_without_an_open_id_it_is_none(
+        self, alipay: AlipayGateway, hub: SandboxHub, http: httpx.AsyncClient
+    ) -> None:
+        token = await alipay.oauth_token(await _mint(http, hub))
+        assert (token.user_id, token.open_id) == (USER_ID, None)
+
+    async def test_an_unknown_code_is_refused(self, alipay: AlipayGateway) -> None:
+        error = await _oauth_refusal(alipay, "never-minted")
+        assert (error.code, error.alipay_code, error.sub_code) == (
+            "ALIPAY_ISV_CODE_INVALID",
+            "40002",
+            "isv.code-invalid",
+        )
+
+    async def test_a_used_code_is_refused(
+        self, alipay: AlipayGateway, hub: SandboxHub, http: httpx.AsyncClient
+    ) -> None:
+        # given
+        code = await _mint(http, hub)
+        await alipay.oauth_token(code)
+
+        # when
+        error = await _oauth_refusal(alipay, code)
+
+        # then
+        assert error.code == "ALIPAY_ISV_CODE_INVALID"
+
+    async def test_an_expired_code_is_refused(
+        self, alipay: AlipayGateway, hub: SandboxHub, http: httpx.AsyncClient, clock: ShiftableClock
+    ) -> None:
+        code = await _mint(http, hub)
+        clock.advance(timedelta(minutes=5, seconds=1))
+        assert (await _oauth_refusal(alipay, code)).code == "ALIPAY_ISV_CODE_INVALID"
+
+    async def test_a_code_minted_for_another_app_is_refused(
+        self, alipay: AlipayGateway, hub: SandboxHub, http: httpx.AsyncClient
+    ) -> None:
+        code = await _mint(http, hub, appId="2021000000009999")
+        assert (await _oauth_refusal(alipay, code)).code == "ALIPAY_ISV_CODE_INVALID"
+
+    async def test_an_unsigned_success_is_a_bad_signature(
+        self, alipay: AlipayGateway, hub: SandboxHub
+    ) -> None:
+        # given a whole reply scripted without any sign
+        node = {"user_id": USER_ID, "access_token": "authusrBforged"}
+        hub.alipay.script({"path": "/gateway.do"}, {"body": {"alipay_system_oauth_token_response": node}})
+
+        # when
+        error = await _oauth_refusal(alipay, "any")
+
+        # then
+        assert error.code == "ALIPAY_BAD_SIGNATURE"
+
+
+class TestCall:
+    async def test_a_registered_method_gets_the_business_content_and_answers_signed(
+        self, alipay: AlipayGateway, hub: SandboxHub, echo: _Echo
+    ) -> None:
+        # given
+        biz = {"out_trade_no": "T1", "subject": "办证费", "total_amount": "0.01"}
+
+        # when
+        node = await alipay.call(
+            "zsb.test.echo", biz_content=biz, params={"notify_url": "https://zsb.example/n"}
+        )
+
+        # then
+        assert node == {"code": "10000", "msg": "Success", "echo": biz}
+        [call] = echo.calls
+        assert (call.app_id, call.method, call.biz_content) == (ALIPAY_APP_ID, "zsb.test.echo", biz)
+        assert call.params["notify_url"] == "https://zsb.example/n"
+        [request] = hub.alipay.requests()
+        assert request.body == {"biz_content": biz}
+        assert "biz_content" not in request.query
+
+    async def test_a_business_failure_raises_with_alipays_codes(
+        self, alipay: AlipayGateway, echo: _Echo
+    ) -> None:
+        with pytest.raises(AlipayError) as caught:
+            await alipay.call("zsb.test.echo", biz_content={"out_trade_no": "MISSING"})
+        error = caught.value
+        assert (error.code, error.alipay_code, error.sub_code) == (
+            "ALIPAY_ACQ_TRADE_NOT_EXIST",
+            "40004",
+            "ACQ.TRADE_NOT_EXIST",
+        )
+
+    async def test_a_handler_can_refuse_at_gateway_level(self, alipay: AlipayGateway, echo: _Echo) -> None:
+        with pytest.raises(AlipayError) as caught:
+            await alipay.call("zsb.test.echo", biz_content={"out_trade_no": "REFUSED"})
+        assert caught.value.code == "ALIPAY_ISV_INSUFFICIENT_ISV_PERMISSIONS"
+
+    async def test_an_unknown_method_is_refused(self, alipay: AlipayGateway) -> None:
+        with pytest.raises(AlipayError) as caught:
+            await alipay.call("alipay.no.such.method")
+        assert caught.value.code == "ALIPAY_ISV_INVALID_METHOD"
+
+    async def test_a_request_signed_with_another_key_is_refused_before_the_handler(
+        self, http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock, echo: _Echo
+    ) -> None:
+        # given an app whose private key does not match the public key registered for it
+        forger = _gateway(http, hub, clock, generate_rsa_keypair())
+
+        # when
+        with pytest.raises(AlipayError) as caught:
+            await forger.call("zsb.test.echo", biz_content={"out_trade_no": "T1"})
+
+        # then
+        assert (caught.value.code, caught.value.sub_code) == (
+            "ALIPAY_ISV_INVALID_SIGNATURE",
+            "isv.invalid-signature",
+        )
+        assert echo.calls == []
+
+    async def test_an_unknown_app_is_refused(
+        self,
+        http: httpx.AsyncClient,
+        hub: SandboxHub,
+        clock: ShiftableClock,
+        alipay_app_keys: tuple[str, str],
+    ) -> None:
+        stranger = _gateway(http, hub, clock, alipay_app_keys, app_id="2021000000009999")
+        with pytest.raises(AlipayError) as caught:
+            await stranger.call("zsb.test.echo")
+        assert caught.value.code == "ALIPAY_ISV_INVALID_APP_ID"
+
+    async def test_a_stale_timestamp_is_refused(
+        self,
+        http: httpx.AsyncClient,
+        hub: SandboxHub,
+        clock: ShiftableClock,
+        alipay_app_keys: tuple[str, str],
+    ) -> None:
+        late = _gateway(http, hub, _OffsetClock(clock, timedelta(minutes=-20)), alipay_app_keys)
+        with pytest.raises(AlipayError) as caught:
+            await late.call("zsb.test.echo")
+        assert caught.value.code == "ALIPAY_ISV_INVALID_TIMESTAMP"
+
+    async def test_a_mis_signed_reply_is_a_bad_signature(
+        self, alipay: AlipayGateway, hub: SandboxHub, echo: _Echo
+    ) -> None:
+        # given
+        hub.alipay.script({"path": "/gateway.do", "method": "zsb.test.echo"}, {"badSignature": True})
+
+        # when
+        with pytest.raises(AlipayError) as caught:
+            await alipay.call("zsb.test.echo", biz_content={"out_trade_no": "T1"})
+
+        # then
+        assert caught.value.code == "ALIPAY_BAD_SIGNATURE"
+        assert len(echo.calls) == 1
+
+    async def test_a_reply_checked_with_the_wrong_alipay_key_is_a_bad_signature(
+        self,
+        http: httpx.AsyncClient,
+        hub: SandboxHub,
+        clock: ShiftableClock,
+        alipay_app_keys: tuple[str, str],
+        echo: _Echo,
+    ) -> None:
+        wrong = _gateway(http, hub, clock, alipay_app_keys, alipay_public_key_pem=generate_rsa_keypair()[1])
+        with pytest.raises(AlipayError) as caught:
+            await wrong.call("zsb.test.echo")
+        assert caught.value.code == "ALIPAY_BAD_SIGNATURE"
+
+    async def test_a_scripted_node_is_signed_for_the_method(
+        self, alipay: AlipayGateway, hub: SandboxHub
+    ) -> None:
+        # given
+        busy = {"code": "20000", "msg": "Service Currently Unavailable", "sub_code": "isp.unknow-error"}
+        hub.alipay.script({"path": "/gateway.do"}, {"body": busy})
+
+        # when
+        with pytest.raises(AlipayError) as caught:
+            await alipay.call("zsb.test.echo")
+
+        # then
+        assert (caught.value.code, caught.value.node) == ("ALIPAY_ISP_UNKNOW_ERROR", busy)
+
+    @pytest.mark.parametrize(
+        "action", [{"status": 500}, {"status": 502, "body": "Bad Gateway"}, {"disconnect": True}]
+    )
+    async def test_a_failing_gateway_is_unavailable(
+        self, alipay: AlipayGateway, hub: SandboxHub, echo: _Echo, action: dict[str, Any]
+    ) -> None:
+        hub.alipay.script({"path": "/gateway.do"}, action)
+        with pytest.raises(AlipayError) as caught:
+            await alipay.call("zsb.test.echo")
+        assert caught.value.code == "ALIPAY_UNAVAILABLE"
+        assert echo.calls == []
+
+    async def test_a_reply_slower_than_the_timeout_is_unavailable(
+        self,
+        impatient_http: httpx.AsyncClient,
+        hub: SandboxHub,
+        clock: ShiftableClock,
+        alipay_app_keys: tuple[str, str],
+    ) -> None:
+        hub.alipay.script({"path": "/gateway.do"}, {"delayMs": 1000})
+        with pytest.raises(AlipayError) as caught:
+            await _gateway(impatient_http, hub, clock, alipay_app_keys).call("zsb.test.echo")
+        assert caught.value.code == "ALIPAY_UNAVAILABLE"
+
+    async def test_signing_runs_off_the_event_loop_thread(
+        self, alipay: AlipayGateway, echo: _Echo, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given
+        threads: list[threading.Thread] = []
+        real_sign = rsa2_sign
+
+        def recording_sign(*args: Any) -> str:
+            threads.append(threading.current_thread())
+            return real_sign(*args)
+
+        monkeypatch.setattr(gateway, "rsa2_sign", recording_sign)
+
+        # when
+        await alipay.call("zsb.test.echo")
+
+        # then
+        assert len(threads) == 1
+        assert threads[0] is not threading.current_thread()
+
+
+class TestGatewayEndpoint:
+    async def test_refusals_are_error_responses_signed_by_the_sandbox(
+        self, hub: SandboxHub, http: httpx.AsyncClient
+    ) -> None:
+        # when
+        response = await http.post(hub.alipay.gateway_url, data={"method": "alipay.system.oauth.token"})
+
+        # then
+        with pytest.raises(AlipayError) as caught:
+            open_response(
+                response.text, "alipay.system.oauth.token", load_public_key(hub.alipay.public_key_pem)
+            )
+        assert (caught.value.code, caught.value.alipay_code) == ("ALIPAY_ISV_MISSING_APP_ID", "40001")
+        assert list(response.json()) == ["error_response", "sign"]
+
+
+class TestAuthCodesEndpoint:
+    @pytest.mark.parametrize("body", [{}, {"userId": ""}, {"userId": USER_ID, "openId": 3}, ["x"]])
+    async def test_refuses_a_body_without_a_user_id(
+        self, hub: SandboxHub, http: httpx.AsyncClient, body: object
+    ) -> None:
+        assert (await http.post(f"{hub.alipay.base_url}/auth-codes", json=body)).status_code == 400

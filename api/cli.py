@@ -16,7 +16,9 @@ def _serve(settings: Settings) -> None:
     from api.app import create_app
 
     base = settings.base_url
-    print(f"掌上办 API on {base}  ({'embedded' if not settings.redis_url else 'server'} mode, env={settings.env.value})")
+    print(
+        f"掌上办 API on {base}  ({'embedded' if not settings.redis_url else 'server'} mode, env={settings.env.value})"
+    )
     print(f"  GraphQL   {base}/graphql" + ("   (GraphiQL: open it in a browser)" if not settings.is_production else ""))
     if settings.sandbox_enabled:
         print(f"  Sandboxes {base}/sandbox   SMS codes: {base}/sandbox/sms/messages?phone=<phone>")
@@ -45,7 +47,9 @@ def _seed(settings: Settings) -> None:
     async def run() -> str:
         await database.connect(settings.resolved_database_url)
         try:
-            report = await load_demo_seed(pii=PiiCipher(secrets.pii_encryption_key, secrets.pii_hash_key), clock=SystemClock())
+            report = await load_demo_seed(
+                pii=PiiCipher(secrets.pii_encryption_key, secrets.pii_hash_key), clock=SystemClock()
+            )
             return report.render(base_url=settings.base_url)
         finally:
             await database.disconnect()
@@ -61,8 +65,8 @@ def _export_schema() -> None:
 
 
 def _demo_totp(username: str, settings: Settings) -> None:
-    from api.seed.identity import demo_totp_secret
     from api.identity.operators import current_code
+    from api.seed.identity import demo_totp_secret
 
     if settings.is_production:
         raise SystemExit("demo credentials exist only outside production")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import base64
 import gc
 import logging
@@ -86,7 +87,8 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
         hub.wechat.register_app(settings.wechat.app_id, settings.wechat.app_secret.get_secret_value())
         hub.alipay.register_app(settings.alipay.app_id, alipay_app_public)
         hub.idp.register_client(
-            settings.province_sso.client_id, settings.province_sso.client_secret.get_secret_value(),
+            settings.province_sso.client_id,
+            settings.province_sso.client_secret.get_secret_value(),
             [settings.province_sso.redirect_uri, f"{settings.base_url}/sso/callback"],
         )
         alipay_public = alipay_public or hub.alipay.public_key_pem
@@ -95,8 +97,12 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
         sms_key, sms_secret = settings.sms.access_key_id, settings.sms.access_key_secret.get_secret_value()
 
     tokens = TokenService(
-        keys_pem=jwt_keys, signing_kid=signing_kid, issuer=settings.auth.issuer, audience=settings.auth.audience,
-        ttl=timedelta(seconds=settings.auth.access_ttl_seconds), clock=clock,
+        keys_pem=jwt_keys,
+        signing_kid=signing_kid,
+        issuer=settings.auth.issuer,
+        audience=settings.auth.audience,
+        ttl=timedelta(seconds=settings.auth.access_ttl_seconds),
+        clock=clock,
     )
     identity = IdentityDeps(
         clock=clock,
@@ -106,20 +112,29 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
         pii=pii,
         auth=settings.auth,
         sms=AliyunSmsClient(
-            http, base_url=settings.sms.base_url or f"{sandbox_base}/sms", access_key_id=sms_key,
-            access_key_secret=sms_secret, sign_name=settings.sms.sign_name,
+            http,
+            base_url=settings.sms.base_url or f"{sandbox_base}/sms",
+            access_key_id=sms_key,
+            access_key_secret=sms_secret,
+            sign_name=settings.sms.sign_name,
         ),
         sms_template=settings.sms.template_code,
         wechat=WechatClient(
-            http, base_url=settings.wechat.base_url or f"{sandbox_base}/wechat", app_id=settings.wechat.app_id,
+            http,
+            base_url=settings.wechat.base_url or f"{sandbox_base}/wechat",
+            app_id=settings.wechat.app_id,
             app_secret=settings.wechat.app_secret.get_secret_value(),
         ),
         alipay=AlipayGateway(
-            http, gateway_url=settings.alipay.base_url or f"{sandbox_base}/alipay/gateway.do",
-            app_id=settings.alipay.app_id, app_private_key_pem=alipay_private, alipay_public_key_pem=alipay_public,
+            http,
+            gateway_url=settings.alipay.base_url or f"{sandbox_base}/alipay/gateway.do",
+            app_id=settings.alipay.app_id,
+            app_private_key_pem=alipay_private,
+            alipay_public_key_pem=alipay_public,
         ),
         province_sso=ProvinceSsoClient(
-            http, issuer=settings.province_sso.issuer or f"{sandbox_base}/idp",
+            http,
+            issuer=settings.province_sso.issuer or f"{sandbox_base}/idp",
             client_id=settings.province_sso.client_id,
             client_secret=settings.province_sso.client_secret.get_secret_value(),
             redirect_uri=settings.province_sso.redirect_uri,
@@ -128,8 +143,11 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
     schema = build_schema(settings.graphql, introspection=not settings.is_production)
     graphiql = None if settings.is_production else _graphiql_html(settings)
     endpoint = GraphQLEndpoint(
-        schema=schema, identity=identity, limits=settings.graphql,
-        trusted_proxies=settings.security.trusted_proxies, graphiql_html=graphiql,
+        schema=schema,
+        identity=identity,
+        limits=settings.graphql,
+        trusted_proxies=settings.security.trusted_proxies,
+        graphiql_html=graphiql,
     )
     return Services(settings, clock, redis, http, identity, endpoint, hub.app if hub else None, hub)
 
@@ -160,7 +178,5 @@ def lifespan_for(settings: Settings, clock: Clock) -> object:
 
 async def _stop(task: asyncio.Task[None]) -> None:
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass

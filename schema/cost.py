@@ -41,7 +41,12 @@ def declared_max(field: GraphQLField) -> int:
 
 
 class _Costing:
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], variables: dict[str, object]):
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: dict[str, object],
+    ):
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
@@ -78,7 +83,7 @@ class _Costing:
         if definition is None:
             return 1
         inner = self.selection(get_named_type(definition.type), node.selection_set, seen)
-        if isinstance(get_nullable_type(definition.type), GraphQLList):  # type: ignore[arg-type]
+        if isinstance(get_nullable_type(definition.type), GraphQLList):
             return 1 + self._multiplier(definition, node) * max(inner, 1)
         return 1 + inner
 
@@ -95,7 +100,12 @@ class _Costing:
         return declared_max(definition)
 
 
-def document_cost(schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode], variables: dict[str, object]) -> int:
+def document_cost(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, object],
+) -> int:
     root = schema.get_root_type(operation.operation)
     return _Costing(schema, fragments, variables).selection(root, operation.selection_set, frozenset())
 
@@ -112,7 +122,11 @@ class CostLimiter(SchemaExtension):
             fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
             operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
             chosen = next(
-                (op for op in operations if ctx.operation_name is None or (op.name and op.name.value == ctx.operation_name)),
+                (
+                    op
+                    for op in operations
+                    if ctx.operation_name is None or (op.name and op.name.value == ctx.operation_name)
+                ),
                 None,
             )
             if chosen is not None:
@@ -124,7 +138,11 @@ class CostLimiter(SchemaExtension):
                         errors=[
                             GraphQLError(
                                 f"query cost {self.cost} exceeds the limit of {self.max_cost}",
-                                extensions={"code": "QUERY_TOO_COSTLY", "cost": self.cost, "maxCost": self.max_cost},
+                                extensions={
+                                    "code": "QUERY_TOO_COSTLY",
+                                    "cost": self.cost,
+                                    "maxCost": self.max_cost,
+                                },
                             )
                         ],
                     )

@@ -5,7 +5,16 @@ from __future__ import annotations
 import strawberry
 
 from api.identity.otp import OtpRejected
-from api.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound, ProviderError, RateLimited, Unauthenticated
+from api.kit.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    Unauthenticated,
+)
 
 
 @strawberry.interface(description="An expected failure. Nothing was changed.")
@@ -69,11 +78,11 @@ AnyError = (
 
 def to_error(exc: AppError) -> AnyError:
     """The typed error for an expected failure; resolvers return it as a member of their result union."""
-    args = {"code": exc.code, "message": exc.message, "path": exc.path}
+    code, message, path = exc.code, exc.message, exc.path
     if isinstance(exc, OtpRejected):
-        return OtpRejectedError(attempts_left=exc.attempts_left, **args)
+        return OtpRejectedError(code=code, message=message, path=path, attempts_left=exc.attempts_left)
     if isinstance(exc, RateLimited):
-        return RateLimitedError(retry_after_ms=exc.retry_after_ms, **args)
+        return RateLimitedError(code=code, message=message, path=path, retry_after_ms=exc.retry_after_ms)
     mapping: list[tuple[type[AppError], type[Error]]] = [
         (InvalidInput, InvalidInputError),
         (NotFound, NotFoundError),
@@ -84,5 +93,5 @@ def to_error(exc: AppError) -> AnyError:
     ]
     for app_type, error_type in mapping:
         if isinstance(exc, app_type):
-            return error_type(**args)  # type: ignore[return-value]
-    return InvalidInputError(**args)
+            return error_type(code=code, message=message, path=path)  # type: ignore[return-value]
+    return InvalidInputError(code=code, message=message, path=path)

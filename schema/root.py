@@ -7,7 +7,6 @@ from functools import partial
 from pathlib import Path
 
 import strawberry
-from strawberry.schema.config import StrawberryConfig
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -19,6 +18,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 
 from api.settings import GraphQLSettings
 from schema.cost import CostLimiter
@@ -62,7 +62,7 @@ def build_schema(limits: GraphQLSettings, *, introspection: bool) -> strawberry.
         query=Query,
         mutation=Mutation,
         types=[Error],
-        extensions=extensions,  # type: ignore[arg-type]
+        extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 import strawberry
-from strawberry.types.graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from strawberry.types.graphql import OperationType
 
 from api.identity import sessions
 from api.identity.deps import IdentityDeps
@@ -35,7 +35,10 @@ class BodyTooLarge(Exception):
 
 
 def _error(message: str, code: str, status: int = 200, headers: dict[str, str] | None = None, **extra: Any) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": code, **extra}}], "extensions": {"requestId": request_id_var.get()}}
+    body = {
+        "errors": [{"message": message, "extensions": {"code": code, **extra}}],
+        "extensions": {"requestId": request_id_var.get()},
+    }
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
@@ -86,7 +89,12 @@ class GraphQLEndpoint:
         self.graphiql_html = graphiql_html
 
     async def __call__(self, request: Request) -> Response:
-        if request.method == "GET" and "text/html" in request.headers.get("accept", "") and "query" not in request.query_params and "extensions" not in request.query_params:
+        if (
+            request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+            and "query" not in request.query_params
+            and "extensions" not in request.query_params
+        ):
             if self.graphiql_html is None:
                 return Response(status_code=404)
             return HTMLResponse(self.graphiql_html)
@@ -122,13 +130,22 @@ class GraphQLEndpoint:
         now_ms = int(self.identity.clock.now().timestamp() * 1000)
         checks = [(f"gql:ip:{principal.ip}", self.limits.rate_per_ip_per_second, self.limits.burst_per_ip)]
         if principal.claims is not None:
-            checks.append((f"gql:{principal.rate_key}", self.limits.rate_per_identity_per_second, self.limits.burst_per_identity))
+            checks.append(
+                (
+                    f"gql:{principal.rate_key}",
+                    self.limits.rate_per_identity_per_second,
+                    self.limits.burst_per_identity,
+                )
+            )
         for key, rate, burst in checks:
             decision = await self.identity.buckets.take(key, rate_per_second=rate, burst=burst, now_ms=now_ms)
             if not decision.allowed:
                 seconds = max(1, -(-decision.retry_after_ms // 1000))
                 return _error(
-                    "too many requests", "RATE_LIMITED", 429, {"Retry-After": str(seconds)},
+                    "too many requests",
+                    "RATE_LIMITED",
+                    429,
+                    {"Retry-After": str(seconds)},
                     retryAfterMs=decision.retry_after_ms,
                 )
         return None
@@ -136,7 +153,10 @@ class GraphQLEndpoint:
     async def _payload(self, request: Request) -> dict[str, Any]:
         if request.method == "GET":
             params = request.query_params
-            payload: dict[str, Any] = {"query": params.get("query"), "operationName": params.get("operationName")}
+            payload: dict[str, Any] = {
+                "query": params.get("query"),
+                "operationName": params.get("operationName"),
+            }
             for name in ("variables", "extensions"):
                 if params.get(name):
                     payload[name] = orjson.loads(params[name])
@@ -182,17 +202,22 @@ class GraphQLEndpoint:
             return _error("variables must be an object", "BAD_REQUEST", 400)
         if _longest_list(variables) > self.limits.max_input_list:
             return _error(
-                f"input lists hold at most {self.limits.max_input_list} items", "INPUT_LIST_TOO_LONG",
+                f"input lists hold at most {self.limits.max_input_list} items",
+                "INPUT_LIST_TOO_LONG",
                 maxItems=self.limits.max_input_list,
             )
         allowed = {OperationType.QUERY} if request.method == "GET" else {OperationType.QUERY, OperationType.MUTATION}
         context = Context(
-            principal=principal, identity=self.identity, device_name=request.headers.get("user-agent", "")[:128]
+            principal=principal,
+            identity=self.identity,
+            device_name=request.headers.get("user-agent", "")[:128],
         )
         operation_name = payload.get("operationName")
         try:
             result = await self.schema.execute(
-                query, variable_values=variables, context_value=context,
+                query,
+                variable_values=variables,
+                context_value=context,
                 operation_name=operation_name if isinstance(operation_name, str) else None,
                 allowed_operation_types=allowed,
             )

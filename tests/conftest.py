@@ -59,7 +59,7 @@ def _bound_socket() -> socket.socket:
 
 def settings_for(port: int, database_url: str, redis_url: str, var_dir: Path) -> Settings:
     return Settings(
-        env="test",  # type: ignore[arg-type]
+        env="test",
         host="127.0.0.1",
         port=port,
         database_url=database_url,
@@ -67,9 +67,14 @@ def settings_for(port: int, database_url: str, redis_url: str, var_dir: Path) ->
         var_dir=var_dir,
         log_json=False,
         log_level="WARNING",
-        security={"trusted_proxies": ["127.0.0.1"]},  # type: ignore[arg-type]
+        security={"trusted_proxies": ["127.0.0.1"]},
         # Low buckets, so that a test can exhaust one quickly; each test client has its own IP and identity.
-        graphql={"rate_per_ip_per_second": 1, "burst_per_ip": 80, "rate_per_identity_per_second": 1, "burst_per_identity": 60},  # type: ignore[arg-type]
+        graphql={
+            "rate_per_ip_per_second": 1,
+            "burst_per_ip": 80,
+            "rate_per_identity_per_second": 1,
+            "burst_per_identity": 60,
+        },
     )
 
 

@@ -15,7 +15,9 @@ from api.kit.redis import Redis
 
 REQUESTS = Counter("zsb_http_requests_total", "HTTP requests", ["route", "status"])
 LATENCY = Histogram(
-    "zsb_http_request_seconds", "HTTP request latency", ["route"],
+    "zsb_http_request_seconds",
+    "HTTP request latency",
+    ["route"],
     buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 

@@ -62,7 +62,7 @@ async def _bind(
             other_id: uuid.UUID = existing.person_id  # type: ignore[attr-defined]
             if not await _is_bare(other_id):
                 raise Conflict("this identity belongs to another account", code="IDENTITY_ALREADY_BOUND")
-            existing.person_id = person_id  # type: ignore[attr-defined]
+            existing.person_id = person_id
             existing.linked_at = deps.clock.now()
             await existing.save(update_fields=["person_id", "linked_at"])
             await Person.filter(id=other_id).update(merged_into_id=person_id)

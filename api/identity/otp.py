@@ -86,7 +86,7 @@ async def consume_code(deps: IdentityDeps, phone: str, code: str) -> None:
     """Raises OtpRejected unless `code` is the live code of `phone`; a right code works once."""
     now_ms = int(deps.clock.now().timestamp() * 1000)
     status, left = await deps.redis.eval(
-        _CHECK, 1, _key(phone), _digest(deps, phone, code.strip()), now_ms, deps.auth.otp_max_attempts
+        _CHECK, 1, _key(phone), _digest(deps, phone, code.strip()), str(now_ms), str(deps.auth.otp_max_attempts)
     )  # type: ignore[misc]
     match int(status):
         case 0:

@@ -43,14 +43,16 @@ class TokenService:
     ) -> None:
         if signing_kid not in keys_pem:
             raise ValueError(f"signing key {signing_kid!r} is not among the configured keys")
-        private = {kid: serialization.load_pem_private_key(pem.encode(), None) for kid, pem in keys_pem.items()}
-        for kid, key in private.items():
+        private: dict[str, ec.EllipticCurvePrivateKey] = {}
+        for kid, pem in keys_pem.items():
+            key = serialization.load_pem_private_key(pem.encode(), None)
             if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
                 raise ValueError(f"key {kid!r} is not a P-256 key (ES256)")
+            private[kid] = key
         self._signing_key = private[signing_kid]
         self._signing_kid = signing_kid
         # Parsed once: loading a PEM per request would cost more than the verification itself.
-        self._public = {kid: key.public_key() for kid, key in private.items()}  # type: ignore[union-attr]
+        self._public = {kid: key.public_key() for kid, key in private.items()}
         self._issuer = issuer
         self._audience = audience
         self._ttl = ttl

@@ -13,15 +13,17 @@ Redis = aioredis.Redis
 
 def connect(url: str) -> Redis:
     if url:
-        return aioredis.Redis.from_url(url, decode_responses=False)
+        server: Redis = aioredis.Redis.from_url(url, decode_responses=False)
+        return server
     import fakeredis  # in-process Redis for the embedded mode only
 
-    return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=False)
+    fake: Redis = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=False)
+    return fake
 
 
 # KEYS[1] bucket; ARGV: rate per second, burst, now in ms, cost. Returns {allowed, retry_after_ms}.
 # The bucket stores tokens and the time they were counted, so concurrent API instances share one budget.
-_TOKEN_BUCKET = """
+_TOKEN_BUCKET_LUA = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -53,7 +55,7 @@ class Decision:
 
 class TokenBucket:
     def __init__(self, redis: Redis) -> None:
-        self._script: Any = redis.register_script(_TOKEN_BUCKET)
+        self._script: Any = redis.register_script(_TOKEN_BUCKET_LUA)
 
     async def take(self, key: str, *, rate_per_second: float, burst: int, now_ms: int, cost: int = 1) -> Decision:
         allowed, retry = await self._script(keys=[f"rl:{key}"], args=[rate_per_second, burst, now_ms, cost])

@@ -1,7 +1,5 @@
 """All Tortoise models, one module per aggregate, registered once as the app "models"."""
 
-from api.models.outbox import OutboxEvent
-from api.models.reference import Organization, Region
 from api.models.identity import (
     AgentAuthorization,
     AgentKind,
@@ -20,6 +18,8 @@ from api.models.identity import (
     SessionChannel,
     VerifierApp,
 )
+from api.models.outbox import OutboxEvent
+from api.models.reference import Organization, Region
 
 __all__ = [
     "AgentAuthorization",

@@ -30,7 +30,7 @@ class AuthMethod(StrEnum):
     WECHAT = "WECHAT"
     ALIPAY = "ALIPAY"
     PROVINCE_SSO = "PROVINCE_SSO"
-    PASSWORD_TOTP = "PASSWORD_TOTP"
+    PASSWORD_TOTP = "PASSWORD_TOTP"  # noqa: S105 (a method name, not a password)
 
 
 class SessionChannel(StrEnum):

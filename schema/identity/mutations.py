@@ -10,7 +10,7 @@ import strawberry
 
 from api.identity import agents, bindings, operators, profile, sessions, signin, trust
 from api.identity.tokens import AccessClaims
-from api.kit.errors import AppError, InvalidInput
+from api.kit.errors import AppError, InvalidInput, NotFound
 from api.kit.ids import parse_uuid
 from api.models import SessionChannel as ChannelRow
 from schema.access import CitizenOnly, Public, SignedIn
@@ -286,7 +286,7 @@ class IdentityMutation:
         async def run() -> AgentAuthorization:
             authorization_id = parse_uuid(input.authorization_id)
             if authorization_id is None:
-                raise agents.NotFound("no such authorization", path=["authorizationId"])
+                raise NotFound("no such authorization", path=["authorizationId"])
             return AgentAuthorization.from_row(await agents.revoke(deps, claims, authorization_id))
 
         return await _guard(run)  # type: ignore[return-value]
@@ -300,7 +300,7 @@ class IdentityMutation:
             if input.enterprise_id is not None:
                 enterprise_id = parse_uuid(input.enterprise_id)
                 if enterprise_id is None:
-                    raise agents.NotFound("no such enterprise", path=["enterpriseId"])
+                    raise NotFound("no such enterprise", path=["enterpriseId"])
             tokens = await agents.act_as(deps, claims, enterprise_id)
             return AuthPayload.build(info, await profile.person(claims.subject), tokens)
 

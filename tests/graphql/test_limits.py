@@ -20,14 +20,17 @@ def _code(body: dict[str, Any]) -> str:
 class TestRequestShape:
     async def test_body_over_one_mib_is_413_before_parsing(self, api: Api) -> None:
         response = await api.http.post(
-            "/graphql", content=b'{"query": "' + b" " * (1024 * 1024) + b'{ __typename }"}',
+            "/graphql",
+            content=b'{"query": "' + b" " * (1024 * 1024) + b'{ __typename }"}',
             headers={**api.headers(), "content-type": "application/json"},
         )
         assert response.status_code == 413
         assert _code(response.json()) == "PAYLOAD_TOO_LARGE"
 
     async def test_garbage_body_is_400(self, api: Api) -> None:
-        response = await api.http.post("/graphql", content=b"{nope", headers={**api.headers(), "content-type": "application/json"})
+        response = await api.http.post(
+            "/graphql", content=b"{nope", headers={**api.headers(), "content-type": "application/json"}
+        )
         assert response.status_code == 400 and _code(response.json()) == "BAD_REQUEST"
 
     async def test_batching_is_off(self, api: Api) -> None:
@@ -41,13 +44,17 @@ class TestRequestShape:
         assert await api.sms_messages("17000000000") == []
 
     async def test_request_id_is_echoed_in_header_and_extensions(self, api: Api) -> None:
-        response = await api.http.post("/graphql", json={"query": TYPENAME}, headers={**api.headers(), "x-request-id": "test-req-0001"})
+        response = await api.http.post(
+            "/graphql", json={"query": TYPENAME}, headers={**api.headers(), "x-request-id": "test-req-0001"}
+        )
         assert response.headers["x-request-id"] == "test-req-0001"
         assert response.json()["extensions"]["requestId"] == "test-req-0001"
 
     async def test_large_responses_are_gzipped(self, api: Api) -> None:
         query = "query { __schema { types { name description } } }"
-        response = await api.http.post("/graphql", json={"query": query}, headers={**api.headers(), "accept-encoding": "gzip"})
+        response = await api.http.post(
+            "/graphql", json={"query": query}, headers={**api.headers(), "accept-encoding": "gzip"}
+        )
         assert response.status_code == 200 and response.headers["content-encoding"] == "gzip"
 
 
@@ -79,7 +86,13 @@ class TestDocumentLimits:
     async def test_input_lists_over_100_items_are_refused_and_nothing_changes(self, api: Api) -> None:
         session = await api.sign_in()
         query = """mutation G($input: GrantAgentInput!) { grantAgent(input: $input) { __typename } }"""
-        variables = {"input": {"enterpriseId": "x", "agentPhone": fresh_phone(), "serviceCodes": [str(i) for i in range(101)]}}
+        variables = {
+            "input": {
+                "enterpriseId": "x",
+                "agentPhone": fresh_phone(),
+                "serviceCodes": [str(i) for i in range(101)],
+            }
+        }
         body = await api.gql(query, variables, session.access_token)
         assert _code(body) == "INPUT_LIST_TOO_LONG" and "data" not in body
 
@@ -99,11 +112,19 @@ class TestPersistedQueries:
         assert _code(miss) == "PERSISTED_QUERY_NOT_FOUND"
         stored = (await api.post({"query": query, "extensions": extensions})).json()
         assert stored["data"] == {"__typename": "Query"}
-        response = await api.http.get("/graphql", params={"extensions": f'{{"persistedQuery":{{"version":1,"sha256Hash":"{digest}"}}}}'}, headers=api.headers())
+        response = await api.http.get(
+            "/graphql",
+            params={"extensions": f'{{"persistedQuery":{{"version":1,"sha256Hash":"{digest}"}}}}'},
+            headers=api.headers(),
+        )
         assert response.json()["data"] == {"__typename": "Query"}
 
     async def test_a_hash_that_does_not_match_the_text_is_refused(self, api: Api) -> None:
-        body = (await api.post({"query": TYPENAME, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}})).json()
+        body = (
+            await api.post(
+                {"query": TYPENAME, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}}
+            )
+        ).json()
         assert _code(body) == "PERSISTED_QUERY_HASH_MISMATCH"
 
 

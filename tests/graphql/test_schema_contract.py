@@ -20,8 +20,14 @@ from schema.access import POLICIES, Public
 from schema.root import SDL_PATH, build_schema, printed_sdl
 from tests.support.client import Api
 
-_SAMPLES = {"String": "x", "ID": "00000000-0000-0000-0000-000000000000", "Int": 1, "Float": 1.0, "Boolean": False,
-            "DateTime": "2030-01-01T00:00:00+08:00"}
+_SAMPLES = {
+    "String": "x",
+    "ID": "00000000-0000-0000-0000-000000000000",
+    "Int": 1,
+    "Float": 1.0,
+    "Boolean": False,
+    "DateTime": "2030-01-01T00:00:00+08:00",
+}
 
 
 def _sample(kind: GraphQLInputType) -> Any:
@@ -76,7 +82,8 @@ class TestEveryRootField:
             args = {arg_name: _sample(arg.type) for arg_name, arg in field.args.items()}
             declared = ", ".join(f"${a}: {field.args[a].type}" for a in args)
             passed = ", ".join(f"{a}: ${a}" for a in args)
-            query = f"{operation}{f'({declared})' if args else ''} {{ {name}{f'({passed})' if args else ''} {{ __typename }} }}"
+            signature, call = (f"({declared})", f"({passed})") if args else ("", "")
+            query = f"{operation}{signature} {{ {name}{call} {{ __typename }} }}"
             body = await api.gql(query, args)
             assert body.get("data") is None or body["data"].get(name) is None, name
             codes = [error.get("extensions", {}).get("code") for error in body.get("errors", [])]

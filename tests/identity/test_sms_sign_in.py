@@ -125,4 +125,9 @@ class TestSignInWithSms:
 
     async def test_a_malformed_phone_is_refused(self, api: Api) -> None:
         result = await _sign_in(api, "not-a-phone", "123456")
-        assert result == {"__typename": "InvalidInputError", "code": "INVALID_PHONE", "message": "not a mainland mobile number", "path": ["phone"]}
+        assert result == {
+            "__typename": "InvalidInputError",
+            "code": "INVALID_PHONE",
+            "message": "not a mainland mobile number",
+            "path": ["phone"],
+        }

@@ -25,7 +25,9 @@ mutation R($input: RefreshSessionInput!) {
   }
 }
 """
-SIGN_OUT = "mutation S($input: SignOutInput!) { signOut(input: $input) { __typename ... on SignedOut { sessionsEnded } } }"
+SIGN_OUT = (
+    "mutation S($input: SignOutInput!) { signOut(input: $input) { __typename ... on SignedOut { sessionsEnded } } }"
+)
 SESSIONS = "query { mySessions { id current channel authMethod } }"
 REVOKE = """
 mutation V($input: RevokeSessionInput!) {
@@ -97,7 +99,9 @@ class TestAccessToken:
     async def test_hs256_signed_with_the_public_key_is_refused(self, api: Api) -> None:
         session = await api.sign_in()
         kid, key = _dev_key(api)
-        public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        public_pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         claims = _claims(api, session.access_token)
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
         body = _b64(json.dumps(claims).encode())
@@ -147,7 +151,11 @@ class TestRefreshSession:
         session = await api.sign_in()
         rotated = (await api.data(REFRESH, {"input": {"refreshToken": session.refresh_token}}))["refreshSession"]
         replay = (await api.data(REFRESH, {"input": {"refreshToken": session.refresh_token}}))["refreshSession"]
-        assert replay == {"__typename": "AuthenticationError", "code": "REFRESH_TOKEN_REUSED", "message": replay["message"]}
+        assert replay == {
+            "__typename": "AuthenticationError",
+            "code": "REFRESH_TOKEN_REUSED",
+            "message": replay["message"],
+        }
         # The thief's replay ends the legitimate rotation too: both refresh and access stop working.
         after = (await api.data(REFRESH, {"input": {"refreshToken": rotated["refreshToken"]}}))["refreshSession"]
         assert after["__typename"] == "AuthenticationError" and after["code"] == "SESSION_REVOKED"
@@ -183,14 +191,17 @@ class TestSignOutAndDevices:
         listed = (await api.data(SESSIONS, token=phone_session.access_token))["mySessions"]
         assert {row["id"] for row in listed} == {phone_session.session_id, other_device.session_id}
         assert [row["current"] for row in listed if row["id"] == phone_session.session_id] == [True]
-        revoked = (await api.data(REVOKE, {"input": {"sessionId": other_device.session_id}}, phone_session.access_token))
-        assert revoked["revokeSession"] == {"__typename": "SessionRevoked", "sessionId": other_device.session_id}
+        revoked = await api.data(REVOKE, {"input": {"sessionId": other_device.session_id}}, phone_session.access_token)
+        assert revoked["revokeSession"] == {
+            "__typename": "SessionRevoked",
+            "sessionId": other_device.session_id,
+        }
         await _refused(api, other_device.access_token)
         assert (await api.data(ME, token=phone_session.access_token))["me"]["id"] == phone_session.person_id
 
     async def test_cannot_revoke_someone_elses_session(self, api: Api) -> None:
         mine, theirs = await api.sign_in(), await api.sign_in()
-        result = (await api.data(REVOKE, {"input": {"sessionId": theirs.session_id}}, mine.access_token))
+        result = await api.data(REVOKE, {"input": {"sessionId": theirs.session_id}}, mine.access_token)
         assert result["revokeSession"] == {"__typename": "NotFoundError", "code": "NOT_FOUND"}
         assert (await api.data(ME, token=theirs.access_token))["me"]["id"] == theirs.person_id
 

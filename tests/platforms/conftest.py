@@ -13,15 +13,22 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from api.kit.clock import ShiftableClock
-from api.platforms.alipay import generate_rsa_keypair
+from api.platforms.alipay import AlipayGateway, generate_rsa_keypair
+from api.platforms.province_sso import ProvinceSsoClient
 from api.platforms.sandbox import SandboxHub
-from tests.platforms.registered import (
+from api.platforms.sms import AliyunSmsClient
+from api.platforms.wechat import WechatClient
+from tests.platforms.support import (
     ALIPAY_APP_ID,
     SSO_CLIENT_ID,
     SSO_CLIENT_SECRET,
     SSO_REDIRECT_URI,
     WECHAT_APP_ID,
     WECHAT_SECRET,
+    alipay_gateway,
+    sms_client,
+    sso_client,
+    wechat_client,
 )
 
 
@@ -37,9 +44,7 @@ def alipay_app_keys() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-async def sandbox_server(
-    clock: ShiftableClock, alipay_app_keys: tuple[str, str]
-) -> AsyncIterator[SandboxHub]:
+async def sandbox_server(clock: ShiftableClock, alipay_app_keys: tuple[str, str]) -> AsyncIterator[SandboxHub]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -79,3 +84,25 @@ async def impatient_http() -> AsyncIterator[httpx.AsyncClient]:
     """A client that gives up long before a scripted delay ends."""
     async with httpx.AsyncClient(timeout=0.2) as client:
         yield client
+
+
+@pytest.fixture
+def sms(http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock) -> AliyunSmsClient:
+    return sms_client(http, hub, clock)
+
+
+@pytest.fixture
+def wechat(http: httpx.AsyncClient, hub: SandboxHub) -> WechatClient:
+    return wechat_client(http, hub)
+
+
+@pytest.fixture
+def alipay(
+    http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock, alipay_app_keys: tuple[str, str]
+) -> AlipayGateway:
+    return alipay_gateway(http, hub, clock, alipay_app_keys)
+
+
+@pytest.fixture
+def sso(http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock) -> ProvinceSsoClient:
+    return sso_client(http, hub, clock)

@@ -2,78 +2,27 @@
 
 from __future__ import annotations
 
-import re
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from api.kit.clock import Clock, ShiftableClock
+from api.kit.clock import ShiftableClock
 from api.platforms.alipay import (
     AlipayError,
     AlipayGateway,
-    AlipayOAuthToken,
     gateway,
     generate_rsa_keypair,
     load_public_key,
     open_response,
     rsa2_sign,
-    rsa2_verify,
-    sign_content,
 )
 from api.platforms.sandbox import AlipayGatewayError, AlipayMethodCall, SandboxHub
-from tests.platforms.registered import ALIPAY_APP_ID
+from tests.platforms.support import ALIPAY_APP_ID, OffsetClock, alipay_gateway
 
 USER_ID = "2088000000000001"
-
-
-class _OffsetClock:
-    def __init__(self, base: Clock, offset: timedelta) -> None:
-        self._base, self._offset = base, offset
-
-    def now(self) -> datetime:
-        return self._base.now() + self._offset
-
-
-def _gateway(
-    http: httpx.AsyncClient,
-    hub: SandboxHub,
-    clock: Clock,
-    app_keys: tuple[str, str],
-    *,
-    app_id: str = ALIPAY_APP_ID,
-    alipay_public_key_pem: str | None = None,
-) -> AlipayGateway:
-    return AlipayGateway(
-        http,
-        gateway_url=hub.alipay.gateway_url,
-        app_id=app_id,
-        app_private_key_pem=app_keys[0],
-        alipay_public_key_pem=alipay_public_key_pem or hub.alipay.public_key_pem,
-        clock=clock,
-    )
-
-
-@pytest.fixture
-def alipay(
-    http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock, alipay_app_keys: tuple[str, str]
-) -> AlipayGateway:
-    return _gateway(http, hub, clock, alipay_app_keys)
-
-
-async def _mint(http: httpx.AsyncClient, hub: SandboxHub, **body: str) -> str:
-    response = await http.post(f"{hub.alipay.base_url}/auth-codes", json={"userId": USER_ID, **body})
-    assert response.status_code == 200
-    code: str = response.json()["authCode"]
-    return code
-
-
-async def _oauth_refusal(client: AlipayGateway, code: str) -> AlipayError:
-    with pytest.raises(AlipayError) as caught:
-        await client.oauth_token(code)
-    return caught.value
 
 
 class _Echo:
@@ -105,96 +54,6 @@ def echo(hub: SandboxHub) -> _Echo:
     return handler
 
 
-class TestOauthToken:
-    async def test_an_auth_code_gives_the_users_ids(
-        self,
-        alipay: AlipayGateway,
-        hub: SandboxHub,
-        http: httpx.AsyncClient,
-        alipay_app_keys: tuple[str, str],
-    ) -> None:
-        # given
-        code = await _mint(http, hub, openId="074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5")
-
-        # when
-        token = await alipay.oauth_token(code)
-
-        # then
-        assert token == AlipayOAuthToken(
-            USER_ID, "074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5", token.access_token
-        )
-        assert token.access_token.startswith("authusrB")
-        assert token.access_token not in repr(token)
-        [request] = hub.alipay.requests()
-        query = request.query
-        assert (request.method, request.path, request.body) == ("POST", "/gateway.do", None)
-        assert {k: v for k, v in query.items() if k not in ("timestamp", "sign")} == {
-            "app_id": ALIPAY_APP_ID,
-            "method": "alipay.system.oauth.token",
-            "format": "JSON",
-            "charset": "utf-8",
-            "sign_type": "RSA2",
-            "version": "1.0",
-            "grant_type": "authorization_code",
-            "code": code,
-        }
-        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", query["timestamp"])
-        assert rsa2_verify(load_public_key(alipay_app_keys[1]), sign_content(query), query["sign"])
-
-    async def test_without_an_open_id_it_is_none(
-        self, alipay: AlipayGateway, hub: SandboxHub, http: httpx.AsyncClient
-    ) -> None:
-        token = await alipay.oauth_token(await _mint(http, hub))
-        assert (token.user_id, token.open_id) == (USER_ID, None)
-
-    async def test_an_unknown_code_is_refused(self, alipay: AlipayGateway) -> None:
-        error = await _oauth_refusal(alipay, "never-minted")
-        assert (error.code, error.alipay_code, error.sub_code) == (
-            "ALIPAY_ISV_CODE_INVALID",
-            "40002",
-            "isv.code-invalid",
-        )
-
-    async def test_a_used_code_is_refused(
-        self, alipay: AlipayGateway, hub: SandboxHub, http: httpx.AsyncClient
-    ) -> None:
-        # given
-        code = await _mint(http, hub)
-        await alipay.oauth_token(code)
-
-        # when
-        error = await _oauth_refusal(alipay, code)
-
-        # then
-        assert error.code == "ALIPAY_ISV_CODE_INVALID"
-
-    async def test_an_expired_code_is_refused(
-        self, alipay: AlipayGateway, hub: SandboxHub, http: httpx.AsyncClient, clock: ShiftableClock
-    ) -> None:
-        code = await _mint(http, hub)
-        clock.advance(timedelta(minutes=5, seconds=1))
-        assert (await _oauth_refusal(alipay, code)).code == "ALIPAY_ISV_CODE_INVALID"
-
-    async def test_a_code_minted_for_another_app_is_refused(
-        self, alipay: AlipayGateway, hub: SandboxHub, http: httpx.AsyncClient
-    ) -> None:
-        code = await _mint(http, hub, appId="2021000000009999")
-        assert (await _oauth_refusal(alipay, code)).code == "ALIPAY_ISV_CODE_INVALID"
-
-    async def test_an_unsigned_success_is_a_bad_signature(
-        self, alipay: AlipayGateway, hub: SandboxHub
-    ) -> None:
-        # given a whole reply scripted without any sign
-        node = {"user_id": USER_ID, "access_token": "authusrBforged"}
-        hub.alipay.script({"path": "/gateway.do"}, {"body": {"alipay_system_oauth_token_response": node}})
-
-        # when
-        error = await _oauth_refusal(alipay, "any")
-
-        # then
-        assert error.code == "ALIPAY_BAD_SIGNATURE"
-
-
 class TestCall:
     async def test_a_registered_method_gets_the_business_content_and_answers_signed(
         self, alipay: AlipayGateway, hub: SandboxHub, echo: _Echo
@@ -203,9 +62,7 @@ class TestCall:
         biz = {"out_trade_no": "T1", "subject": "办证费", "total_amount": "0.01"}
 
         # when
-        node = await alipay.call(
-            "zsb.test.echo", biz_content=biz, params={"notify_url": "https://zsb.example/n"}
-        )
+        node = await alipay.call("zsb.test.echo", biz_content=biz, params={"notify_url": "https://zsb.example/n"})
 
         # then
         assert node == {"code": "10000", "msg": "Success", "echo": biz}
@@ -216,9 +73,7 @@ class TestCall:
         assert request.body == {"biz_content": biz}
         assert "biz_content" not in request.query
 
-    async def test_a_business_failure_raises_with_alipays_codes(
-        self, alipay: AlipayGateway, echo: _Echo
-    ) -> None:
+    async def test_a_business_failure_raises_with_alipays_codes(self, alipay: AlipayGateway, echo: _Echo) -> None:
         with pytest.raises(AlipayError) as caught:
             await alipay.call("zsb.test.echo", biz_content={"out_trade_no": "MISSING"})
         error = caught.value
@@ -242,7 +97,7 @@ class TestCall:
         self, http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock, echo: _Echo
     ) -> None:
         # given an app whose private key does not match the public key registered for it
-        forger = _gateway(http, hub, clock, generate_rsa_keypair())
+        forger = alipay_gateway(http, hub, clock, generate_rsa_keypair())
 
         # when
         with pytest.raises(AlipayError) as caught:
@@ -262,7 +117,7 @@ class TestCall:
         clock: ShiftableClock,
         alipay_app_keys: tuple[str, str],
     ) -> None:
-        stranger = _gateway(http, hub, clock, alipay_app_keys, app_id="2021000000009999")
+        stranger = alipay_gateway(http, hub, clock, alipay_app_keys, app_id="2021000000009999")
         with pytest.raises(AlipayError) as caught:
             await stranger.call("zsb.test.echo")
         assert caught.value.code == "ALIPAY_ISV_INVALID_APP_ID"
@@ -274,7 +129,7 @@ class TestCall:
         clock: ShiftableClock,
         alipay_app_keys: tuple[str, str],
     ) -> None:
-        late = _gateway(http, hub, _OffsetClock(clock, timedelta(minutes=-20)), alipay_app_keys)
+        late = alipay_gateway(http, hub, OffsetClock(clock, timedelta(minutes=-20)), alipay_app_keys)
         with pytest.raises(AlipayError) as caught:
             await late.call("zsb.test.echo")
         assert caught.value.code == "ALIPAY_ISV_INVALID_TIMESTAMP"
@@ -301,14 +156,12 @@ class TestCall:
         alipay_app_keys: tuple[str, str],
         echo: _Echo,
     ) -> None:
-        wrong = _gateway(http, hub, clock, alipay_app_keys, alipay_public_key_pem=generate_rsa_keypair()[1])
+        wrong = alipay_gateway(http, hub, clock, alipay_app_keys, alipay_public_key_pem=generate_rsa_keypair()[1])
         with pytest.raises(AlipayError) as caught:
             await wrong.call("zsb.test.echo")
         assert caught.value.code == "ALIPAY_BAD_SIGNATURE"
 
-    async def test_a_scripted_node_is_signed_for_the_method(
-        self, alipay: AlipayGateway, hub: SandboxHub
-    ) -> None:
+    async def test_a_scripted_node_is_signed_for_the_method(self, alipay: AlipayGateway, hub: SandboxHub) -> None:
         # given
         busy = {"code": "20000", "msg": "Service Currently Unavailable", "sub_code": "isp.unknow-error"}
         hub.alipay.script({"path": "/gateway.do"}, {"body": busy})
@@ -320,9 +173,7 @@ class TestCall:
         # then
         assert (caught.value.code, caught.value.node) == ("ALIPAY_ISP_UNKNOW_ERROR", busy)
 
-    @pytest.mark.parametrize(
-        "action", [{"status": 500}, {"status": 502, "body": "Bad Gateway"}, {"disconnect": True}]
-    )
+    @pytest.mark.parametrize("action", [{"status": 500}, {"status": 502, "body": "Bad Gateway"}, {"disconnect": True}])
     async def test_a_failing_gateway_is_unavailable(
         self, alipay: AlipayGateway, hub: SandboxHub, echo: _Echo, action: dict[str, Any]
     ) -> None:
@@ -341,7 +192,7 @@ class TestCall:
     ) -> None:
         hub.alipay.script({"path": "/gateway.do"}, {"delayMs": 1000})
         with pytest.raises(AlipayError) as caught:
-            await _gateway(impatient_http, hub, clock, alipay_app_keys).call("zsb.test.echo")
+            await alipay_gateway(impatient_http, hub, clock, alipay_app_keys).call("zsb.test.echo")
         assert caught.value.code == "ALIPAY_UNAVAILABLE"
 
     async def test_signing_runs_off_the_event_loop_thread(
@@ -374,16 +225,6 @@ class TestGatewayEndpoint:
 
         # then
         with pytest.raises(AlipayError) as caught:
-            open_response(
-                response.text, "alipay.system.oauth.token", load_public_key(hub.alipay.public_key_pem)
-            )
+            open_response(response.text, "alipay.system.oauth.token", load_public_key(hub.alipay.public_key_pem))
         assert (caught.value.code, caught.value.alipay_code) == ("ALIPAY_ISV_MISSING_APP_ID", "40001")
         assert list(response.json()) == ["error_response", "sign"]
-
-
-class TestAuthCodesEndpoint:
-    @pytest.mark.parametrize("body", [{}, {"userId": ""}, {"userId": USER_ID, "openId": 3}, ["x"]])
-    async def test_refuses_a_body_without_a_user_id(
-        self, hub: SandboxHub, http: httpx.AsyncClient, body: object
-    ) -> None:
-        assert (await http.post(f"{hub.alipay.base_url}/auth-codes", json=body)).status_code == 400

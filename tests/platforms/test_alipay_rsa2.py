@@ -99,9 +99,7 @@ class TestLoadPrivateKey:
 
 
 class TestLoadPublicKey:
-    def test_reads_pem_and_the_bare_console_body(
-        self, keypair: tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey]
-    ) -> None:
+    def test_reads_pem_and_the_bare_console_body(self, keypair: tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey]) -> None:
         pem = (
             keypair[1]
             .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -156,9 +154,7 @@ def _reply(private: rsa.RSAPrivateKey, name: str, node_json: str, *, signed_over
 class TestOpenResponse:
     METHOD = "alipay.trade.query"
 
-    def test_returns_a_verified_success_node_as_sent(
-        self, keypair: tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey]
-    ) -> None:
+    def test_returns_a_verified_success_node_as_sent(self, keypair: tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey]) -> None:
         # given a node serialised with spaces and non-ASCII text, signed over those exact bytes
         node_json = '{"code": "10000", "msg": "Success", "subject": "办证费"}'
         raw = _reply(keypair[0], "alipay_trade_query_response", node_json)
@@ -172,13 +168,9 @@ class TestOpenResponse:
     def test_a_business_failure_raises_with_alipays_codes(
         self, keypair: tuple[rsa.RSAPrivateKey, rsa.RSAPublicKey]
     ) -> None:
-        node_json = (
-            '{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST","sub_msg":"交易不存在"}'
-        )
+        node_json = '{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_NOT_EXIST","sub_msg":"交易不存在"}'
         with pytest.raises(AlipayError) as caught:
-            open_response(
-                _reply(keypair[0], "alipay_trade_query_response", node_json), self.METHOD, keypair[1]
-            )
+            open_response(_reply(keypair[0], "alipay_trade_query_response", node_json), self.METHOD, keypair[1])
         error = caught.value
         assert (error.code, error.alipay_code, error.sub_code) == (
             "ALIPAY_ACQ_TRADE_NOT_EXIST",
@@ -200,18 +192,14 @@ class TestOpenResponse:
         [
             pytest.param(lambda k: '{"alipay_trade_query_response":{"code":"10000"}}', id="unsigned success"),
             pytest.param(
-                lambda k: _reply(
-                    k, "alipay_trade_query_response", '{"code":"10000"}', signed_over='{"code":"1"}'
-                ),
+                lambda k: _reply(k, "alipay_trade_query_response", '{"code":"10000"}', signed_over='{"code":"1"}'),
                 id="mis-signed success",
             ),
             pytest.param(
                 lambda k: _reply(k, "error_response", '{"code":"40004"}', signed_over="other"),
                 id="mis-signed error",
             ),
-            pytest.param(
-                lambda k: _reply(k, "another_response", '{"code":"10000"}'), id="another method's node"
-            ),
+            pytest.param(lambda k: _reply(k, "another_response", '{"code":"10000"}'), id="another method's node"),
         ],
     )
     def test_an_untrusted_reply_is_a_bad_signature(

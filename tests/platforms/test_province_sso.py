@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 import httpx
 import pytest
@@ -18,91 +18,6 @@ from api.kit.errors import ProviderError
 from api.platforms.province_sso import ProvinceIdentity, ProvinceSsoClient, pkce_challenge, pkce_pair
 from api.platforms.sandbox import SandboxHub
 from tests.platforms.registered import SSO_CLIENT_ID, SSO_CLIENT_SECRET, SSO_REDIRECT_URI
-
-NONCE = "n-0S6_WzA2Mj"
-ID_NUMBER = "99010019900101123" + id_number_check_char("99010019900101123")
-ACCOUNT = {
-    "subject": "sub-330102",
-    "name": "王演示三",
-    "idNumber": ID_NUMBER,
-    "idType": "1",
-    "phone": "13800000001",
-    "authlevel": "3",
-}
-
-
-class _OffsetClock:
-    def __init__(self, base: Clock, offset: timedelta) -> None:
-        self._base, self._offset = base, offset
-
-    def now(self) -> datetime:
-        return self._base.now() + self._offset
-
-
-def _client(
-    http: httpx.AsyncClient,
-    hub: SandboxHub,
-    clock: Clock,
-    *,
-    secret: str = SSO_CLIENT_SECRET,
-    redirect_uri: str = SSO_REDIRECT_URI,
-) -> ProvinceSsoClient:
-    return ProvinceSsoClient(
-        http,
-        issuer=hub.idp.issuer,
-        client_id=SSO_CLIENT_ID,
-        client_secret=secret,
-        redirect_uri=redirect_uri,
-        clock=clock,
-    )
-
-
-@pytest.fixture
-def sso(http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock) -> ProvinceSsoClient:
-    return _client(http, hub, clock)
-
-
-@pytest.fixture
-def restore_signing_key(hub: SandboxHub) -> Iterator[None]:
-    kid = hub.idp.signing_kid
-    yield
-    hub.idp.use_key(kid)
-
-
-async def _code(
-    http: httpx.AsyncClient,
-    hub: SandboxHub,
-    challenge: str,
-    *,
-    client_id: str = SSO_CLIENT_ID,
-    **overrides: str,
-) -> str:
-    body = {
-        "client_id": client_id,
-        "redirect_uri": SSO_REDIRECT_URI,
-        "state": "s-1",
-        "nonce": NONCE,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        **ACCOUNT,
-        **overrides,
-    }
-    response = await http.post(f"{hub.idp.control_url}/authorize", json=body)
-    assert response.status_code == 200, response.text
-    code: str = response.json()["code"]
-    return code
-
-
-async def _refusal(client: ProvinceSsoClient, code: str, verifier: str, nonce: str = NONCE) -> ProviderError:  # PROBE
-    with pytest.raises(ProviderError) as caught:
-        await client.exchange_code(code=code, code_verifier=verifier, nonce=nonce)
-    print("PROBE", caught.value.code, caught.value.message)
-    return caught.value
-
-
-def _count(hub: SandboxHub, path: str) -> int:
-    return sum(1 for request in hub.idp.requests() if request.path == path)
-
 
 EXPECTED = ProvinceIdentity("sub-330102", "王演示三", "1", ID_NUMBER, "13800000001", "3")
 
@@ -180,9 +95,7 @@ class TestAuthorizationUrl:
 
         # then
         assert caught.value.code == "SSO_UNAVAILABLE"
-        assert (await sso.authorization_url(state="s", nonce=NONCE, code_challenge="c")).startswith(
-            hub.idp.issuer
-        )
+        assert (await sso.authorization_url(state="s", nonce=NONCE, code_challenge="c")).startswith(hub.idp.issuer)
 
 
 class TestExchangeCode:
@@ -217,9 +130,7 @@ class TestExchangeCode:
         verifier, challenge = pkce_pair()
 
         # when
-        identity = await sso.exchange_code(
-            code=await _code(http, hub, challenge), code_verifier=verifier, nonce=NONCE
-        )
+        identity = await sso.exchange_code(code=await _code(http, hub, challenge), code_verifier=verifier, nonce=NONCE)
 
         # then
         assert identity == EXPECTED
@@ -233,9 +144,7 @@ class TestExchangeCode:
         hub.idp.rotate_key("RS256")
 
         # when
-        identity = await sso.exchange_code(
-            code=await _code(http, hub, challenge), code_verifier=verifier, nonce=NONCE
-        )
+        identity = await sso.exchange_code(code=await _code(http, hub, challenge), code_verifier=verifier, nonce=NONCE)
 
         # then
         assert identity == EXPECTED
@@ -247,13 +156,16 @@ class TestExchangeCode:
         # given a warmed cache, then tokens signed by a key the JWKS never shows
         verifier, challenge = pkce_pair()
         await sso.exchange_code(code=await _code(http, hub, challenge), code_verifier=verifier, nonce=NONCE)
-        hub.idp.rotate_key("RS256", publish=False)
+        kid = hub.idp.rotate_key("RS256", publish=False)
 
         # when
         error = await _refusal(sso, await _code(http, hub, challenge), verifier)
 
         # then
-        assert error.code == "SSO_TOKEN_INVALID"
+        assert (error.code, error.message) == (
+            "SSO_TOKEN_INVALID",
+            f"the identity platform's token is refused: unknown signing key {kid!r}",
+        )
         assert _count(hub, "/jwks") == 2
 
     async def test_a_verifier_mismatch_is_an_invalid_code_and_burns_it(
@@ -299,7 +211,11 @@ class TestExchangeCode:
     ) -> None:
         verifier, challenge = pkce_pair()
         code = await _code(http, hub, challenge)
-        assert (await _refusal(sso, code, verifier, nonce="another-nonce")).code == "SSO_TOKEN_INVALID"
+        error = await _refusal(sso, code, verifier, nonce="another-nonce")
+        assert (error.code, error.message) == (
+            "SSO_TOKEN_INVALID",
+            "the identity platform's token is refused: nonce mismatch",
+        )
 
     async def test_a_forged_signature_is_an_invalid_token(
         self, sso: ProvinceSsoClient, hub: SandboxHub, http: httpx.AsyncClient
@@ -307,7 +223,11 @@ class TestExchangeCode:
         verifier, challenge = pkce_pair()
         code = await _code(http, hub, challenge)
         hub.idp.script({"path": "/token"}, {"badSignature": True})
-        assert (await _refusal(sso, code, verifier)).code == "SSO_TOKEN_INVALID"
+        error = await _refusal(sso, code, verifier)
+        assert (error.code, error.message) == (
+            "SSO_TOKEN_INVALID",
+            "the identity platform's token is refused: Signature verification failed",
+        )
 
     async def test_a_token_issued_to_another_client_is_an_invalid_token(
         self, sso: ProvinceSsoClient, hub: SandboxHub, http: httpx.AsyncClient
@@ -329,7 +249,10 @@ class TestExchangeCode:
         error = await _refusal(sso, await _code(http, hub, challenge), verifier)
 
         # then
-        assert error.code == "SSO_TOKEN_INVALID"
+        assert (error.code, error.message) == (
+            "SSO_TOKEN_INVALID",
+            "the identity platform's token is refused: Audience doesn't match",
+        )
 
     async def test_an_expired_id_token_is_invalid(
         self, hub: SandboxHub, http: httpx.AsyncClient, clock: ShiftableClock
@@ -342,14 +265,21 @@ class TestExchangeCode:
         error = await _refusal(late, await _code(http, hub, challenge), verifier)
 
         # then
-        assert error.code == "SSO_TOKEN_INVALID"
+        assert (error.code, error.message) == (
+            "SSO_TOKEN_INVALID",
+            "the identity platform's token is refused: expired",
+        )
 
     async def test_a_wrong_client_secret_is_refused(
         self, hub: SandboxHub, http: httpx.AsyncClient, clock: ShiftableClock
     ) -> None:
         verifier, challenge = pkce_pair()
         code = await _code(http, hub, challenge)
-        assert (await _refusal(_client(http, hub, clock, secret="wrong"), code, verifier)).code == "SSO_ERROR"
+        error = await _refusal(_client(http, hub, clock, secret="wrong"), code, verifier)
+        assert (error.code, error.message) == (
+            "SSO_ERROR",
+            "the identity platform refused the sign-in (invalid_client)",
+        )
 
     @pytest.mark.parametrize("action", [{"status": 500}, {"disconnect": True}, {"body": "<html>oops</html>"}])
     async def test_a_failing_token_endpoint_is_unavailable(

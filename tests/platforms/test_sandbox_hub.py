@@ -23,9 +23,7 @@ class TestIndex:
             for name in ("sms", "wechat", "alipay", "idp")
         ]
 
-    async def test_the_trailing_slash_form_answers_the_same(
-        self, hub: SandboxHub, http: httpx.AsyncClient
-    ) -> None:
+    async def test_the_trailing_slash_form_answers_the_same(self, hub: SandboxHub, http: httpx.AsyncClient) -> None:
         assert (await http.get(f"{hub.base_url}/")).json() == (await http.get(hub.base_url)).json()
 
 
@@ -66,9 +64,7 @@ class TestControlRequests:
         assert recorded["headers"]["accept"] == "*/*"
         assert recorded["receivedAt"].endswith("+00:00")
 
-    async def test_records_parsed_json_and_form_bodies(
-        self, hub: SandboxHub, http: httpx.AsyncClient
-    ) -> None:
+    async def test_records_parsed_json_and_form_bodies(self, hub: SandboxHub, http: httpx.AsyncClient) -> None:
         # given
         await http.post(f"{hub.sms.base_url}/", data={"Action": "SendSms", "PhoneNumbers": "13800000001"})
         await http.post(f"{hub.idp.base_url}/token", json={"grant_type": "x"})

@@ -3,53 +3,18 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
 
-from api.kit.clock import Clock, ShiftableClock
-from api.platforms.sandbox import (
-    SANDBOX_SMS_ACCESS_KEY_ID,
-    SANDBOX_SMS_ACCESS_KEY_SECRET,
-    SandboxHub,
-    SmsMessage,
-)
+from api.kit.clock import ShiftableClock
+from api.platforms.sandbox import SandboxHub, SmsMessage
 from api.platforms.sms import AliyunSmsClient, SmsError, SmsProvider, rpc_signature
+from tests.platforms.support import OffsetClock, sms_client
 
 PHONE = "13800000001"
 OTHER_PHONE = "13900000009"
-
-
-class _OffsetClock:
-    def __init__(self, base: Clock, offset: timedelta) -> None:
-        self._base, self._offset = base, offset
-
-    def now(self) -> datetime:
-        return self._base.now() + self._offset
-
-
-def _client(
-    http: httpx.AsyncClient,
-    hub: SandboxHub,
-    clock: Clock,
-    *,
-    key_id: str = SANDBOX_SMS_ACCESS_KEY_ID,
-    secret: str = SANDBOX_SMS_ACCESS_KEY_SECRET,
-) -> AliyunSmsClient:
-    return AliyunSmsClient(
-        http,
-        base_url=hub.sms.base_url,
-        access_key_id=key_id,
-        access_key_secret=secret,
-        sign_name="掌上办",
-        clock=clock,
-    )
-
-
-@pytest.fixture
-def sms(http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock) -> AliyunSmsClient:
-    return _client(http, hub, clock)
 
 
 async def _refusal(client: SmsProvider, phone: str = PHONE, params: dict[str, str] | None = None) -> SmsError:
@@ -105,9 +70,7 @@ class TestAliyunSmsClientSend:
         [request] = hub.sms.requests()
         assert (request.method, request.path) == ("POST", "/")
         body = request.body
-        assert {
-            k: body[k] for k in ("Action", "Version", "Format", "SignatureMethod", "SignatureVersion")
-        } == {
+        assert {k: body[k] for k in ("Action", "Version", "Format", "SignatureMethod", "SignatureVersion")} == {
             "Action": "SendSms",
             "Version": "2017-05-25",
             "Format": "JSON",
@@ -121,7 +84,7 @@ class TestAliyunSmsClientSend:
         self, http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock
     ) -> None:
         # given
-        client = _client(http, hub, clock, secret="not-the-secret")
+        client = sms_client(http, hub, clock, secret="not-the-secret")
 
         # when
         error = await _refusal(client)
@@ -133,17 +96,17 @@ class TestAliyunSmsClientSend:
     async def test_an_unknown_access_key_is_refused(
         self, http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock
     ) -> None:
-        error = await _refusal(_client(http, hub, clock, key_id="someone-else"))
+        error = await _refusal(sms_client(http, hub, clock, key_id="someone-else"))
         assert (error.code, error.provider_code) == ("SMS_REJECTED", "InvalidAccessKeyId.NotFound")
 
     async def test_a_stale_timestamp_is_refused(
         self, http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock
     ) -> None:
         # given a client whose clock runs 20 minutes ahead of the provider's
-        fast = _OffsetClock(clock, timedelta(minutes=20))
+        fast = OffsetClock(clock, timedelta(minutes=20))
 
         # when
-        error = await _refusal(_client(http, hub, fast))
+        error = await _refusal(sms_client(http, hub, fast))
 
         # then
         assert (error.code, error.provider_code) == ("SMS_REJECTED", "InvalidTimeStamp.Expired")
@@ -158,9 +121,7 @@ class TestAliyunSmsClientSend:
         assert (error.code, error.provider_code) == ("SMS_THROTTLED", "isv.BUSINESS_LIMIT_CONTROL")
         assert hub.sms.messages() == []
 
-    async def test_a_missing_template_variable_is_refused(
-        self, sms: AliyunSmsClient, hub: SandboxHub
-    ) -> None:
+    async def test_a_missing_template_variable_is_refused(self, sms: AliyunSmsClient, hub: SandboxHub) -> None:
         error = await _refusal(sms, params={"otp": "123456"})
         assert (error.code, error.provider_code) == ("SMS_REJECTED", "isv.TEMPLATE_MISSING_PARAMETERS")
 
@@ -188,11 +149,9 @@ class TestAliyunSmsClientSend:
         self, impatient_http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock
     ) -> None:
         hub.sms.script({"path": "/"}, {"delayMs": 1000})
-        assert (await _refusal(_client(impatient_http, hub, clock))).code == "SMS_UNAVAILABLE"
+        assert (await _refusal(sms_client(impatient_http, hub, clock))).code == "SMS_UNAVAILABLE"
 
-    async def test_a_slow_reply_within_the_timeout_still_sends(
-        self, sms: AliyunSmsClient, hub: SandboxHub
-    ) -> None:
+    async def test_a_slow_reply_within_the_timeout_still_sends(self, sms: AliyunSmsClient, hub: SandboxHub) -> None:
         # given
         hub.sms.script({"path": "/"}, {"delayMs": 300})
         started = time.monotonic()
@@ -220,9 +179,7 @@ class TestSendSmsEndpoint:
         assert (replay.status_code, replay.json()["Code"]) == (400, "SignatureNonceUsed")
         assert len(hub.sms.messages()) == 1
 
-    async def test_unregistered_templates_are_rendered_generically(
-        self, sms: AliyunSmsClient, hub: SandboxHub
-    ) -> None:
+    async def test_unregistered_templates_are_rendered_generically(self, sms: AliyunSmsClient, hub: SandboxHub) -> None:
         await sms.send(PHONE, "SMS_NOTICE_1", {"b": "2", "a": "1"})
         assert [m.text for m in hub.sms.messages(PHONE)] == ['【掌上办】[SMS_NOTICE_1] {"a": "1", "b": "2"}']
 

@@ -12,18 +12,7 @@ from api.kit.clock import ShiftableClock
 from api.kit.errors import ProviderError
 from api.platforms.sandbox import SandboxHub
 from api.platforms.wechat import WechatClient, WechatSession
-from tests.platforms.registered import WECHAT_APP_ID, WECHAT_SECRET
-
-
-def _client(
-    http: httpx.AsyncClient, hub: SandboxHub, *, app_id: str = WECHAT_APP_ID, secret: str = WECHAT_SECRET
-) -> WechatClient:
-    return WechatClient(http, base_url=hub.wechat.base_url, app_id=app_id, app_secret=secret)
-
-
-@pytest.fixture
-def wechat(http: httpx.AsyncClient, hub: SandboxHub) -> WechatClient:
-    return _client(http, hub)
+from tests.platforms.support import WECHAT_APP_ID, WECHAT_SECRET, wechat_client
 
 
 async def _mint(http: httpx.AsyncClient, hub: SandboxHub, openid: str = "o-openid", **extra: str) -> str:
@@ -71,9 +60,7 @@ class TestCodeToSession:
     async def test_an_unknown_code_is_invalid(self, wechat: WechatClient) -> None:
         assert (await _refusal(wechat, "never-minted")).code == "WECHAT_CODE_INVALID"
 
-    async def test_a_used_code_is_invalid(
-        self, wechat: WechatClient, hub: SandboxHub, http: httpx.AsyncClient
-    ) -> None:
+    async def test_a_used_code_is_invalid(self, wechat: WechatClient, hub: SandboxHub, http: httpx.AsyncClient) -> None:
         # given
         code = await _mint(http, hub)
         await wechat.code_to_session(code)
@@ -104,7 +91,7 @@ class TestCodeToSession:
         code = await _mint(http, hub)
 
         # when
-        error = await _refusal(_client(http, hub, secret="wrong"), code)
+        error = await _refusal(wechat_client(http, hub, secret="wrong"), code)
 
         # then
         assert error.code == "WECHAT_ERROR"
@@ -112,7 +99,7 @@ class TestCodeToSession:
 
     async def test_an_unknown_app_is_refused(self, hub: SandboxHub, http: httpx.AsyncClient) -> None:
         code = await _mint(http, hub)
-        assert (await _refusal(_client(http, hub, app_id="wx-unknown"), code)).code == "WECHAT_ERROR"
+        assert (await _refusal(wechat_client(http, hub, app_id="wx-unknown"), code)).code == "WECHAT_ERROR"
 
     async def test_a_code_minted_for_another_app_is_invalid(
         self, wechat: WechatClient, hub: SandboxHub, http: httpx.AsyncClient
@@ -121,15 +108,11 @@ class TestCodeToSession:
         assert (await _refusal(wechat, code)).code == "WECHAT_CODE_INVALID"
 
     async def test_the_rate_limit_answer_is_told_apart(self, wechat: WechatClient, hub: SandboxHub) -> None:
-        hub.wechat.script(
-            {"path": "/sns/jscode2session"}, {"body": {"errcode": 45011, "errmsg": "api minute-quota"}}
-        )
+        hub.wechat.script({"path": "/sns/jscode2session"}, {"body": {"errcode": 45011, "errmsg": "api minute-quota"}})
         assert (await _refusal(wechat, "any")).code == "WECHAT_RATE_LIMITED"
 
     async def test_system_busy_is_unavailable(self, wechat: WechatClient, hub: SandboxHub) -> None:
-        hub.wechat.script(
-            {"path": "/sns/jscode2session"}, {"body": {"errcode": -1, "errmsg": "system error"}}
-        )
+        hub.wechat.script({"path": "/sns/jscode2session"}, {"body": {"errcode": -1, "errmsg": "system error"}})
         assert (await _refusal(wechat, "any")).code == "WECHAT_UNAVAILABLE"
 
     async def test_a_server_error_is_unavailable_and_the_code_survives(
@@ -154,7 +137,7 @@ class TestCodeToSession:
         self, impatient_http: httpx.AsyncClient, hub: SandboxHub
     ) -> None:
         hub.wechat.script({"path": "/sns/jscode2session"}, {"delayMs": 1000})
-        assert (await _refusal(_client(impatient_http, hub), "any")).code == "WECHAT_UNAVAILABLE"
+        assert (await _refusal(wechat_client(impatient_http, hub), "any")).code == "WECHAT_UNAVAILABLE"
 
     async def test_a_non_json_answer_is_unavailable(self, wechat: WechatClient, hub: SandboxHub) -> None:
         hub.wechat.script({"path": "/sns/jscode2session"}, {"body": "<html>busy</html>"})

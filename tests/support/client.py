@@ -84,13 +84,17 @@ class Api:
     async def post(self, body: Any, token: str | None = None, **kwargs: Any) -> httpx.Response:
         return await self.http.post("/graphql", json=body, headers=self.headers(token), **kwargs)
 
-    async def gql(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         response = await self.post({"query": query, "variables": variables or {}}, token)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
 
-    async def data(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         body = await self.gql(query, variables, token)
         assert "errors" not in body, body["errors"]
         result: dict[str, Any] = body["data"]

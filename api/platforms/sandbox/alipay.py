@@ -119,27 +119,19 @@ class AlipaySandbox(Sandbox):
             payload = json.loads(await request.body())
         except ValueError:
             payload = None
-        if (
-            not isinstance(payload, dict)
-            or not isinstance(payload.get("userId"), str)
-            or not payload["userId"]
-        ):
+        if not isinstance(payload, dict) or not isinstance(payload.get("userId"), str) or not payload["userId"]:
             return json_error("body must be a JSON object with a non-empty `userId`")
         open_id, app_id = payload.get("openId"), payload.get("appId")
         if not isinstance(open_id, str | None) or not isinstance(app_id, str | None):
             return json_error("`openId` and `appId` must be strings")
-        return JSONResponse(
-            {"authCode": self.mint_auth_code(payload["userId"], open_id or None, app_id=app_id)}
-        )
+        return JSONResponse({"authCode": self.mint_auth_code(payload["userId"], open_id or None, app_id=app_id)})
 
     async def scripted_body(self, call: ProviderCall) -> Response:
         body, status = call.action.body, call.action.status or 200
         if isinstance(body, dict) and not any(str(key).endswith("_response") for key in body):
             # A bare node: answered for the request's method and signed, as a real reply would be.
             method = {**call.query, **call.form}.get("method", "")
-            return await self._reply(
-                node_name(method), body, corrupt=call.action.bad_signature, status=status
-            )
+            return await self._reply(node_name(method), body, corrupt=call.action.bad_signature, status=status)
         # A whole document is sent exactly as given, which is how tests send unsigned or odd replies.
         return JSONResponse(body, status_code=status)
 
@@ -167,9 +159,7 @@ class AlipaySandbox(Sandbox):
             raise _invalid("isv.invalid-signature-type", "无效的签名类型")
         unsigned = {key: value for key, value in params.items() if key != "sign"}
         if not rsa2_verify(app_key, sign_content(unsigned), params["sign"]):
-            raise _invalid(
-                "isv.invalid-signature", "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配"
-            )
+            raise _invalid("isv.invalid-signature", "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配")
         try:
             stamp = datetime.strptime(params["timestamp"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHANGHAI)
         except ValueError as exc:

@@ -280,4 +280,3 @@ class Sandbox:
 
 def json_error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
-

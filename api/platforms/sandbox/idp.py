@@ -20,11 +20,11 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from api.kit.clock import Clock
-from api.kit.codes import id_number_check_char
 from api.platforms.province_sso.pkce import pkce_challenge
 from api.platforms.sandbox.base import Handler, ProviderCall, Sandbox
+from api.platforms.sandbox.idp_accounts import DEFAULT_ACCOUNTS, IdpAccount
 from api.platforms.sandbox.idp_keys import ALGORITHMS, KeyRing
-from api.platforms.sandbox.idp_page import FORWARDED_ALL, IdpAccount, error_page, login_page
+from api.platforms.sandbox.idp_page import FORWARDED_ALL, error_page, login_page
 
 CODE_TTL = timedelta(seconds=60)
 ID_TOKEN_TTL = timedelta(minutes=5)
@@ -56,11 +56,6 @@ class _Grant:
     used: bool = False
 
 
-def _synthetic_id(region: str, birth: str, sequence: str) -> str:
-    first17 = f"{region}{birth}{sequence}"
-    return first17 + id_number_check_char(first17)
-
-
 class IdpSandbox(Sandbox):
     name = "idp"
 
@@ -71,13 +66,8 @@ class IdpSandbox(Sandbox):
         self._clients: dict[str, tuple[str, frozenset[str]]] = {}
         self._accounts: dict[str, IdpAccount] = {}
         self._grants: dict[str, _Grant] = {}
-        # Region 99 is unassigned in GB/T 2260, so these can never be anyone's ID number (domain.md §13).
-        self.add_account(
-            "sandbox-0001", "张演示一", _synthetic_id("990100", "19900307", "123"), phone="13800000001"
-        )
-        self.add_account(
-            "sandbox-0002", "李演示二", _synthetic_id("990121", "19851111", "246"), authlevel="2"
-        )
+        for account in DEFAULT_ACCOUNTS:
+            self._accounts[account.subject] = account
 
     # -- in-process harness --
 
@@ -179,9 +169,7 @@ class IdpSandbox(Sandbox):
         if account is None:
             return HTMLResponse(error_page("unknown account"), status_code=400)
         code = self._grant(request, account)
-        return RedirectResponse(
-            _with_query(request.redirect_uri, {"code": code, "state": request.state}), 302
-        )
+        return RedirectResponse(_with_query(request.redirect_uri, {"code": code, "state": request.state}), 302)
 
     async def _control_authorize(self, request: Request) -> Response:
         try:
@@ -227,9 +215,7 @@ class IdpSandbox(Sandbox):
         verifier = form["code_verifier"]
         if not _VERIFIER.match(verifier) or pkce_challenge(verifier) != grant.request.code_challenge:
             return _oauth_error("invalid_grant", "PKCE verification failed")
-        id_token = await asyncio.to_thread(
-            self.keys.sign, self._claims(grant, now), forged=call.action.bad_signature
-        )
+        id_token = await asyncio.to_thread(self.keys.sign, self._claims(grant, now), forged=call.action.bad_signature)
         return JSONResponse(
             {
                 "access_token": secrets.token_urlsafe(32),
@@ -248,17 +234,13 @@ class IdpSandbox(Sandbox):
             raise _AuthError("invalid_client", "unknown client_id", redirectable=False)
         redirect_uri = params.get("redirect_uri", "")
         if redirect_uri not in client[1]:
-            raise _AuthError(
-                "invalid_request", "redirect_uri is not registered for this client", redirectable=False
-            )
+            raise _AuthError("invalid_request", "redirect_uri is not registered for this client", redirectable=False)
         if params.get("response_type") != "code":
             raise _AuthError("unsupported_response_type", "only response_type=code", redirectable=True)
         if "openid" not in params.get("scope", "").split():
             raise _AuthError("invalid_scope", "scope must include openid", redirectable=True)
         if not params.get("code_challenge") or params.get("code_challenge_method") != "S256":
-            raise _AuthError(
-                "invalid_request", "PKCE with code_challenge_method=S256 is required", redirectable=True
-            )
+            raise _AuthError("invalid_request", "PKCE with code_challenge_method=S256 is required", redirectable=True)
         return _AuthRequest(
             params["client_id"],
             redirect_uri,
@@ -309,9 +291,7 @@ class IdpSandbox(Sandbox):
         return claims
 
 
-def _oauth_error(
-    error: str, description: str, status: int = 400, headers: dict[str, str] | None = None
-) -> Response:
+def _oauth_error(error: str, description: str, status: int = 400, headers: dict[str, str] | None = None) -> Response:
     body = {"error": error, "error_description": description}
     return JSONResponse(body, status_code=status, headers=headers or _NO_STORE)
 

@@ -3,23 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from html import escape
 
-
-@dataclass(frozen=True)
-class IdpAccount:
-    subject: str
-    name: str
-    id_type: str
-    id_number: str
-    phone: str | None
-    authlevel: str
-
-    @property
-    def masked_id(self) -> str:
-        return self.id_number[:4] + "*" * max(len(self.id_number) - 8, 0) + self.id_number[-4:]
-
+from api.platforms.sandbox.idp_accounts import IdpAccount
 
 # The authorization request travels through the form unchanged, so the POST is validated exactly like the GET.
 FORWARDED = ("client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge")
@@ -34,8 +20,7 @@ _STYLE = (
 
 def login_page(action_url: str, params: Mapping[str, str], accounts: Sequence[IdpAccount]) -> str:
     hidden = "".join(
-        f'<input type="hidden" name="{name}" value="{escape(params.get(name, ""))}">'
-        for name in FORWARDED_ALL
+        f'<input type="hidden" name="{name}" value="{escape(params.get(name, ""))}">' for name in FORWARDED_ALL
     )
     buttons = "".join(
         f'<button type="submit" name="subject" value="{escape(a.subject)}">'

@@ -119,9 +119,7 @@ class SmsSandbox(Sandbox):
         if params.get("SignatureMethod") != "HMAC-SHA1" or params.get("SignatureVersion") != "1.0":
             raise _Refusal("InvalidSignatureMethod", "Specified signature method is not supported.", 400)
         if signature != rpc_signature(http_method, params, secret):
-            raise _Refusal(
-                "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.", 400
-            )
+            raise _Refusal("SignatureDoesNotMatch", "Specified signature is not matched with our calculation.", 400)
         now = self.clock.now()
         try:
             stamp = datetime.strptime(params.get("Timestamp", ""), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

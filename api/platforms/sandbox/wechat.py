@@ -60,11 +60,7 @@ class WechatSandbox(Sandbox):
             payload = json.loads(await request.body())
         except ValueError:
             payload = None
-        if (
-            not isinstance(payload, dict)
-            or not isinstance(payload.get("openid"), str)
-            or not payload["openid"]
-        ):
+        if not isinstance(payload, dict) or not isinstance(payload.get("openid"), str) or not payload["openid"]:
             return json_error("body must be a JSON object with a non-empty `openid`")
         unionid, app_id = payload.get("unionid"), payload.get("appId")
         if not isinstance(unionid, str | None) or not isinstance(app_id, str | None):
@@ -98,9 +94,7 @@ class WechatSandbox(Sandbox):
 
 
 def _error(errcode: int, errmsg: str) -> Response:
-    return _answer(
-        {"errcode": errcode, "errmsg": f"{errmsg}, rid: {secrets.token_hex(4)}-{secrets.token_hex(6)}"}
-    )
+    return _answer({"errcode": errcode, "errmsg": f"{errmsg}, rid: {secrets.token_hex(4)}-{secrets.token_hex(6)}"})
 
 
 def _answer(body: Any, status: int = 200) -> Response:

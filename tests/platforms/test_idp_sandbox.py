@@ -56,9 +56,7 @@ class TestLoginPage:
         url = await sso.authorization_url(state="s-1", nonce="n-1", code_challenge=challenge)
 
         # when the person picks the first account
-        chosen = await http.post(
-            f"{hub.idp.issuer}/authorize", data={**_query(url), "subject": "sandbox-0001"}
-        )
+        chosen = await http.post(f"{hub.idp.issuer}/authorize", data={**_query(url), "subject": "sandbox-0001"})
 
         # then
         assert chosen.status_code == 302

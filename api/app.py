@@ -33,6 +33,9 @@ class SandboxMount:
             response = JSONResponse({"error": "not found"}, status_code=404)
             await response(scope, receive, send)
             return
+        if scope["type"] == "http" and scope.get("path", "").rstrip("/") == "/sandbox":
+            # `GET /sandbox` itself is the listing: served as the hub's root instead of a redirect to `/sandbox/`.
+            scope = {**scope, "path": "/", "root_path": scope.get("root_path", "") + "/sandbox"}
         await services.sandbox_app(scope, receive, send)
 
 
@@ -45,6 +48,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        Route("/sandbox", SandboxMount()),
         Mount("/sandbox", app=SandboxMount()),
     ]
     if not settings.is_production:

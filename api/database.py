@@ -32,7 +32,9 @@ async def migrate(database_url: str) -> None:
 
 
 async def connect(database_url: str) -> None:
-    await Tortoise.init(config=tortoise_config(database_url))
+    # The global fallback makes the connection visible to every task of the process: uvicorn runs the lifespan
+    # and each request in different tasks, and tortoise 1.x otherwise scopes it to the task that connected.
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
 
 
 async def disconnect() -> None:

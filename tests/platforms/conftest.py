@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
@@ -26,6 +23,8 @@ from tests.platforms.support import (
     WECHAT_APP_ID,
     WECHAT_SECRET,
     alipay_gateway,
+    loopback_socket,
+    serving,
     sms_client,
     sso_client,
     wechat_client,
@@ -45,25 +44,15 @@ def alipay_app_keys() -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 async def sandbox_server(clock: ShiftableClock, alipay_app_keys: tuple[str, str]) -> AsyncIterator[SandboxHub]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    hub = SandboxHub(f"http://127.0.0.1:{port}/sandbox", clock=clock)
+    sock = loopback_socket()
+    hub = SandboxHub(f"http://127.0.0.1:{sock.getsockname()[1]}/sandbox", clock=clock)
     hub.wechat.register_app(WECHAT_APP_ID, WECHAT_SECRET)
     hub.alipay.register_app(ALIPAY_APP_ID, alipay_app_keys[1])
     hub.idp.register_client(SSO_CLIENT_ID, SSO_CLIENT_SECRET, [SSO_REDIRECT_URI])
-    # Mounted as the composition root mounts it.
+    # Mounted at /sandbox as the composition root does; the bare /sandbox route because a Mount never matches it.
     app = Starlette(routes=[Route("/sandbox", hub.index), Mount("/sandbox", app=hub.app)])
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", ws="none"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    yield hub
-    server.should_exit = True
-    await task
-    sock.close()
+    async with serving(app, sock):
+        yield hub
 
 
 @pytest.fixture

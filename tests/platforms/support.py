@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from urllib.parse import quote_plus
 
 import httpx
+import uvicorn
+from starlette.types import ASGIApp
 
 from api.kit.clock import Clock
 from api.kit.codes import id_number_check_char
@@ -34,6 +40,31 @@ SSO_ACCOUNT = {
     "phone": "13800000001",
     "authlevel": "3",
 }
+
+
+def loopback_socket() -> socket.socket:
+    """Bound before the server starts, so that the sandboxes can be told their own URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@asynccontextmanager
+async def serving(app: ASGIApp, sock: socket.socket) -> AsyncIterator[str]:
+    """`app` on a real uvicorn server in this event loop; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", ws="none"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        host, port = sock.getsockname()
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 class OffsetClock:

@@ -22,8 +22,6 @@ from api.platforms.alipay import (
 from api.platforms.sandbox import AlipayGatewayError, AlipayMethodCall, SandboxHub
 from tests.platforms.support import ALIPAY_APP_ID, OffsetClock, alipay_gateway
 
-USER_ID = "2088000000000001"
-
 
 class _Echo:
     """A method handler as payments will register theirs: records its calls, echoes the business content."""

@@ -1,7 +1,8 @@
-"""The IdP sandbox's browser flow: login page, account choice, redirect; then the client redeems the code."""
+"""The IdP sandbox itself: the browser flow of its login page, its control shortcut and its token endpoint."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -11,19 +12,7 @@ from api.kit.clock import ShiftableClock
 from api.kit.codes import is_valid_id_number
 from api.platforms.province_sso import ProvinceSsoClient, pkce_pair
 from api.platforms.sandbox import SandboxHub
-from tests.platforms.registered import SSO_CLIENT_ID, SSO_CLIENT_SECRET, SSO_REDIRECT_URI
-
-
-@pytest.fixture
-def sso(http: httpx.AsyncClient, hub: SandboxHub, clock: ShiftableClock) -> ProvinceSsoClient:
-    return ProvinceSsoClient(
-        http,
-        issuer=hub.idp.issuer,
-        client_id=SSO_CLIENT_ID,
-        client_secret=SSO_CLIENT_SECRET,
-        redirect_uri=SSO_REDIRECT_URI,
-        clock=clock,
-    )
+from tests.platforms.support import SSO_CLIENT_ID, SSO_CLIENT_SECRET, SSO_REDIRECT_URI, basic_auth, sso_code
 
 
 def _query(url: str) -> dict[str, str]:
@@ -135,3 +124,70 @@ class TestControlAuthorize:
     ) -> None:
         response = await http.post(f"{hub.idp.control_url}/authorize", json=body)
         assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+
+
+class TestTokenEndpoint:
+    """The IdP's own reasons for refusing a code, which the client folds into SSO_CODE_INVALID."""
+
+    async def _redeem(self, http: httpx.AsyncClient, hub: SandboxHub, **form: str) -> httpx.Response:
+        return await http.post(f"{hub.idp.issuer}/token", data=form, headers={"Authorization": basic_auth()})
+
+    @pytest.mark.parametrize(
+        ("tamper", "description"),
+        [
+            ({"code_verifier": "x" * 43}, "PKCE verification failed"),
+            ({"code_verifier": "short"}, "PKCE verification failed"),
+            ({"redirect_uri": "zsb://elsewhere"}, "redirect_uri does not match the authorization request"),
+            ({"code": "never-issued"}, "unknown code"),
+        ],
+    )
+    async def test_refuses_a_tampered_redemption(
+        self, hub: SandboxHub, http: httpx.AsyncClient, tamper: dict[str, str], description: str
+    ) -> None:
+        # given
+        verifier, challenge = pkce_pair()
+        form = {
+            "grant_type": "authorization_code",
+            "code": await sso_code(http, hub, challenge),
+            "redirect_uri": SSO_REDIRECT_URI,
+            "code_verifier": verifier,
+        }
+
+        # when
+        response = await self._redeem(http, hub, **{**form, **tamper})
+
+        # then
+        assert response.status_code == 400
+        assert response.json() == {"error": "invalid_grant", "error_description": description}
+        assert response.headers["cache-control"] == "no-store"
+
+    async def test_refuses_a_used_and_an_expired_code(
+        self, hub: SandboxHub, http: httpx.AsyncClient, clock: ShiftableClock
+    ) -> None:
+        # given
+        verifier, challenge = pkce_pair()
+        used, late = await sso_code(http, hub, challenge), await sso_code(http, hub, challenge)
+        form = {
+            "grant_type": "authorization_code",
+            "redirect_uri": SSO_REDIRECT_URI,
+            "code_verifier": verifier,
+        }
+        assert (await self._redeem(http, hub, code=used, **form)).status_code == 200
+        clock.advance(timedelta(seconds=61))
+
+        # when
+        again = await self._redeem(http, hub, code=used, **form)
+        expired = await self._redeem(http, hub, code=late, **form)
+
+        # then
+        assert again.json()["error_description"] == "code already used"
+        assert expired.json()["error_description"] == "code expired"
+
+    async def test_refuses_a_client_without_basic_authentication(
+        self, hub: SandboxHub, http: httpx.AsyncClient
+    ) -> None:
+        response = await http.post(
+            f"{hub.idp.issuer}/token", data={"client_id": SSO_CLIENT_ID, "client_secret": SSO_CLIENT_SECRET}
+        )
+        assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
+        assert response.headers["www-authenticate"] == 'Basic realm="idp"'

@@ -3,41 +3,47 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl, quote_plus, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 
-from api.kit.clock import Clock, ShiftableClock
-from api.kit.codes import id_number_check_char
+from api.kit.clock import ShiftableClock
 from api.kit.errors import ProviderError
-from api.platforms.province_sso import ProvinceIdentity, ProvinceSsoClient, pkce_challenge, pkce_pair
+from api.platforms.province_sso import ProvinceIdentity, ProvinceSsoClient, pkce_pair
 from api.platforms.sandbox import SandboxHub
-from tests.platforms.registered import SSO_CLIENT_ID, SSO_CLIENT_SECRET, SSO_REDIRECT_URI
+from tests.platforms.support import (
+    SSO_CLIENT_ID,
+    SSO_ID_NUMBER,
+    SSO_NONCE,
+    SSO_REDIRECT_URI,
+    OffsetClock,
+    sso_client,
+    sso_code,
+)
 
-EXPECTED = ProvinceIdentity("sub-330102", "王演示三", "1", ID_NUMBER, "13800000001", "3")
+
+@pytest.fixture
+def restore_signing_key(hub: SandboxHub) -> Iterator[None]:
+    kid = hub.idp.signing_kid
+    yield
+    hub.idp.use_key(kid)
 
 
-class TestPkcePair:
-    def test_the_challenge_is_the_s256_of_the_verifier(self) -> None:
-        # when
-        verifier, challenge = pkce_pair()
+async def _refusal(client: ProvinceSsoClient, code: str, verifier: str, nonce: str = SSO_NONCE) -> ProviderError:
+    with pytest.raises(ProviderError) as caught:
+        await client.exchange_code(code=code, code_verifier=verifier, nonce=nonce)
+    return caught.value
 
-        # then
-        assert len(verifier) == 64
-        digest = hashlib.sha256(verifier.encode()).digest()
-        assert challenge == base64.urlsafe_b64encode(digest).decode().rstrip("=")
-        assert pkce_pair()[0] != verifier
 
-    def test_matches_the_example_of_rfc_7636(self) -> None:
-        assert (
-            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
-            == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        )
+def _count(hub: SandboxHub, path: str) -> int:
+    return sum(1 for request in hub.idp.requests() if request.path == path)
+
+
+EXPECTED = ProvinceIdentity("sub-330102", "王演示三", "1", SSO_ID_NUMBER, "13800000001", "3")
 
 
 class TestAuthorizationUrl:
@@ -45,8 +51,8 @@ class TestAuthorizationUrl:
         self, sso: ProvinceSsoClient, hub: SandboxHub
     ) -> None:
         # when
-        url = await sso.authorization_url(state="s-1", nonce=NONCE, code_challenge="c-1")
-        again = await sso.authorization_url(state="s-2", nonce=NONCE, code_challenge="c-2")
+        url = await sso.authorization_url(state="s-1", nonce=SSO_NONCE, code_challenge="c-1")
+        again = await sso.authorization_url(state="s-2", nonce=SSO_NONCE, code_challenge="c-2")
 
         # then
         parts = urlsplit(url)
@@ -57,7 +63,7 @@ class TestAuthorizationUrl:
             "redirect_uri": SSO_REDIRECT_URI,
             "scope": "openid profile phone",
             "state": "s-1",
-            "nonce": NONCE,
+            "nonce": SSO_NONCE,
             "code_challenge": "c-1",
             "code_challenge_method": "S256",
         }
@@ -78,7 +84,7 @@ class TestAuthorizationUrl:
 
         # when
         with pytest.raises(ProviderError) as caught:
-            await sso.authorization_url(state="s", nonce=NONCE, code_challenge="c")
+            await sso.authorization_url(state="s", nonce=SSO_NONCE, code_challenge="c")
 
         # then
         assert caught.value.code == "SSO_UNAVAILABLE"
@@ -91,11 +97,11 @@ class TestAuthorizationUrl:
 
         # when
         with pytest.raises(ProviderError) as caught:
-            await sso.authorization_url(state="s", nonce=NONCE, code_challenge="c")
+            await sso.authorization_url(state="s", nonce=SSO_NONCE, code_challenge="c")
 
         # then
         assert caught.value.code == "SSO_UNAVAILABLE"
-        assert (await sso.authorization_url(state="s", nonce=NONCE, code_challenge="c")).startswith(hub.idp.issuer)
+        assert (await sso.authorization_url(state="s", nonce=SSO_NONCE, code_challenge="c")).startswith(hub.idp.issuer)
 
 
 class TestExchangeCode:
@@ -104,14 +110,14 @@ class TestExchangeCode:
     ) -> None:
         # given
         verifier, challenge = pkce_pair()
-        code = await _code(http, hub, challenge)
+        code = await sso_code(http, hub, challenge)
 
         # when
-        identity = await sso.exchange_code(code=code, code_verifier=verifier, nonce=NONCE)
+        identity = await sso.exchange_code(code=code, code_verifier=verifier, nonce=SSO_NONCE)
 
         # then
         assert identity == EXPECTED
-        assert ID_NUMBER not in repr(identity)
+        assert SSO_ID_NUMBER not in repr(identity)
         [token_request] = [r for r in hub.idp.requests() if r.path == "/token"]
         assert token_request.body == {
             "grant_type": "authorization_code",
@@ -130,7 +136,9 @@ class TestExchangeCode:
         verifier, challenge = pkce_pair()
 
         # when
-        identity = await sso.exchange_code(code=await _code(http, hub, challenge), code_verifier=verifier, nonce=NONCE)
+        identity = await sso.exchange_code(
+            code=await sso_code(http, hub, challenge), code_verifier=verifier, nonce=SSO_NONCE
+        )
 
         # then
         assert identity == EXPECTED
@@ -140,11 +148,13 @@ class TestExchangeCode:
     ) -> None:
         # given a client that has cached the JWKS, then an IdP that rotates its key
         verifier, challenge = pkce_pair()
-        await sso.exchange_code(code=await _code(http, hub, challenge), code_verifier=verifier, nonce=NONCE)
+        await sso.exchange_code(code=await sso_code(http, hub, challenge), code_verifier=verifier, nonce=SSO_NONCE)
         hub.idp.rotate_key("RS256")
 
         # when
-        identity = await sso.exchange_code(code=await _code(http, hub, challenge), code_verifier=verifier, nonce=NONCE)
+        identity = await sso.exchange_code(
+            code=await sso_code(http, hub, challenge), code_verifier=verifier, nonce=SSO_NONCE
+        )
 
         # then
         assert identity == EXPECTED
@@ -155,11 +165,11 @@ class TestExchangeCode:
     ) -> None:
         # given a warmed cache, then tokens signed by a key the JWKS never shows
         verifier, challenge = pkce_pair()
-        await sso.exchange_code(code=await _code(http, hub, challenge), code_verifier=verifier, nonce=NONCE)
+        await sso.exchange_code(code=await sso_code(http, hub, challenge), code_verifier=verifier, nonce=SSO_NONCE)
         kid = hub.idp.rotate_key("RS256", publish=False)
 
         # when
-        error = await _refusal(sso, await _code(http, hub, challenge), verifier)
+        error = await _refusal(sso, await sso_code(http, hub, challenge), verifier)
 
         # then
         assert (error.code, error.message) == (
@@ -173,7 +183,7 @@ class TestExchangeCode:
     ) -> None:
         # given
         verifier, challenge = pkce_pair()
-        code = await _code(http, hub, challenge)
+        code = await sso_code(http, hub, challenge)
 
         # when
         error = await _refusal(sso, code, pkce_pair()[0])
@@ -186,31 +196,31 @@ class TestExchangeCode:
         self, sso: ProvinceSsoClient, hub: SandboxHub, http: httpx.AsyncClient
     ) -> None:
         verifier, challenge = pkce_pair()
-        code = await _code(http, hub, challenge)
-        await sso.exchange_code(code=code, code_verifier=verifier, nonce=NONCE)
+        code = await sso_code(http, hub, challenge)
+        await sso.exchange_code(code=code, code_verifier=verifier, nonce=SSO_NONCE)
         assert (await _refusal(sso, code, verifier)).code == "SSO_CODE_INVALID"
 
     async def test_an_expired_code_is_invalid(
         self, sso: ProvinceSsoClient, hub: SandboxHub, http: httpx.AsyncClient, clock: ShiftableClock
     ) -> None:
         verifier, challenge = pkce_pair()
-        code = await _code(http, hub, challenge)
+        code = await sso_code(http, hub, challenge)
         clock.advance(timedelta(seconds=61))
         assert (await _refusal(sso, code, verifier)).code == "SSO_CODE_INVALID"
 
-    async def test_another_redirect_uri_is_an_invalid_code(
+    async def test_another_redirect_uri_is_an_invalidsso_code(
         self, hub: SandboxHub, http: httpx.AsyncClient, clock: ShiftableClock
     ) -> None:
         verifier, challenge = pkce_pair()
-        code = await _code(http, hub, challenge)
-        other = _client(http, hub, clock, redirect_uri="zsb://elsewhere")
+        code = await sso_code(http, hub, challenge)
+        other = sso_client(http, hub, clock, redirect_uri="zsb://elsewhere")
         assert (await _refusal(other, code, verifier)).code == "SSO_CODE_INVALID"
 
     async def test_a_nonce_mismatch_is_an_invalid_token(
         self, sso: ProvinceSsoClient, hub: SandboxHub, http: httpx.AsyncClient
     ) -> None:
         verifier, challenge = pkce_pair()
-        code = await _code(http, hub, challenge)
+        code = await sso_code(http, hub, challenge)
         error = await _refusal(sso, code, verifier, nonce="another-nonce")
         assert (error.code, error.message) == (
             "SSO_TOKEN_INVALID",
@@ -221,7 +231,7 @@ class TestExchangeCode:
         self, sso: ProvinceSsoClient, hub: SandboxHub, http: httpx.AsyncClient
     ) -> None:
         verifier, challenge = pkce_pair()
-        code = await _code(http, hub, challenge)
+        code = await sso_code(http, hub, challenge)
         hub.idp.script({"path": "/token"}, {"badSignature": True})
         error = await _refusal(sso, code, verifier)
         assert (error.code, error.message) == (
@@ -235,7 +245,7 @@ class TestExchangeCode:
         # given a genuine id_token that the IdP issued to another client
         hub.idp.register_client("other-app", "other-secret", [SSO_REDIRECT_URI])
         verifier, challenge = pkce_pair()
-        code = await _code(http, hub, challenge, client_id="other-app")
+        code = await sso_code(http, hub, challenge, client_id="other-app")
         form = {
             "grant_type": "authorization_code",
             "code": code,
@@ -246,7 +256,7 @@ class TestExchangeCode:
         hub.idp.script({"path": "/token"}, {"body": theirs.json()})
 
         # when
-        error = await _refusal(sso, await _code(http, hub, challenge), verifier)
+        error = await _refusal(sso, await sso_code(http, hub, challenge), verifier)
 
         # then
         assert (error.code, error.message) == (
@@ -258,11 +268,11 @@ class TestExchangeCode:
         self, hub: SandboxHub, http: httpx.AsyncClient, clock: ShiftableClock
     ) -> None:
         # given a client whose clock is past the token's five minutes and the leeway
-        late = _client(http, hub, _OffsetClock(clock, timedelta(minutes=6, seconds=1)))
+        late = sso_client(http, hub, OffsetClock(clock, timedelta(minutes=6, seconds=1)))
         verifier, challenge = pkce_pair()
 
         # when
-        error = await _refusal(late, await _code(http, hub, challenge), verifier)
+        error = await _refusal(late, await sso_code(http, hub, challenge), verifier)
 
         # then
         assert (error.code, error.message) == (
@@ -274,8 +284,8 @@ class TestExchangeCode:
         self, hub: SandboxHub, http: httpx.AsyncClient, clock: ShiftableClock
     ) -> None:
         verifier, challenge = pkce_pair()
-        code = await _code(http, hub, challenge)
-        error = await _refusal(_client(http, hub, clock, secret="wrong"), code, verifier)
+        code = await sso_code(http, hub, challenge)
+        error = await _refusal(sso_client(http, hub, clock, secret="wrong"), code, verifier)
         assert (error.code, error.message) == (
             "SSO_ERROR",
             "the identity platform refused the sign-in (invalid_client)",
@@ -286,7 +296,7 @@ class TestExchangeCode:
         self, sso: ProvinceSsoClient, hub: SandboxHub, http: httpx.AsyncClient, action: dict[str, Any]
     ) -> None:
         verifier, challenge = pkce_pair()
-        code = await _code(http, hub, challenge)
+        code = await sso_code(http, hub, challenge)
         hub.idp.script({"path": "/token"}, action)
         assert (await _refusal(sso, code, verifier)).code == "SSO_UNAVAILABLE"
 
@@ -298,6 +308,6 @@ class TestExchangeCode:
         clock: ShiftableClock,
     ) -> None:
         verifier, challenge = pkce_pair()
-        code = await _code(http, hub, challenge)
+        code = await sso_code(http, hub, challenge)
         hub.idp.script({"path": "/token"}, {"delayMs": 1000})
-        assert (await _refusal(_client(impatient_http, hub, clock), code, verifier)).code == "SSO_UNAVAILABLE"
+        assert (await _refusal(sso_client(impatient_http, hub, clock), code, verifier)).code == "SSO_UNAVAILABLE"

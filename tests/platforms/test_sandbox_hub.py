@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import Mount
 
 from api.platforms.sandbox import SandboxHub
+from tests.platforms.support import loopback_socket, serving
 
 
 class TestIndex:
@@ -170,3 +175,18 @@ class TestControlScript:
         # then
         assert response.status_code == 400
         assert (await http.get(f"{hub.sms.control_url}/script")).json() == []
+
+
+class TestScriptedDisconnect:
+    async def test_drops_the_connection_mid_response_even_behind_gzip(self, hub: SandboxHub) -> None:
+        # given the hub behind GZip, which holds a response's start back until its first body chunk (as the API does)
+        app = Starlette(
+            routes=[Mount("/sandbox", app=hub.app)], middleware=[Middleware(GZipMiddleware, minimum_size=1024)]
+        )
+        hub.idp.script({"path": "/jwks"}, {"disconnect": True}, times=None)
+
+        async with serving(app, loopback_socket()) as base_url, httpx.AsyncClient() as client:
+            for encoding in ("gzip", "identity"):
+                # when / then
+                with pytest.raises(httpx.RemoteProtocolError, match="peer closed connection"):
+                    await client.get(f"{base_url}/sandbox/idp/jwks", headers={"accept-encoding": encoding})

@@ -540,9 +540,7 @@ def _stop_process(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def redis_server(
-    *, extra_args: Sequence[str] = (), timeout: float = REDIS_START_TIMEOUT
-) -> Iterator[RedisServer]:
+def redis_server(*, extra_args: Sequence[str] = (), timeout: float = REDIS_START_TIMEOUT) -> Iterator[RedisServer]:
     """Start a throwaway Redis server on a free loopback port; `extra_args` go on its command line.
 
     Raises ServerError (with the server log's tail) when redis-server is missing or does not answer PING
@@ -624,8 +622,14 @@ def missing_requirements() -> list[str]:
     return missing
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Start both servers, print their URLs as environment assignments and wait for Ctrl-C."""
+    """Start both servers, print their URLs as environment assignments and wait for Ctrl-C (or SIGTERM)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background, with SIGINT ignored
     started = time.monotonic()
     with postgres_server() as pg, redis_server() as rs:
         print(f"# {pg.version}; started in {time.monotonic() - started:.2f}s; Ctrl-C stops and removes both")

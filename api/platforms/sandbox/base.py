@@ -54,7 +54,7 @@ class ScriptAction:
 
     @classmethod
     def parse(cls, raw: Any) -> ScriptAction:
-        if not isinstance(raw, dict) or not raw or set(raw) - _ACTION_KEYS:
+        if not isinstance(raw, Mapping) or not raw or set(raw) - _ACTION_KEYS:
             raise ValueError(f"action must be an object with some of {sorted(_ACTION_KEYS)}")
         status, delay = raw.get("status"), raw.get("delayMs", 0)
         if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
@@ -128,7 +128,11 @@ Handler = Callable[[ProviderCall], Awaitable[Response]]
 
 
 class DisconnectResponse(Response):
-    """Announces a body and sends none: the server then drops the connection in the middle of the response."""
+    """Starts a body and never finishes it: the server then drops the connection in the middle of the response.
+
+    A body chunk must follow the start: middleware such as GZip holds the start back until the first chunk, and
+    would otherwise turn the whole thing into the server's own 500.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,6 +140,7 @@ class DisconnectResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"content-type", b"application/json"), (b"content-length", b"64")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"partial":', "more_body": True})
 
 
 class Sandbox:
@@ -158,9 +163,12 @@ class Sandbox:
     def clear_requests(self) -> None:
         self._requests.clear()
 
-    def script(self, match: Any, action: Any, times: Any = 1) -> None:
-        """Answer the next `times` matching requests (None: until cleared) with `action`."""
-        if not isinstance(match, dict):
+    def script(self, match: Mapping[str, Any], action: Mapping[str, Any], times: int | None = 1) -> None:
+        """Answer the next `times` matching requests (None: until cleared) with `action`.
+
+        Checked at run time as well, since scripts also arrive as JSON over HTTP.
+        """
+        if not isinstance(match, Mapping):
             raise ValueError("match must be an object")
         if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
             raise ValueError("times must be a positive integer or null")
@@ -268,7 +276,7 @@ class Sandbox:
                 payload = json.loads(await request.body())
                 if not isinstance(payload, dict):
                     raise ValueError("the script must be a JSON object")
-                self.script(payload.get("match", {}), payload.get("action"), payload.get("times", 1))
+                self.script(payload.get("match", {}), payload.get("action", {}), payload.get("times", 1))
             except ValueError as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
             return JSONResponse(self._script_listing(), status_code=201)

@@ -66,7 +66,10 @@ class TestServe:
             )
             assert sent.json()["data"]["requestSmsCode"]["__typename"] == "SmsCodeSent"
             code = http.get("/sandbox/sms/messages", params={"phone": phone}).json()["messages"][-1]["params"]["code"]
-            query = f'mutation {{ signInWithSms(input: {{phone: "{phone}", code: "{code}"}}) {{ ... on AuthPayload {{ accessToken }} }} }}'
+            query = (
+                f'mutation {{ signInWithSms(input: {{phone: "{phone}", code: "{code}"}}) '
+                "{ ... on AuthPayload { accessToken } } }"
+            )
             token = http.post("/graphql", json={"query": query}).json()["data"]["signInWithSms"]["accessToken"]
             me = http.post(
                 "/graphql",

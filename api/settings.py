@@ -77,7 +77,6 @@ class ProvinceSsoSettings(BaseModel):
 
 
 class SmsSettings(BaseModel):
-    provider: str = "sandbox"  # sandbox | aliyun
     base_url: str = ""
     sign_name: str = "掌上办"
     template_code: str = "SMS_OTP"

@@ -54,11 +54,15 @@ async def _resolve(
     deps: IdentityDeps, identity: ProvinceIdentity, id_hash: str | None, link_person_id: uuid.UUID | None
 ) -> tuple[Person, bool]:
     bound = await accounts.person_by_binding(BindingProvider.PROVINCE_SSO, identity.subject)
+    holder = await Person.get_or_none(id_number_hash=id_hash) if id_hash else None
     if bound is not None:
         if link_person_id is not None and bound.id != link_person_id:
             raise Conflict("this provincial identity belongs to another account", code="IDENTITY_ALREADY_BOUND")
+        if holder is not None and holder.id != bound.id:
+            # The identity's account and the holder of its now verified ID number are two accounts: never join
+            # them silently (nor fail on the unique hash).
+            raise Conflict("this ID number belongs to another account", code="IDENTITY_MISMATCH")
         return bound, False
-    holder = await Person.get_or_none(id_number_hash=id_hash) if id_hash else None
     created = False
     if link_person_id is not None:
         person = await Person.get(id=link_person_id)

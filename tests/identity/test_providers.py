@@ -613,6 +613,34 @@ class TestTrustTransfer:
         assert result["me"]["id"] != str(resident.id)
         assert await IdentityBinding.filter(person_id=resident.id, provider="PROVINCE_SSO").count() == 0
 
+    async def test_a_verified_id_number_held_by_another_account_is_refused_on_an_upgrade(self, api: Api) -> None:
+        # given: a subject first signed in unverified (its own account); the platform now vouches for resident 16
+        subject = fresh_subject("sso")
+        resident = await Person.get(id=seed_id("person", 16))
+        assert resident.id_number_encrypted is not None
+        id_number = pii(api).decrypt(resident.id_number_encrypted)
+        first = await complete(
+            api, *await sso_code(api, subject=subject, name=resident.name, id_number=id_number, authlevel="1")
+        )
+        code, state = await sso_code(api, subject=subject, name=resident.name, id_number=id_number, authlevel="3")
+        before = await counts()
+
+        # when
+        result = await complete(api, code, state)
+
+        # then: two accounts are never joined silently, and nothing changed
+        assert result == {
+            "__typename": "ConflictError",
+            "code": "IDENTITY_MISMATCH",
+            "message": "this ID number belongs to another account",
+            "path": None,
+        }
+        assert await counts() == before
+        unverified = await Person.get(id=first["me"]["id"])
+        assert int(unverified.assurance_level) == 0 and unverified.id_number_hash is None
+        binding = await IdentityBinding.get(provider="PROVINCE_SSO", subject_id=subject)
+        assert binding.raw_level == "1"
+
 
 class TestLinkToCurrentAccount:
     async def test_links_the_identity_to_the_signed_in_person_and_raises_the_level(self, api: Api) -> None:

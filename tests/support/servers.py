@@ -133,7 +133,7 @@ def _run(
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     try:
-        result = subprocess.run(  # noqa: S603 - fixed argv of absolute paths, no shell
+        result = subprocess.run(
             list(argv),
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -382,6 +382,36 @@ def _stop_postgres(bindir: Path, data_dir: Path, run_as: _RunAs, cwd: Path) -> N
             time.sleep(0.05)
 
 
+def _kill_processes_using(directory: Path) -> None:
+    """SIGKILL every process whose command line names `directory` (a unique temporary one) and wait for them.
+
+    The backstop for an interrupted start: initdb, pg_ctl or a postmaster that has not written its pid file
+    yet are not reachable through postmaster.pid. Linux only (/proc); elsewhere a no-op.
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    needle = str(directory).encode()
+    quiet_passes = 0
+    deadline = time.monotonic() + 5
+    while quiet_passes < 2 and time.monotonic() < deadline:
+        pids: list[int] = []
+        for entry in proc.iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            with contextlib.suppress(OSError):
+                if needle in (entry / "cmdline").read_bytes() and _alive(int(entry.name)):
+                    pids.append(int(entry.name))
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        quiet_passes = 0 if pids else quiet_passes + 1
+        if not pids:
+            time.sleep(0.02)
+
+
 def _alive(pid: int) -> bool:
     """Whether process pid still runs (a zombie nobody reaps, as under some container inits, does not)."""
     try:
@@ -480,6 +510,7 @@ def postgres_server(
         with _sigint_deferred():
             try:
                 _stop_postgres(bindir, data_dir, run_as, root)
+                _kill_processes_using(root)
             finally:
                 _remove_tree(root)
 
@@ -562,7 +593,7 @@ def redis_server(*, extra_args: Sequence[str] = (), timeout: float = REDIS_START
                 "--daemonize", "no", "--dir", str(root), *extra_args,
             ]  # fmt: skip
             with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
-                process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+                process = subprocess.Popen(
                     argv,
                     stdin=subprocess.DEVNULL,
                     stdout=log,

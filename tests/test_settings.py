@@ -28,8 +28,8 @@ class TestProductionSettings:
             Settings(**(_COMPLETE | {"sandbox": True}))
 
     def test_refuse_missing_keys_and_urls(self) -> None:
-        with pytest.raises(ValidationError, match="APP_DATABASE_URL.*APP_REDIS_URL.*APP_AUTH__JWT_KEYS"):
-            Settings(env="production")  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match=r"APP_DATABASE_URL.*APP_REDIS_URL.*APP_AUTH__JWT_KEYS"):
+            Settings(env="production")
 
     def test_turn_sandboxes_off_by_default(self) -> None:
         assert Settings(**_COMPLETE).sandbox_enabled is False

@@ -6,7 +6,7 @@ import os
 import socket
 from collections.abc import Iterator
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import pytest
 import redis.asyncio as aioredis
 

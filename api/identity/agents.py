@@ -144,7 +144,10 @@ async def act_as(deps: IdentityDeps, claims: AccessClaims, enterprise_id: uuid.U
     ).order_by("-valid_to")
     live = next((row for row in rows if _live(row, now)), None)
     if live is None:
-        code = "AGENT_AUTHORIZATION_EXPIRED" if rows else "AGENT_NOT_AUTHORIZED"
+        # Named after the latest grant, as agentScopeCheck names it: a revoked grant is not an expired one.
+        code = "AGENT_NOT_AUTHORIZED"
+        if rows:
+            code = "AGENT_AUTHORIZATION_REVOKED" if rows[0].revoked_at is not None else "AGENT_AUTHORIZATION_EXPIRED"
         raise Forbidden("you are not an authorized agent of this enterprise", code=code)
     return await sessions.rotate(deps, current, acting_as_enterprise_id=enterprise.id, agent_authorization_id=live.id)
 

@@ -31,10 +31,11 @@ async def migrate(database_url: str) -> None:
         await Tortoise.close_connections()
 
 
-async def connect(database_url: str) -> None:
-    # The global fallback makes the connection visible to every task of the process: uvicorn runs the lifespan
-    # and each request in different tasks, and tortoise 1.x otherwise scopes it to the task that connected.
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+async def connect(database_url: str, *, process_wide: bool = True) -> None:
+    """`process_wide`: visible to every task of the process. uvicorn runs the lifespan and each request in
+    different tasks, and tortoise 1.x otherwise scopes a connection to the task (context) that made it; only one
+    process-wide database exists, so a second one (a test's own database) passes False."""
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=process_wide)
 
 
 async def disconnect() -> None:

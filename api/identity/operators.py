@@ -33,13 +33,15 @@ def _totp_step(secret: str, code: str, at: float) -> int | None:
 async def sign_in(deps: IdentityDeps, username: str, password: str, totp_code: str, *, device: str, ip: str) -> TokenPair:
     now = deps.clock.now()
     limit = deps.auth.operator_sign_in_per_ip_per_minute
-    for key in (f"op:ip:{ip}", f"op:user:{username.lower()}"):
+    # One spelling for the bucket and the lookup: " Name" must not buy a fresh bucket for "name".
+    username = username.strip().lower()
+    for key in (f"op:ip:{ip}", f"op:user:{username}"):
         decision = await deps.buckets.take(
             key, rate_per_second=limit / 60.0, burst=limit, now_ms=int(now.timestamp() * 1000)
         )
         if not decision.allowed:
             raise RateLimited("too many sign-in attempts; try later", retry_after_ms=decision.retry_after_ms)
-    operator = await Operator.get_or_none(username=username.strip().lower())
+    operator = await Operator.get_or_none(username=username)
     password_ok = await verify_password(operator.password_hash if operator else DUMMY_HASH, password)
     if operator is None or not password_ok or operator.disabled_at is not None:
         raise Unauthenticated("wrong username, password or code", code="INVALID_CREDENTIALS")

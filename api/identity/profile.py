@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from api.identity.deps import IdentityDeps
-from api.kit.errors import NotFound, Unauthenticated
+from api.kit.errors import Unauthenticated
 from api.kit.pii import mask_id_number
 from api.models import AgentAuthorization, AgentKind, Enterprise, IdentityBinding, Operator, Person, PrincipalType
 
@@ -66,5 +66,6 @@ async def enterprises_of(deps: IdentityDeps, person_id: uuid.UUID) -> list[Membe
 async def operator(operator_id: uuid.UUID) -> Operator:
     row = await Operator.get_or_none(id=operator_id)
     if row is None or row.disabled_at is not None:
-        raise NotFound("operator account not found or disabled")
+        # The token outlived the account: the caller must sign in again (which then fails).
+        raise Unauthenticated("operator account not found or disabled")
     return row

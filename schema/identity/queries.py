@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.exceptions import StrawberryGraphQLError
 
 from api.identity import agents, profile, sessions
+from api.kit.errors import AppError
 from schema.access import CitizenOnly, OperatorOnly
 from schema.context import Info
 from schema.identity.types import (
@@ -79,4 +81,8 @@ class IdentityQuery:
     async def operator_me(self, info: Info) -> OperatorAccount:
         claims = info.context.principal.claims
         assert claims is not None
-        return OperatorAccount.from_row(await profile.operator(claims.subject))
+        try:
+            row = await profile.operator(claims.subject)
+        except AppError as exc:  # disabled since the token was issued: refused like any access check, not masked
+            raise StrawberryGraphQLError(exc.message, extensions={"code": exc.code}) from None
+        return OperatorAccount.from_row(row)

@@ -84,7 +84,7 @@ async def seeded_database(path: Path) -> AsyncIterator[SeedRun]:
     clock = FixedClock(SEED_MOMENT)
     with TortoiseContext():
         await database.migrate(url)
-        await database.connect(url)
+        await database.connect(url, process_wide=False)
         try:
             started = perf_counter()
             first = await load_demo_seed(pii=PII, clock=clock)

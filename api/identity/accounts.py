@@ -58,7 +58,11 @@ async def find_or_create(
         async with in_transaction():
             person = await Person.create(id=new_id(), mobile=mobile, assurance_level=AssuranceLevel.L0)
             await IdentityBinding.create(
-                id=new_id(), person=person, provider=provider, subject_id=subject_id, union_id=union_id,
+                id=new_id(),
+                person=person,
+                provider=provider,
+                subject_id=subject_id,
+                union_id=union_id,
                 linked_at=deps.clock.now(),
             )
             return person
@@ -77,7 +81,11 @@ async def _bind(
 ) -> None:
     try:
         await IdentityBinding.create(
-            id=new_id(), person_id=person_id, provider=provider, subject_id=subject_id, union_id=union_id,
+            id=new_id(),
+            person_id=person_id,
+            provider=provider,
+            subject_id=subject_id,
+            union_id=union_id,
             linked_at=deps.clock.now(),
         )
     except IntegrityError:

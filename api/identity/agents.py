@@ -35,7 +35,9 @@ def _window(deps: IdentityDeps, valid_to: datetime | None) -> tuple[datetime, da
     now = deps.clock.now()
     end = valid_to or now + DEFAULT_VALIDITY
     if end <= now:
-        raise InvalidInput("the end of the authorization must be in the future", path=["validTo"], code="INVALID_WINDOW")
+        raise InvalidInput(
+            "the end of the authorization must be in the future", path=["validTo"], code="INVALID_WINDOW"
+        )
     if end > now + MAX_VALIDITY:
         raise InvalidInput("an authorization lasts three years at most", path=["validTo"], code="INVALID_WINDOW")
     return now, end
@@ -72,17 +74,30 @@ async def legal_rep_enterprise(claims: AccessClaims, enterprise_id: uuid.UUID) -
     return enterprise
 
 
-async def grant_agent(deps: IdentityDeps, claims: AccessClaims, enterprise_id: uuid.UUID, grant: Grant) -> AgentAuthorization:
+async def grant_agent(
+    deps: IdentityDeps, claims: AccessClaims, enterprise_id: uuid.UUID, grant: Grant
+) -> AgentAuthorization:
     enterprise = await legal_rep_enterprise(claims, enterprise_id)
     codes = _scope(grant)
     valid_from, valid_to = _window(deps, grant.valid_to)
     agent = await _agent(grant.agent_phone)
     if agent.id == claims.subject:
-        raise InvalidInput("the legal representative acts without an authorization", path=["agentPhone"], code="AGENT_IS_LEGAL_REP")
+        raise InvalidInput(
+            "the legal representative acts without an authorization", path=["agentPhone"], code="AGENT_IS_LEGAL_REP"
+        )
     return await AgentAuthorization.create(
-        id=new_id(), principal_type=PrincipalType.ENTERPRISE, principal_id=enterprise.id, agent_person=agent,
-        kind=AgentKind.STAFF, scope_all=grant.scope_all, scope_service_codes=codes, valid_from=valid_from,
-        valid_to=valid_to, evidence=grant.evidence, consent_text=grant.consent_text, granted_by_person_id=claims.subject,
+        id=new_id(),
+        principal_type=PrincipalType.ENTERPRISE,
+        principal_id=enterprise.id,
+        agent_person=agent,
+        kind=AgentKind.STAFF,
+        scope_all=grant.scope_all,
+        scope_service_codes=codes,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        evidence=grant.evidence,
+        consent_text=grant.consent_text,
+        granted_by_person_id=claims.subject,
     )
 
 
@@ -97,9 +112,18 @@ async def grant_family_proxy(deps: IdentityDeps, claims: AccessClaims, grant: Gr
     if agent.id == claims.subject:
         raise InvalidInput("you cannot authorize yourself", path=["agentPhone"], code="AGENT_IS_PRINCIPAL")
     return await AgentAuthorization.create(
-        id=new_id(), principal_type=PrincipalType.PERSON, principal_id=claims.subject, agent_person=agent,
-        kind=AgentKind.FAMILY, scope_all=grant.scope_all, scope_service_codes=codes, valid_from=valid_from,
-        valid_to=valid_to, evidence=grant.evidence, consent_text=grant.consent_text, granted_by_person_id=claims.subject,
+        id=new_id(),
+        principal_type=PrincipalType.PERSON,
+        principal_id=claims.subject,
+        agent_person=agent,
+        kind=AgentKind.FAMILY,
+        scope_all=grant.scope_all,
+        scope_service_codes=codes,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        evidence=grant.evidence,
+        consent_text=grant.consent_text,
+        granted_by_person_id=claims.subject,
     )
 
 
@@ -114,8 +138,10 @@ async def revoke(deps: IdentityDeps, claims: AccessClaims, authorization_id: uui
     if row.revoked_at is None:
         row.revoked_at = deps.clock.now()
         await row.save(update_fields=["revoked_at"])
-        families = await Session.filter(agent_authorization_id=row.id, revoked_at=None).distinct().values_list(
-            "family_id", flat=True
+        families = (
+            await Session.filter(agent_authorization_id=row.id, revoked_at=None)
+            .distinct()
+            .values_list("family_id", flat=True)
         )
         for family_id in families:
             await sessions.revoke_family(deps, family_id)  # type: ignore[arg-type]
@@ -135,11 +161,17 @@ async def act_as(deps: IdentityDeps, claims: AccessClaims, enterprise_id: uuid.U
     if enterprise is None:
         raise NotFound("no such enterprise", path=["enterpriseId"])
     person = await Person.get(id=claims.subject)
-    if person.id_number_hash and person.id_number_hash == enterprise.legal_rep_id_hash and claims.level >= AssuranceLevel.L2:
+    if (
+        person.id_number_hash
+        and person.id_number_hash == enterprise.legal_rep_id_hash
+        and claims.level >= AssuranceLevel.L2
+    ):
         return await sessions.rotate(deps, current, acting_as_enterprise_id=enterprise.id, agent_authorization_id=None)
     now = deps.clock.now()
     rows = await AgentAuthorization.filter(
-        principal_type=PrincipalType.ENTERPRISE, principal_id=enterprise.id, agent_person_id=claims.subject,
+        principal_type=PrincipalType.ENTERPRISE,
+        principal_id=enterprise.id,
+        agent_person_id=claims.subject,
         kind=AgentKind.STAFF,
     ).order_by("-valid_to")
     live = next((row for row in rows if _live(row, now)), None)

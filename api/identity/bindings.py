@@ -25,7 +25,8 @@ async def _require_strong_session(claims: AccessClaims) -> None:
     row = await sessions.current_row(claims.family_id)
     if row.auth_method not in _STRONG_METHODS and claims.level < AssuranceLevel.L1:
         raise Forbidden(
-            "sign in with your phone or the provincial identity platform before binding", code="BIND_NEEDS_STRONG_SIGN_IN"
+            "sign in with your phone or the provincial identity platform before binding",
+            code="BIND_NEEDS_STRONG_SIGN_IN",
         )
 
 
@@ -55,7 +56,10 @@ async def _bind(
     async with in_transaction():
         if existing is None:
             await IdentityBinding.create(
-                person_id=person_id, provider=provider, subject_id=subject_id, union_id=union_id,
+                person_id=person_id,
+                provider=provider,
+                subject_id=subject_id,
+                union_id=union_id,
                 linked_at=deps.clock.now(),
             )
         else:
@@ -66,9 +70,10 @@ async def _bind(
             existing.linked_at = deps.clock.now()
             await existing.save(update_fields=["person_id", "linked_at"])
             await Person.filter(id=other_id).update(merged_into_id=person_id)
-            merged_families = await Session.filter(person_id=other_id, revoked_at=None).distinct().values_list(
-                "family_id", flat=True
-            )  # type: ignore[assignment]
+            rows = (
+                await Session.filter(person_id=other_id, revoked_at=None).distinct().values_list("family_id", flat=True)
+            )
+            merged_families = [uuid.UUID(str(family_id)) for family_id in rows]
     for family_id in merged_families:
         await sessions.revoke_family(deps, family_id)
     return person

@@ -30,7 +30,9 @@ def _totp_step(secret: str, code: str, at: float) -> int | None:
     return None
 
 
-async def sign_in(deps: IdentityDeps, username: str, password: str, totp_code: str, *, device: str, ip: str) -> TokenPair:
+async def sign_in(
+    deps: IdentityDeps, username: str, password: str, totp_code: str, *, device: str, ip: str
+) -> TokenPair:
     now = deps.clock.now()
     limit = deps.auth.operator_sign_in_per_ip_per_minute
     # One spelling for the bucket and the lookup: " Name" must not buy a fresh bucket for "name".
@@ -51,7 +53,9 @@ async def sign_in(deps: IdentityDeps, username: str, password: str, totp_code: s
     if step is None or not await Operator.filter(id=operator.id, last_totp_step__lt=step).update(last_totp_step=step):
         raise Unauthenticated("wrong username, password or code", code="INVALID_CREDENTIALS")
     return await sessions.start_for_operator(
-        deps, operator, SessionStart(AuthMethod.PASSWORD_TOTP, AssuranceLevel.L0, SessionChannel.OPERATOR_CONSOLE, device, ip)
+        deps,
+        operator,
+        SessionStart(AuthMethod.PASSWORD_TOTP, AssuranceLevel.L0, SessionChannel.OPERATOR_CONSOLE, device, ip),
     )
 
 

@@ -63,7 +63,10 @@ async def send_code(deps: IdentityDeps, phone: str, ip: str) -> CodeSent:
         wait_ms = int(last) + auth.otp_resend_seconds * 1000 - now_ms
         if wait_ms > 0:
             raise RateLimited("a code was sent moments ago", retry_after_ms=wait_ms, path=["phone"])
-    for key, hourly in ((f"otp:phone:{phone}", auth.otp_per_phone_per_hour), (f"otp:ip:{ip}", auth.otp_per_ip_per_hour)):
+    for key, hourly in (
+        (f"otp:phone:{phone}", auth.otp_per_phone_per_hour),
+        (f"otp:ip:{ip}", auth.otp_per_ip_per_hour),
+    ):
         decision = await deps.buckets.take(key, rate_per_second=per_hour(hourly), burst=hourly, now_ms=now_ms)
         if not decision.allowed:
             raise RateLimited("too many codes requested; try later", retry_after_ms=decision.retry_after_ms)

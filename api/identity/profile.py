@@ -55,8 +55,12 @@ async def enterprises_of(deps: IdentityDeps, person_id: uuid.UUID) -> list[Membe
         for row in await Enterprise.filter(legal_rep_id_hash=me.id_number_hash).order_by("name"):
             memberships.append(Membership(row, "LEGAL_REPRESENTATIVE", None))
     grants = await AgentAuthorization.filter(
-        agent_person_id=person_id, kind=AgentKind.STAFF, principal_type=PrincipalType.ENTERPRISE, revoked_at=None,
-        valid_from__lte=now, valid_to__gt=now,
+        agent_person_id=person_id,
+        kind=AgentKind.STAFF,
+        principal_type=PrincipalType.ENTERPRISE,
+        revoked_at=None,
+        valid_from__lte=now,
+        valid_to__gt=now,
     )
     by_id = await enterprises_by_id([grant.principal_id for grant in grants])
     memberships += [Membership(by_id[g.principal_id], "AGENT", g) for g in grants if g.principal_id in by_id]

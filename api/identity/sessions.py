@@ -60,7 +60,9 @@ async def _mark_revoked(deps: IdentityDeps, family_ids: list[uuid.UUID]) -> None
         await pipe.execute()
 
 
-def _claims_for(row: Session, *, roles: tuple[str, ...], department_id: uuid.UUID | None, expires_at: datetime) -> AccessClaims:
+def _claims_for(
+    row: Session, *, roles: tuple[str, ...], department_id: uuid.UUID | None, expires_at: datetime
+) -> AccessClaims:
     subject = row.person_id or row.operator_id
     assert subject is not None
     return AccessClaims(
@@ -76,21 +78,38 @@ def _claims_for(row: Session, *, roles: tuple[str, ...], department_id: uuid.UUI
     )
 
 
-def _pair(deps: IdentityDeps, row: Session, refresh_token: str, *, roles: tuple[str, ...] = (), department_id: uuid.UUID | None = None) -> TokenPair:
+def _pair(
+    deps: IdentityDeps,
+    row: Session,
+    refresh_token: str,
+    *,
+    roles: tuple[str, ...] = (),
+    department_id: uuid.UUID | None = None,
+) -> TokenPair:
     expires_at = deps.tokens.expiry_from_now()
     access = deps.tokens.issue(_claims_for(row, roles=roles, department_id=department_id, expires_at=expires_at))
     return TokenPair(access, expires_at, refresh_token, row.expires_at, row.family_id)
 
 
-def _new_row(deps: IdentityDeps, *, family_id: uuid.UUID, template: Session | None = None, **fields: object) -> tuple[Session, str]:
+def _new_row(
+    deps: IdentityDeps, *, family_id: uuid.UUID, template: Session | None = None, **fields: object
+) -> tuple[Session, str]:
     refresh_token = opaque_token()
     base: dict[str, object] = {}
     if template is not None:
         base = {
             name: getattr(template, name)
             for name in (
-                "person_id", "operator_id", "acting_as_enterprise_id", "agent_authorization_id", "auth_method",
-                "assurance_level", "channel", "device_name", "ip", "expires_at",
+                "person_id",
+                "operator_id",
+                "acting_as_enterprise_id",
+                "agent_authorization_id",
+                "auth_method",
+                "assurance_level",
+                "channel",
+                "device_name",
+                "ip",
+                "expires_at",
             )
         }
     base.update(fields)
@@ -131,9 +150,7 @@ async def start_for_operator(deps: IdentityDeps, operator: Operator, start: Sess
     return _pair(deps, row, refresh_token, roles=tuple(operator.roles), department_id=operator.department_id)
 
 
-async def rotate(
-    deps: IdentityDeps, current: Session, **changes: object
-) -> TokenPair:
+async def rotate(deps: IdentityDeps, current: Session, **changes: object) -> TokenPair:
     """Replace `current` by a new row of the same family (refresh, or a change of acting enterprise)."""
     roles: tuple[str, ...] = ()
     department_id: uuid.UUID | None = None

@@ -43,7 +43,9 @@ async def _start(deps: IdentityDeps, person: Person, start: SessionStart) -> Tok
     )
 
 
-async def with_sms(deps: IdentityDeps, raw_phone: str, code: str, *, channel: SessionChannel, device: str, ip: str) -> SignedIn:
+async def with_sms(
+    deps: IdentityDeps, raw_phone: str, code: str, *, channel: SessionChannel, device: str, ip: str
+) -> SignedIn:
     phone = require_mobile(raw_phone)
     await otp.consume_code(deps, phone, code)
     before = await accounts.person_by_binding(BindingProvider.APP, phone)
@@ -95,6 +97,8 @@ async def exchange_province(deps: IdentityDeps, code: str, state: str) -> Provin
         raise InvalidInput("unknown or expired sign-in state; start again", path=["state"], code="SSO_STATE_INVALID")
     pending = orjson.loads(raw)
     try:
-        return await deps.province_sso.exchange_code(code=code, code_verifier=pending["verifier"], nonce=pending["nonce"])
+        return await deps.province_sso.exchange_code(
+            code=code, code_verifier=pending["verifier"], nonce=pending["nonce"]
+        )
     except ProviderError as exc:
         raise InvalidInput(exc.message, path=["code"], code=exc.code) from exc

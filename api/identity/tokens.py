@@ -101,7 +101,11 @@ class TokenService:
                 algorithms=["ES256"],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": ["exp", "iss", "aud", "sub", "typ", "sid"], "verify_exp": False, "verify_iat": False},
+                options={
+                    "require": ["exp", "iss", "aud", "sub", "typ", "sid"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError as exc:
             raise Unauthenticated("invalid access token") from exc

@@ -41,7 +41,9 @@ async def complete_province(
 ) -> SignedIn:
     identity = await signin.exchange_province(deps, code, state)
     level = map_authlevel(identity.authlevel)
-    verified_id = identity.id_number.upper() if level >= AssuranceLevel.L1 and is_valid_id_number(identity.id_number) else None
+    verified_id = (
+        identity.id_number.upper() if level >= AssuranceLevel.L1 and is_valid_id_number(identity.id_number) else None
+    )
     id_hash = deps.pii.lookup_hash(verified_id) if verified_id else None
     async with in_transaction():
         person, created = await _resolve(deps, identity, id_hash, link_person_id)
@@ -76,8 +78,12 @@ async def _resolve(
         person = await Person.create(id=new_id(), assurance_level=AssuranceLevel.L0)
         created = True
     await IdentityBinding.create(
-        id=new_id(), person=person, provider=BindingProvider.PROVINCE_SSO, subject_id=identity.subject,
-        raw_level=identity.authlevel, linked_at=deps.clock.now(),
+        id=new_id(),
+        person=person,
+        provider=BindingProvider.PROVINCE_SSO,
+        subject_id=identity.subject,
+        raw_level=identity.authlevel,
+        linked_at=deps.clock.now(),
     )
     return person, created
 

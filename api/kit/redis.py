@@ -23,7 +23,7 @@ def connect(url: str) -> Redis:
 
 # KEYS[1] bucket; ARGV: rate per second, burst, now in ms, cost. Returns {allowed, retry_after_ms}.
 # The bucket stores tokens and the time they were counted, so concurrent API instances share one budget.
-_TOKEN_BUCKET_LUA = """
+_BUCKET_SCRIPT = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -55,7 +55,7 @@ class Decision:
 
 class TokenBucket:
     def __init__(self, redis: Redis) -> None:
-        self._script: Any = redis.register_script(_TOKEN_BUCKET_LUA)
+        self._script: Any = redis.register_script(_BUCKET_SCRIPT)
 
     async def take(self, key: str, *, rate_per_second: float, burst: int, now_ms: int, cost: int = 1) -> Decision:
         allowed, retry = await self._script(keys=[f"rl:{key}"], args=[rate_per_second, burst, now_ms, cost])

@@ -75,9 +75,7 @@ async def _enterprises(db: BaseDBAsyncClient, names: dict[UUID, str]) -> tuple[E
     out = []
     for spec in enterprises.ENTERPRISES:
         e = await Enterprise.get_or_none(id=seed_id("enterprise", spec.key), using_db=db)
-        staff = await AgentAuthorization.get_or_none(
-            id=seed_id("agent", f"enterprise:{spec.key}"), using_db=db
-        )
+        staff = await AgentAuthorization.get_or_none(id=seed_id("agent", f"enterprise:{spec.key}"), using_db=db)
         if e is None or staff is None:
             continue
         agent = names.get(staff.agent_person_id, "?")  # type: ignore[attr-defined]
@@ -89,9 +87,7 @@ async def _enterprises(db: BaseDBAsyncClient, names: dict[UUID, str]) -> tuple[E
 async def _family_agents(db: BaseDBAsyncClient, names: dict[UUID, str]) -> tuple[AgentGrant, ...]:
     out = []
     for _kind, principal, agent in residents.FAMILY_AGENTS:
-        row = await AgentAuthorization.get_or_none(
-            id=seed_id("agent", f"person:{principal}:{agent}"), using_db=db
-        )
+        row = await AgentAuthorization.get_or_none(id=seed_id("agent", f"person:{principal}:{agent}"), using_db=db)
         if row is not None:
             out.append(
                 AgentGrant(

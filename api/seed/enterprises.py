@@ -148,7 +148,5 @@ async def load(ctx: SeedContext) -> None:
     rng = seed_random("enterprises")
     enterprises = [await _enterprise(ctx, spec, enterprise_uscc(rng, spec.region)) for spec in ENTERPRISES]
     await Enterprise.bulk_create(enterprises, using_db=ctx.db)
-    staff = [
-        await _staff(ctx, spec, e.legal_rep_name) for spec, e in zip(ENTERPRISES, enterprises, strict=True)
-    ]
+    staff = [await _staff(ctx, spec, e.legal_rep_name) for spec, e in zip(ENTERPRISES, enterprises, strict=True)]
     await AgentAuthorization.bulk_create(staff, using_db=ctx.db)

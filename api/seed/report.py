@@ -72,9 +72,7 @@ class SeedReport:
             [(r.name, r.mobile or "-", r.level, ", ".join(r.bindings)) for r in self.residents],
         )
         out += ["", "亲友代办"]
-        out += _table(
-            ("kind", "principal", "agent"), [(a.kind, a.principal, a.agent) for a in self.family_agents]
-        )
+        out += _table(("kind", "principal", "agent"), [(a.kind, a.principal, a.agent) for a in self.family_agents])
         out += ["", "Enterprises (经办人 scope: ALL or the number of listed items)"]
         out += _table(
             ("name", "USCC", "size", "legal rep", "经办人", "scope"),
@@ -102,8 +100,7 @@ class SeedReport:
             v = self.verifier
             out += [
                 "",
-                f"Verifier app: client_id {v.client_id}, credential {v.credential}, "
-                f"scopes {','.join(v.scopes)}",
+                f"Verifier app: client_id {v.client_id}, credential {v.credential}, scopes {','.join(v.scopes)}",
             ]
         return "\n".join(out)
 
@@ -116,7 +113,6 @@ def _width(text: str) -> int:
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(_width(row[i]) for row in (header, *rows)) for i in range(len(header))]
     return [
-        "  "
-        + "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip()
+        "  " + "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in (header, *rows)
     ]

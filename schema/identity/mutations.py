@@ -76,10 +76,12 @@ RefreshSessionResult = Annotated[
 SignOutResult = Annotated[SignedOut | AuthenticationError, strawberry.union("SignOutResult")]
 RevokeSessionResult = Annotated[SessionRevoked | NotFoundError, strawberry.union("RevokeSessionResult")]
 BindWechatResult = Annotated[
-    Me | ConflictError | ForbiddenError | ProviderFailedError | AuthenticationError, strawberry.union("BindWechatResult")
+    Me | ConflictError | ForbiddenError | ProviderFailedError | AuthenticationError,
+    strawberry.union("BindWechatResult"),
 ]
 BindAlipayResult = Annotated[
-    Me | ConflictError | ForbiddenError | ProviderFailedError | AuthenticationError, strawberry.union("BindAlipayResult")
+    Me | ConflictError | ForbiddenError | ProviderFailedError | AuthenticationError,
+    strawberry.union("BindAlipayResult"),
 ]
 GrantAgentResult = Annotated[
     AgentAuthorization | InvalidInputError | NotFoundError | ForbiddenError, strawberry.union("GrantAgentResult")
@@ -130,18 +132,26 @@ class IdentityMutation:
 
         async def run() -> SmsCodeSent:
             sent = await signin.request_sms_code(ctx.identity, input.phone, ctx.principal.ip)
-            return SmsCodeSent(expires_in_seconds=sent.expires_in_seconds, resend_after_seconds=sent.resend_after_seconds)
+            return SmsCodeSent(
+                expires_in_seconds=sent.expires_in_seconds, resend_after_seconds=sent.resend_after_seconds
+            )
 
         return await _guard(run)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=[Public], description="Sign in (or register) with a phone and its SMS code.")
+    @strawberry.mutation(
+        permission_classes=[Public], description="Sign in (or register) with a phone and its SMS code."
+    )
     async def sign_in_with_sms(self, info: Info, input: inputs.SignInWithSmsInput) -> SignInWithSmsResult:
         ctx = info.context
 
         async def run() -> AuthPayload:
             signed = await signin.with_sms(
-                ctx.identity, input.phone, input.code, channel=ChannelRow(input.channel.value),
-                device=input.device_name or ctx.device_name, ip=ctx.principal.ip,
+                ctx.identity,
+                input.phone,
+                input.code,
+                channel=ChannelRow(input.channel.value),
+                device=input.device_name or ctx.device_name,
+                ip=ctx.principal.ip,
             )
             return await _auth_payload(info, signed)
 
@@ -152,7 +162,9 @@ class IdentityMutation:
         ctx = info.context
 
         async def run() -> AuthPayload:
-            signed = await signin.with_wechat(ctx.identity, input.code, device=input.device_name or ctx.device_name, ip=ctx.principal.ip)
+            signed = await signin.with_wechat(
+                ctx.identity, input.code, device=input.device_name or ctx.device_name, ip=ctx.principal.ip
+            )
             return await _auth_payload(info, signed)
 
         return await _guard(run)  # type: ignore[return-value]
@@ -162,13 +174,19 @@ class IdentityMutation:
         ctx = info.context
 
         async def run() -> AuthPayload:
-            signed = await signin.with_alipay(ctx.identity, input.auth_code, device=input.device_name or ctx.device_name, ip=ctx.principal.ip)
+            signed = await signin.with_alipay(
+                ctx.identity, input.auth_code, device=input.device_name or ctx.device_name, ip=ctx.principal.ip
+            )
             return await _auth_payload(info, signed)
 
         return await _guard(run)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=[Public], description="Begin signing in with the provincial identity platform.")
-    async def start_province_sign_in(self, info: Info, input: inputs.StartProvinceSignInInput) -> StartProvinceSignInResult:
+    @strawberry.mutation(
+        permission_classes=[Public], description="Begin signing in with the provincial identity platform."
+    )
+    async def start_province_sign_in(
+        self, info: Info, input: inputs.StartProvinceSignInInput
+    ) -> StartProvinceSignInResult:
         async def run() -> ProvinceSignInStarted:
             started = await signin.start_province(info.context.identity)
             return ProvinceSignInStarted(authorization_url=started.authorization_url, state=started.state)
@@ -186,11 +204,18 @@ class IdentityMutation:
             if input.link_to_current_account:
                 claims = ctx.principal.claims
                 if claims is None or claims.kind != "citizen":
-                    raise InvalidInput("sign in first to link an identity", path=["linkToCurrentAccount"], code="NOT_SIGNED_IN")
+                    raise InvalidInput(
+                        "sign in first to link an identity", path=["linkToCurrentAccount"], code="NOT_SIGNED_IN"
+                    )
                 link = claims.subject
             signed = await trust.complete_province(
-                ctx.identity, input.code, input.state, link_person_id=link, channel=ChannelRow(input.channel.value),
-                device=input.device_name or ctx.device_name, ip=ctx.principal.ip,
+                ctx.identity,
+                input.code,
+                input.state,
+                link_person_id=link,
+                channel=ChannelRow(input.channel.value),
+                device=input.device_name or ctx.device_name,
+                ip=ctx.principal.ip,
             )
             return await _auth_payload(info, signed)
 
@@ -209,7 +234,9 @@ class IdentityMutation:
 
         return await _guard(run)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=[SignedIn], description="End this session, or every session of the account.")
+    @strawberry.mutation(
+        permission_classes=[SignedIn], description="End this session, or every session of the account."
+    )
     async def sign_out(self, info: Info, input: inputs.SignOutInput) -> SignOutResult:
         deps, claims = info.context.identity, _claims(info)
 
@@ -254,7 +281,9 @@ class IdentityMutation:
 
         return await _guard(run)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=[CitizenOnly], description="Legal representative: authorise an agent (经办人).")
+    @strawberry.mutation(
+        permission_classes=[CitizenOnly], description="Legal representative: authorise an agent (经办人)."
+    )
     async def grant_agent(self, info: Info, input: inputs.GrantAgentInput) -> GrantAgentResult:
         deps, claims = info.context.identity, _claims(info)
 
@@ -266,7 +295,9 @@ class IdentityMutation:
 
         return await _guard(run)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=[CitizenOnly], description="Authorise a relative to act for you (亲友代办).")
+    @strawberry.mutation(
+        permission_classes=[CitizenOnly], description="Authorise a relative to act for you (亲友代办)."
+    )
     async def grant_family_proxy(self, info: Info, input: inputs.GrantFamilyProxyInput) -> GrantFamilyProxyResult:
         deps, claims = info.context.identity, _claims(info)
 
@@ -291,7 +322,9 @@ class IdentityMutation:
 
         return await _guard(run)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=[CitizenOnly], description="Act for an enterprise (new tokens), or for yourself.")
+    @strawberry.mutation(
+        permission_classes=[CitizenOnly], description="Act for an enterprise (new tokens), or for yourself."
+    )
     async def act_as(self, info: Info, input: inputs.ActAsInput) -> ActAsResult:
         deps, claims = info.context.identity, _claims(info)
 
@@ -312,8 +345,12 @@ class IdentityMutation:
 
         async def run() -> OperatorAuthPayload:
             tokens = await operators.sign_in(
-                ctx.identity, input.username, input.password, input.totp_code,
-                device=input.device_name or ctx.device_name, ip=ctx.principal.ip,
+                ctx.identity,
+                input.username,
+                input.password,
+                input.totp_code,
+                device=input.device_name or ctx.device_name,
+                ip=ctx.principal.ip,
             )
             claims = ctx.identity.tokens.verify(tokens.access_token)
             return OperatorAuthPayload.build(await profile.operator(claims.subject), tokens)

@@ -53,7 +53,8 @@ class IdentityQuery:
         memberships = await profile.enterprises_of(info.context.identity, claims.subject)
         return [
             EnterpriseMembership(
-                enterprise=Enterprise.from_row(m.enterprise), role=m.role,
+                enterprise=Enterprise.from_row(m.enterprise),
+                role=m.role,
                 authorization_id=strawberry.ID(str(m.authorization.id)) if m.authorization else None,
                 valid_to=m.authorization.valid_to if m.authorization else None,
             )

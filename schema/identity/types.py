@@ -82,8 +82,14 @@ class Enterprise:
     @classmethod
     def from_row(cls, row: EnterpriseRow) -> Enterprise:
         return cls(
-            id=strawberry.ID(str(row.id)), uscc=row.uscc, name=row.name, legal_rep_name=row.legal_rep_name,
-            region_code=row.region_code, industry_code=row.industry_code, size=row.size.value, status=row.status,
+            id=strawberry.ID(str(row.id)),
+            uscc=row.uscc,
+            name=row.name,
+            legal_rep_name=row.legal_rep_name,
+            region_code=row.region_code,
+            industry_code=row.industry_code,
+            size=row.size.value,
+            status=row.status,
         )
 
 
@@ -112,11 +118,17 @@ class AgentAuthorization:
     @classmethod
     def from_row(cls, row: AgentAuthorizationRow) -> AgentAuthorization:
         return cls(
-            id=strawberry.ID(str(row.id)), kind=row.kind.value, principal_type=row.principal_type.value,
+            id=strawberry.ID(str(row.id)),
+            kind=row.kind.value,
+            principal_type=row.principal_type.value,
             principal_id=strawberry.ID(str(row.principal_id)),
             agent_person_id=strawberry.ID(str(row.agent_person_id)),  # type: ignore[attr-defined]
-            all_services=row.scope_all, service_codes=list(row.scope_service_codes), valid_from=row.valid_from,
-            valid_to=row.valid_to, revoked_at=row.revoked_at, consent_text=row.consent_text,
+            all_services=row.scope_all,
+            service_codes=list(row.scope_service_codes),
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+            revoked_at=row.revoked_at,
+            consent_text=row.consent_text,
         )
 
 
@@ -150,11 +162,14 @@ class Me:
         session_level = claims.level if claims and claims.subject == row.id else 0
         acting = claims.acting_as_enterprise_id if claims and claims.subject == row.id else None
         return cls(
-            id=strawberry.ID(str(row.id)), name=row.name,
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
             masked_id_number=profile.masked_id_number(info.context.identity, row),
             masked_mobile=mask_phone(row.mobile) if row.mobile else None,
-            assurance_level=AssuranceLevel(int(row.assurance_level)), session_level=AssuranceLevel(session_level),
-            verified_at=row.verified_at, acting_as_enterprise_id=strawberry.ID(str(acting)) if acting else None,
+            assurance_level=AssuranceLevel(int(row.assurance_level)),
+            session_level=AssuranceLevel(session_level),
+            verified_at=row.verified_at,
+            acting_as_enterprise_id=strawberry.ID(str(acting)) if acting else None,
         )
 
 
@@ -172,10 +187,14 @@ class DeviceSession:
     @classmethod
     def from_row(cls, row: SessionRow, current_family: uuid.UUID | None) -> DeviceSession:
         return cls(
-            id=strawberry.ID(str(row.family_id)), channel=SessionChannel(row.channel.value),
-            auth_method=row.auth_method.value, device_name=row.device_name,
-            assurance_level=AssuranceLevel(int(row.assurance_level)), last_refreshed_at=row.created_at,
-            expires_at=row.expires_at, current=row.family_id == current_family,
+            id=strawberry.ID(str(row.family_id)),
+            channel=SessionChannel(row.channel.value),
+            auth_method=row.auth_method.value,
+            device_name=row.device_name,
+            assurance_level=AssuranceLevel(int(row.assurance_level)),
+            last_refreshed_at=row.created_at,
+            expires_at=row.expires_at,
+            current=row.family_id == current_family,
         )
 
 
@@ -194,11 +213,17 @@ class AuthPayload:
         me = Me.from_row(info, person)
         claims = info.context.identity.tokens.verify(tokens.access_token)
         me.session_level = AssuranceLevel(claims.level)
-        me.acting_as_enterprise_id = strawberry.ID(str(claims.acting_as_enterprise_id)) if claims.acting_as_enterprise_id else None
+        me.acting_as_enterprise_id = (
+            strawberry.ID(str(claims.acting_as_enterprise_id)) if claims.acting_as_enterprise_id else None
+        )
         return cls(
-            access_token=tokens.access_token, access_token_expires_at=tokens.access_expires_at,
-            refresh_token=tokens.refresh_token, refresh_token_expires_at=tokens.refresh_expires_at,
-            session_id=strawberry.ID(str(tokens.session_id)), new_account=new_account, me=me,
+            access_token=tokens.access_token,
+            access_token_expires_at=tokens.access_expires_at,
+            refresh_token=tokens.refresh_token,
+            refresh_token_expires_at=tokens.refresh_expires_at,
+            session_id=strawberry.ID(str(tokens.session_id)),
+            new_account=new_account,
+            me=me,
         )
 
 
@@ -213,7 +238,10 @@ class OperatorAccount:
     @classmethod
     def from_row(cls, row: OperatorRow) -> OperatorAccount:
         return cls(
-            id=strawberry.ID(str(row.id)), username=row.username, name=row.name, roles=list(row.roles),
+            id=strawberry.ID(str(row.id)),
+            username=row.username,
+            name=row.name,
+            roles=list(row.roles),
             department_id=strawberry.ID(str(row.department_id)) if row.department_id else None,
         )
 
@@ -230,7 +258,10 @@ class OperatorAuthPayload:
     @classmethod
     def build(cls, row: OperatorRow, tokens: TokenPair) -> OperatorAuthPayload:
         return cls(
-            access_token=tokens.access_token, access_token_expires_at=tokens.access_expires_at,
-            refresh_token=tokens.refresh_token, refresh_token_expires_at=tokens.refresh_expires_at,
-            session_id=strawberry.ID(str(tokens.session_id)), operator=OperatorAccount.from_row(row),
+            access_token=tokens.access_token,
+            access_token_expires_at=tokens.access_expires_at,
+            refresh_token=tokens.refresh_token,
+            refresh_token_expires_at=tokens.refresh_expires_at,
+            session_id=strawberry.ID(str(tokens.session_id)),
+            operator=OperatorAccount.from_row(row),
         )

@@ -242,9 +242,7 @@ class TestLoadDemoSeed:
             rep = await Person.get(id_number_hash=e.legal_rep_id_hash)
             assert rep.name == e.legal_rep_name
             assert rep.assurance_level >= AssuranceLevel.L2
-            staff = await AgentAuthorization.filter(
-                principal_type=PrincipalType.ENTERPRISE, principal_id=e.id
-            )
+            staff = await AgentAuthorization.filter(principal_type=PrincipalType.ENTERPRISE, principal_id=e.id)
             assert [s.kind for s in staff] == [AgentKind.STAFF]
             assert staff[0].agent_person_id != rep.id == staff[0].granted_by_person_id  # type: ignore[attr-defined]
             assert staff[0].scope_all != bool(staff[0].scope_service_codes)
@@ -287,7 +285,14 @@ class TestLoadDemoSeed:
 
     async def test_every_seeded_row_is_synthetic(self, seeded: SeedRun) -> None:
         flagged = {name: rows for name, rows in seeded.after.items() if rows and "is_synthetic" in rows[0]}
-        assert set(flagged) >= {"region", "organization", "person", "enterprise", "agent_authorization", "identity_binding"}
+        assert set(flagged) >= {
+            "region",
+            "organization",
+            "person",
+            "enterprise",
+            "agent_authorization",
+            "identity_binding",
+        }
         assert all(row["is_synthetic"] for rows in flagged.values() for row in rows)
 
     async def test_a_second_run_changes_nothing(self, seeded: SeedRun) -> None:

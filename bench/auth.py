@@ -56,6 +56,7 @@ from bench.harness import (
     RunResult,
     ServerProcess,
     Target,
+    background_cores,
     closed_loop,
     fixed_rate,
     fmt,
@@ -70,6 +71,7 @@ from bench.harness import (
     ratio,
     run_notes,
 )
+from bench.probes import probe_rate_limit, probe_validation
 
 # The same selections a client sends; `me` asks for every scalar and the bindings (the two SQL statements).
 ME_QUERY = """
@@ -178,8 +180,12 @@ def bare_routes(prefix: str, services: Callable[[], Services]) -> list[BaseRoute
         try:
             # Code check (Lua script), account lookup/creation, session insert, token issue.
             signed = await signin.with_sms(
-                deps, str(body["phone"]), str(body["code"]), channel=SessionChannel.APP,
-                device=request.headers.get("user-agent", "")[:128], ip=ip,
+                deps,
+                str(body["phone"]),
+                str(body["code"]),
+                channel=SessionChannel.APP,
+                device=request.headers.get("user-agent", "")[:128],
+                ip=ip,
             )
         except AppError as exc:
             return _error(exc)
@@ -258,25 +264,39 @@ class Timings:
         return self.cpu_seconds / len(self.per_call_ns) * 1e6
 
 
-def _time_calls(call: Callable[[], object], n: int) -> Timings:
-    for _ in range(min(n, 500)):  # warm caches and the allocator
-        call()
+def _time_interleaved(calls: dict[str, Callable[[], object]], n: int, rounds: int = 10) -> dict[str, Timings]:
+    """`n` timed calls of each, in `rounds` alternating blocks, so that clock-speed drift and neighbours on the
+    machine weigh on every candidate alike."""
+    for call in calls.values():
+        for _ in range(500):  # warm caches and the allocator
+            call()
     clock = time.perf_counter_ns
-    samples: list[float] = []
-    cpu0 = time.process_time()
-    for _ in range(n):
-        started = clock()
-        call()
-        samples.append(clock() - started)
-    return Timings(samples, time.process_time() - cpu0)
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    cpu = dict.fromkeys(calls, 0.0)
+    block = -(-n // rounds)
+    for round_ in range(rounds):
+        names = list(calls)
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            call, out = calls[name], samples[name]
+            cpu0 = time.process_time()
+            for _ in range(block):
+                started = clock()
+                call()
+                out.append(clock() - started)
+            cpu[name] += time.process_time() - cpu0
+    return {name: Timings(samples[name], cpu[name]) for name in calls}
 
 
 def _server_token_service(settings: Settings) -> tuple[TokenService, dict[str, str]]:
     """A TokenService built exactly as the server builds it (same keys under var_dir, same issuer/audience)."""
     jwt_keys, signing_kid, *_ = _keys(settings)
     service = TokenService(
-        keys_pem=jwt_keys, signing_kid=signing_kid, issuer=settings.auth.issuer, audience=settings.auth.audience,
-        ttl=timedelta(seconds=settings.auth.access_ttl_seconds), clock=ShiftableClock(),
+        keys_pem=jwt_keys,
+        signing_kid=signing_kid,
+        issuer=settings.auth.issuer,
+        audience=settings.auth.audience,
+        ttl=timedelta(seconds=settings.auth.access_ttl_seconds),
+        clock=ShiftableClock(),
     )
     return service, jwt_keys
 
@@ -300,17 +320,22 @@ def jwt_benchmark(settings: Settings, token: str, n: int) -> None:
 
     def decode_only() -> None:
         jwt.decode(
-            token, public, algorithms=["ES256"], audience=settings.auth.audience, issuer=settings.auth.issuer,
+            token,
+            public,
+            algorithms=["ES256"],
+            audience=settings.auth.audience,
+            issuer=settings.auth.issuer,
             options={"require": ["exp", "iss", "aud", "sub", "typ", "sid"], "verify_exp": False, "verify_iat": False},
         )
 
-    ours = _time_calls(lambda: service.verify(token), n)
-    baseline = _time_calls(bare, n)
-    decode = _time_calls(decode_only, n)
+    timings = _time_interleaved({"ours": lambda: service.verify(token), "bare": bare, "decode": decode_only}, n)
+    ours, baseline, decode = timings["ours"], timings["bare"], timings["decode"]
 
     def row(metric: str, timing: Timings) -> Row:
         return Row(
-            metric, timing.mean_us, baseline.mean_us,
+            metric,
+            timing.mean_us,
+            baseline.mean_us,
             p50=pair(timing.pct_us(0.5), baseline.pct_us(0.5), " µs"),
             p99=pair(timing.pct_us(0.99), baseline.pct_us(0.99), " µs"),
             cpu=pair(timing.cpu_us, baseline.cpu_us, " µs"),
@@ -422,7 +447,7 @@ class Plan:
     me_fixed_seconds: float = 10.0
     closed_seconds: float = 5.0
     concurrency: int = 32
-    sign_in_rate: float = 50.0
+    sign_in_rate: float = 20.0
     sign_in_fixed_seconds: float = 5.0
 
     @classmethod
@@ -435,13 +460,16 @@ async def _pair_closed(
 ) -> tuple[RunResult, RunResult]:
     results = []
     for operation in (ours, baseline):
-        async with new_client(server.base_url, plan.concurrency) as client:
-            await closed_loop(client, operation, concurrency=8, seconds=plan.warmup_seconds, server_pid=server.pid)
-            results.append(
-                await closed_loop(
-                    client, operation, concurrency=plan.concurrency, seconds=plan.closed_seconds, server_pid=server.pid
-                )
+        await closed_loop(server.base_url, operation, concurrency=8, seconds=plan.warmup_seconds, server_pid=server.pid)
+        results.append(
+            await closed_loop(
+                server.base_url,
+                operation,
+                concurrency=plan.concurrency,
+                seconds=plan.closed_seconds,
+                server_pid=server.pid,
             )
+        )
     return results[0], results[1]
 
 
@@ -450,16 +478,16 @@ async def _pair_fixed(
 ) -> tuple[RunResult, RunResult]:
     results = []
     for operation in (ours, baseline):
-        async with new_client(server.base_url, 256) as client:
-            await closed_loop(client, operation, concurrency=8, seconds=plan.warmup_seconds, server_pid=server.pid)
-            results.append(await fixed_rate(client, operation, rate=rate, seconds=seconds, server_pid=server.pid))
+        await closed_loop(server.base_url, operation, concurrency=8, seconds=plan.warmup_seconds, server_pid=server.pid)
+        results.append(await fixed_rate(server.base_url, operation, rate=rate, seconds=seconds, server_pid=server.pid))
     return results[0], results[1]
 
 
-async def _reset_sandbox(client: httpx.AsyncClient) -> None:
-    response = await client.post("/bare/_bench/reset-sandbox")
-    if response.status_code != 204:
-        raise BenchFailure(f"sandbox reset failed: HTTP {response.status_code}")
+async def _reset_sandbox(base_url: str) -> None:
+    async with new_client(base_url) as client:
+        response = await client.post("/bare/_bench/reset-sandbox")
+        if response.status_code != 204:
+            raise BenchFailure(f"sandbox reset failed: HTTP {response.status_code}")
 
 
 async def _load(server: ServerProcess, settings: Settings, plan: Plan, backend: str) -> None:
@@ -503,8 +531,11 @@ async def _load(server: ServerProcess, settings: Settings, plan: Plan, backend: 
                 fixed_ours.p99_ms <= ME_P99_TARGET_MS and fixed_ours.errors == 0,
             )
         ],
-        [*run_notes("ours", fixed_ours), *run_notes("baseline", fixed_bare),
-         "same JSON on both sides: " + ("yes" if same_me else "NO")],
+        [
+            *run_notes("ours", fixed_ours),
+            *run_notes("baseline", fixed_bare),
+            "same JSON on both sides: " + ("yes" if same_me else "NO"),
+        ],
     )
     closed_ours, closed_bare = await _pair_closed(server, me_ours, me_bare, plan)
     print_table(
@@ -524,7 +555,9 @@ async def _load(server: ServerProcess, settings: Settings, plan: Plan, backend: 
     def step_row(ours_steps: list[float], bare_steps: list[float]) -> Row:
         o99, b99 = percentile(ours_steps, 0.99) * 1000, percentile(bare_steps, 0.99) * 1000
         return Row(
-            "  signInWithSms step alone, p99 ms", o99, b99,
+            "  signInWithSms step alone, p99 ms",
+            o99,
+            b99,
             p50=pair(percentile(ours_steps, 0.5) * 1000, percentile(bare_steps, 0.5) * 1000, " ms"),
             p99=pair(o99, b99, " ms"),
         )
@@ -533,27 +566,34 @@ async def _load(server: ServerProcess, settings: Settings, plan: Plan, backend: 
         results: list[RunResult] = []
         steps: list[list[float]] = []
         for flow in (SignInFlow(bare=False), SignInFlow(bare=True)):
-            async with new_client(server.base_url, 256 if fixed else plan.concurrency) as client:
-                await _reset_sandbox(client)
-                await closed_loop(client, flow, concurrency=8, seconds=plan.warmup_seconds, server_pid=server.pid)
-                await _reset_sandbox(client)
-                flow.steps.clear()
-                if fixed:
-                    result = await fixed_rate(
-                        client, flow, rate=plan.sign_in_rate, seconds=plan.sign_in_fixed_seconds, server_pid=server.pid
-                    )
-                else:
-                    result = await closed_loop(
-                        client, flow, concurrency=plan.concurrency, seconds=plan.closed_seconds, server_pid=server.pid
-                    )
-                results.append(result)
-                steps.append(list(flow.steps))
+            await _reset_sandbox(server.base_url)
+            await closed_loop(server.base_url, flow, concurrency=8, seconds=plan.warmup_seconds, server_pid=server.pid)
+            await _reset_sandbox(server.base_url)
+            flow.steps.clear()
+            if fixed:
+                result = await fixed_rate(
+                    server.base_url,
+                    flow,
+                    rate=plan.sign_in_rate,
+                    seconds=plan.sign_in_fixed_seconds,
+                    server_pid=server.pid,
+                )
+            else:
+                result = await closed_loop(
+                    server.base_url,
+                    flow,
+                    concurrency=plan.concurrency,
+                    seconds=plan.closed_seconds,
+                    server_pid=server.pid,
+                )
+            results.append(result)
+            steps.append(list(flow.steps))
         return results[0], results[1], step_row(steps[0], steps[1])
 
     so, sb, step = await signin_pair(fixed=False)
     print_table(
         f"sign-in flow — closed loop, {plan.concurrency} concurrent × {plan.closed_seconds:.0f} s ({backend})",
-        [Row.of_runs("flows/s (3 HTTP requests + 1 SMS call each)", so, sb), step],
+        [Row.of_runs("flows/s (CPU/req: per flow)", so, sb), step],
         [
             Target(
                 "sign-in throughput and p99 as a ratio of the bare baseline",
@@ -562,7 +602,12 @@ async def _load(server: ServerProcess, settings: Settings, plan: Plan, backend: 
                 None,
             )
         ],
-        [*run_notes("ours", so), *run_notes("baseline", sb)],
+        [
+            "a flow: requestSmsCode, GET the code from the SMS sandbox, signInWithSms (a new account each time); "
+            "the server also serves the SMS sandbox the API calls over loopback",
+            *run_notes("ours", so),
+            *run_notes("baseline", sb),
+        ],
     )
     fo, fb, step = await signin_pair(fixed=True)
     print_table(
@@ -581,6 +626,29 @@ async def _load(server: ServerProcess, settings: Settings, plan: Plan, backend: 
         ],
         [*run_notes("ours", fo), *run_notes("baseline", fb)],
     )
+
+
+# =============================================================================================== where time goes
+
+
+def explain(settings: Settings, backend: str) -> None:
+    documents = {"me": ME_QUERY, "requestSmsCode": REQUEST_CODE, "signInWithSms": SIGN_IN}
+    probe = probe_validation(settings, documents)
+    bucket_ms = probe_rate_limit(settings)
+    costs = ", ".join(f"{name} {ms:.2f} ms" for name, ms in probe.cost_ms.items())
+    print()
+    print("## where ours spends what the baseline does not (in-process probes)")
+    line = (
+        f"  GraphQL validation: {probe.validations} validations for {probe.executions} executions of "
+        f"{len(documents)} repeated documents (ValidationCache hits: {probe.cache_hits})"
+    )
+    if probe.cache_hits == 0:
+        line += " — the cache never hits, so every request pays a full validation"
+        if probe.rules_recreated:
+            line += f": the rule set differs per request ({', '.join(probe.rules_recreated)} re-created each time)"
+    print(line)
+    print(f"  one validation with the schema's rules: {costs}")
+    print(f"  rate limiting: every GraphQL request runs 2 token-bucket scripts, {bucket_ms:.2f} ms each ({backend})")
 
 
 # =============================================================================================== entry
@@ -635,9 +703,17 @@ def run(*, quick: bool = False) -> None:
         server = ServerProcess(port=port, env=env, log_path=tmp / "server.log", cpu=cpus.server)
         started = time.monotonic()
         with server.running():
+            print(
+                f"# idle machine before the load: {background_cores():.2f} cores busy elsewhere "
+                "(other users of the machine, daemons; an external database when given)"
+            )
             runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
             try:
                 runner.run(_load(server, settings, plan, backend))
             finally:
                 runner.close()
+        log = server.log_tail(20).strip()
+        if log:
+            print("\n# the server logged (last lines):\n" + "\n".join(f"#   {line}" for line in log.splitlines()))
+        explain(settings, backend.split(" + ")[1])
         print(f"\n# auth benchmark done in {time.monotonic() - started:.0f} s")

@@ -17,13 +17,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # One operation of a load run: raises on any failure; may be a multi-request flow.
 Operation = Callable[[httpx.AsyncClient], Awaitable[None]]
@@ -130,7 +131,10 @@ class ServerProcess:
         if self.cpu is not None:
             command += ["--cpu", str(self.cpu)]
         with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            # From the project root, so that `bench` (not an installed package) imports wherever we were started.
+            self.process = subprocess.Popen(
+                command, env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
         try:
             self._wait_ready(timeout)
             yield self
@@ -165,6 +169,22 @@ class ServerProcess:
 # ------------------------------------------------------------------------------------------------ load
 
 
+def system_busy_seconds() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine so far, all cores, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (values + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS, steal / CLOCK_TICKS
+
+
+def background_cores(seconds: float = 1.0) -> float:
+    """Cores the rest of the machine keeps busy while this process sleeps (other users, daemons, databases)."""
+    busy0, _ = system_busy_seconds()
+    own0 = own_cpu_seconds()
+    time.sleep(seconds)
+    busy1, _ = system_busy_seconds()
+    return max(0.0, (busy1 - busy0) - (own_cpu_seconds() - own0)) / seconds
+
+
 @dataclass
 class RunResult:
     """One load run against one side (ours or the baseline). Latencies in seconds."""
@@ -176,6 +196,8 @@ class RunResult:
     latencies: list[float] = field(default_factory=list)
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    other_cpu: float = 0.0  # everything else the machine ran meanwhile (other users, databases, the kernel)
+    steal: float = 0.0
     offered_rate: float | None = None
 
     @property
@@ -202,6 +224,10 @@ class RunResult:
     def client_utilisation(self) -> float:
         return self.client_cpu / self.elapsed if self.elapsed else math.nan
 
+    @property
+    def other_cores(self) -> float:
+        return self.other_cpu / self.elapsed if self.elapsed else math.nan
+
     def fail(self, exc: BaseException) -> None:
         self.errors += 1
         if not self.first_error:
@@ -209,74 +235,113 @@ class RunResult:
 
 
 class _Meter:
-    """Server and client CPU over one run."""
+    """Server, client and machine CPU over one run."""
 
     def __init__(self, server_pid: int) -> None:
         self.server_pid = server_pid
         self.started = time.perf_counter()
         self.server0 = process_cpu_seconds(server_pid)
         self.client0 = own_cpu_seconds()
+        self.busy0, self.steal0 = system_busy_seconds()
 
     def close(self, result: RunResult) -> RunResult:
         result.elapsed = time.perf_counter() - self.started
         result.server_cpu = process_cpu_seconds(self.server_pid) - self.server0
         result.client_cpu = own_cpu_seconds() - self.client0
+        busy, steal = system_busy_seconds()
+        result.other_cpu = max(0.0, busy - self.busy0 - result.server_cpu - result.client_cpu)
+        result.steal = steal - self.steal0
         return result
 
 
-def new_client(base_url: str, connections: int) -> httpx.AsyncClient:
+def new_client(base_url: str, connections: int = 1) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(30.0))
 
 
+@contextlib.asynccontextmanager
+async def client_pool(base_url: str, size: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """`size` clients of one keep-alive connection each.
+
+    One pooled httpx client shared by many tasks spends more CPU choosing connections than sending requests
+    (httpcore's pool is O(connections) per request: ~3× the client CPU at 32 connections on this machine);
+    a client per worker keeps the load generator's cost per request flat.
+    """
+    clients = [new_client(base_url, 1) for _ in range(size)]
+    try:
+        yield clients
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
+
+
 async def closed_loop(
-    client: httpx.AsyncClient, operation: Operation, *, concurrency: int, seconds: float, server_pid: int
+    base_url: str, operation: Operation, *, concurrency: int, seconds: float, server_pid: int
 ) -> RunResult:
     """`concurrency` workers, each sending its next operation as soon as the previous one finished."""
-    result = RunResult()
-    meter = _Meter(server_pid)
-    deadline = meter.started + seconds
+    async with client_pool(base_url, concurrency) as clients:
+        result = RunResult()
+        meter = _Meter(server_pid)
+        deadline = meter.started + seconds
 
-    async def worker() -> None:
-        while (start := time.perf_counter()) < deadline:
-            try:
-                await operation(client)
-            except Exception as exc:  # counted and shown; a benchmark reports, it does not stop
-                result.fail(exc)
-                continue
-            result.latencies.append(time.perf_counter() - start)
-            result.completed += 1
+        async def worker(client: httpx.AsyncClient) -> None:
+            while (start := time.perf_counter()) < deadline:
+                try:
+                    await operation(client)
+                except Exception as exc:  # counted and shown; a benchmark reports, it does not stop
+                    result.fail(exc)
+                    continue
+                result.latencies.append(time.perf_counter() - start)
+                result.completed += 1
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return meter.close(result)
+        await asyncio.gather(*(worker(client) for client in clients))
+        return meter.close(result)
 
 
 async def fixed_rate(
-    client: httpx.AsyncClient, operation: Operation, *, rate: float, seconds: float, server_pid: int
+    base_url: str, operation: Operation, *, rate: float, seconds: float, server_pid: int, connections: int = 64
 ) -> RunResult:
-    """Open loop: operation i is due at start + i/rate, whatever happened to the ones before it."""
-    result = RunResult(offered_rate=rate)
-    meter = _Meter(server_pid)
-    total = int(rate * seconds)
-    tasks: list[asyncio.Task[None]] = []
+    """Open loop: operation i is due at start + i/rate, whatever happened to the ones before it.
 
-    async def one(due: float) -> None:
-        try:
-            await operation(client)
-        except Exception as exc:  # counted and shown
-            result.fail(exc)
-            return
-        result.latencies.append(time.perf_counter() - due)
-        result.completed += 1
+    Latency runs from the due time, so time spent waiting for a free connection (a server falling behind)
+    counts, as it would for a client.
+    """
+    async with client_pool(base_url, connections) as clients:
+        idle: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        for client in clients:
+            idle.put_nowait(client)
+        result = RunResult(offered_rate=rate)
+        meter = _Meter(server_pid)
+        total = int(rate * seconds)
+        tasks: list[asyncio.Task[None]] = []
 
-    for i in range(total):
-        due = meter.started + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(due)))
-    await asyncio.gather(*tasks)
-    return meter.close(result)
+        async def one(due: float) -> None:
+            client = await idle.get()
+            try:
+                await operation(client)
+            except Exception as exc:  # counted and shown
+                result.fail(exc)
+                return
+            finally:
+                idle.put_nowait(client)
+            result.latencies.append(time.perf_counter() - due)
+            result.completed += 1
+
+        for i in range(total):
+            due = meter.started + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(due)))
+        # A server far behind the schedule would stretch the run without bound: what is not done by twice the
+        # planned time (at least 5 s more) counts as failed.
+        grace = max(seconds, 5.0) - (time.perf_counter() - meter.started - seconds)
+        _, pending = await asyncio.wait(tasks, timeout=max(grace, 0.0))
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for _ in pending:
+            result.fail(TimeoutError(f"not answered within {seconds + max(seconds, 5.0):.0f} s of the start"))
+        return meter.close(result)
 
 
 # ------------------------------------------------------------------------------------------------ tables
@@ -318,10 +383,9 @@ class Row:
 
     @classmethod
     def of_runs(cls, metric: str, ours: RunResult, baseline: RunResult, *, headline: str = "throughput") -> Row:
-        values = {
-            "throughput": (ours.throughput, baseline.throughput),
-            "per_core": (1000 / ours.cpu_per_op_ms, 1000 / baseline.cpu_per_op_ms),
-        }[headline]
+        if headline == "per_core":
+            return cls(metric, 1000 / ours.cpu_per_op_ms, 1000 / baseline.cpu_per_op_ms)
+        values = (ours.throughput, baseline.throughput)
         return cls(
             metric,
             values[0],
@@ -374,10 +438,16 @@ def run_notes(label: str, result: RunResult) -> list[str]:
     """Utilisation and failures of one run, so that a saturated load generator or errors are never hidden."""
     notes = [
         f"{label}: {result.completed} ops in {result.elapsed:.1f} s; server core {result.server_utilisation:.0%}, "
-        f"load generator {result.client_utilisation:.0%}"
+        f"load generator {result.client_utilisation:.0%}, rest of the machine {result.other_cores:.2f} cores"
+        + (f", steal {result.steal / result.elapsed:.0%}" if result.steal > 0.05 * result.elapsed else "")
     ]
     if result.client_utilisation > 0.9:
         notes.append(f"{label}: the load generator was saturated; the figure is a lower bound")
+    if result.other_cores > 0.5:
+        notes.append(
+            f"{label}: other processes (external database/Redis, other users of the machine) used "
+            f"{result.other_cores:.2f} cores meanwhile; expect noise"
+        )
     if result.errors:
         notes.append(f"{label}: {result.errors} failed operations, first: {result.first_error}")
     return notes

@@ -75,7 +75,8 @@ async def send_code(deps: IdentityDeps, phone: str, ip: str) -> CodeSent:
     async with deps.redis.pipeline(transaction=True) as pipe:
         pipe.hset(_key(phone), mapping={"h": _digest(deps, phone, code), "exp": expires_ms, "n": 0})
         pipe.pexpire(_key(phone), auth.otp_ttl_seconds * 1000 + 60_000)
-        pipe.set(resend_key, now_ms, px=auth.otp_resend_seconds * 1000)
+        if auth.otp_resend_seconds > 0:
+            pipe.set(resend_key, now_ms, px=auth.otp_resend_seconds * 1000)
         await pipe.execute()
     try:
         await deps.sms.send(phone, deps.sms_template, {"code": code})

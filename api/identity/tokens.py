@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import jwt
+import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -90,8 +92,7 @@ class TokenService:
 
     def verify(self, token: str) -> AccessClaims:
         try:
-            header = jwt.get_unverified_header(token)
-            key = self._public.get(str(header.get("kid")))
+            key = self._public.get(_kid(token))
             if key is None:
                 raise Unauthenticated("unknown signing key")
             # Only ES256 is accepted: this refuses alg=none and HS256 signed with the public key.
@@ -107,7 +108,7 @@ class TokenService:
                     "verify_iat": False,
                 },
             )
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, ValueError) as exc:  # ValueError covers bad base64 and JSON
             raise Unauthenticated("invalid access token") from exc
         # Expiry is checked against the injectable clock, so that tests can move time.
         if payload["exp"] <= self._clock.now().timestamp():
@@ -129,6 +130,16 @@ class TokenService:
             )
         except (ValueError, TypeError) as exc:
             raise Unauthenticated("invalid access token") from exc
+
+
+def _kid(token: str) -> str:
+    """The `kid` of the header segment alone: PyJWT's get_unverified_header would decode the whole token, and
+    decode() does it again, a third of the cost of a verification."""
+    segment = token.split(".", 1)[0]
+    header = orjson.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    if not isinstance(header, dict):
+        raise ValueError("malformed header")
+    return str(header.get("kid"))
 
 
 def _uuid_or_none(value: object) -> uuid.UUID | None:

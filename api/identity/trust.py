@@ -44,6 +44,9 @@ async def complete_province(
     verified_id = (
         identity.id_number.upper() if level >= AssuranceLevel.L1 and is_valid_id_number(identity.id_number) else None
     )
+    if verified_id is None:
+        # A real-name claim is only as good as the ID number it names: a malformed one proves nothing.
+        level = AssuranceLevel.L0
     id_hash = deps.pii.lookup_hash(verified_id) if verified_id else None
     async with in_transaction():
         person, created = await _resolve(deps, identity, id_hash, link_person_id)

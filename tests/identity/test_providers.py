@@ -475,6 +475,20 @@ class TestCompleteProvinceSignIn:
         person = await Person.get(id=result["me"]["id"])
         assert person.id_number_hash is None and person.id_number_encrypted is None and person.name == ""
 
+    async def test_a_malformed_id_number_proves_nothing_and_is_not_kept(self, api: Api) -> None:
+        # given: a high real-name claim naming an ID number whose check digit is wrong
+        valid = fresh_id_number()
+        malformed = valid[:17] + ("0" if valid[17] != "0" else "1")
+        code, state = await sso_code(api, subject=fresh_subject("sso"), name="周演示误", id_number=malformed)
+
+        # when
+        result = await complete(api, code, state)
+
+        # then
+        assert result["me"]["sessionLevel"] == "L0" and result["me"]["assuranceLevel"] == "L0"
+        person = await Person.get(id=result["me"]["id"])
+        assert person.id_number_hash is None and person.id_number_encrypted is None
+
     async def test_the_same_subject_signs_into_the_same_account(self, api: Api) -> None:
         # given
         subject, id_number = fresh_subject("sso"), fresh_id_number()

@@ -22,6 +22,7 @@ from api.identity.deps import IdentityDeps
 from api.identity.principal import Principal
 from api.kit.errors import Unauthenticated
 from api.kit.logging import request_id_var
+from api.kit.redis import Bucket
 from api.settings import GraphQLSettings
 from schema.context import Context
 
@@ -128,27 +129,26 @@ class GraphQLEndpoint:
 
     async def _rate_limit(self, principal: Principal) -> Response | None:
         now_ms = int(self.identity.clock.now().timestamp() * 1000)
-        checks = [(f"gql:ip:{principal.ip}", self.limits.rate_per_ip_per_second, self.limits.burst_per_ip)]
+        buckets = [Bucket(f"gql:ip:{principal.ip}", self.limits.rate_per_ip_per_second, self.limits.burst_per_ip)]
         if principal.claims is not None:
-            checks.append(
-                (
+            buckets.append(
+                Bucket(
                     f"gql:{principal.rate_key}",
                     self.limits.rate_per_identity_per_second,
                     self.limits.burst_per_identity,
                 )
             )
-        for key, rate, burst in checks:
-            decision = await self.identity.buckets.take(key, rate_per_second=rate, burst=burst, now_ms=now_ms)
-            if not decision.allowed:
-                seconds = max(1, -(-decision.retry_after_ms // 1000))
-                return _error(
-                    "too many requests",
-                    "RATE_LIMITED",
-                    429,
-                    {"Retry-After": str(seconds)},
-                    retryAfterMs=decision.retry_after_ms,
-                )
-        return None
+        decision = await self.identity.buckets.take_all(buckets, now_ms=now_ms)
+        if decision.allowed:
+            return None
+        seconds = max(1, -(-decision.retry_after_ms // 1000))
+        return _error(
+            "too many requests",
+            "RATE_LIMITED",
+            429,
+            {"Retry-After": str(seconds)},
+            retryAfterMs=decision.retry_after_ms,
+        )
 
     async def _payload(self, request: Request) -> dict[str, Any]:
         if request.method == "GET":

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from api.identity.deps import IdentityDeps
 from api.kit.errors import InvalidInput, ProviderError, RateLimited
-from api.kit.redis import per_hour
+from api.kit.redis import Bucket, per_hour
 
 _CHECK = """
 local state = redis.call('HMGET', KEYS[1], 'h', 'exp', 'n')
@@ -63,13 +63,15 @@ async def send_code(deps: IdentityDeps, phone: str, ip: str) -> CodeSent:
         wait_ms = int(last) + auth.otp_resend_seconds * 1000 - now_ms
         if wait_ms > 0:
             raise RateLimited("a code was sent moments ago", retry_after_ms=wait_ms, path=["phone"])
-    for key, hourly in (
-        (f"otp:phone:{phone}", auth.otp_per_phone_per_hour),
-        (f"otp:ip:{ip}", auth.otp_per_ip_per_hour),
-    ):
-        decision = await deps.buckets.take(key, rate_per_second=per_hour(hourly), burst=hourly, now_ms=now_ms)
-        if not decision.allowed:
-            raise RateLimited("too many codes requested; try later", retry_after_ms=decision.retry_after_ms)
+    decision = await deps.buckets.take_all(
+        [
+            Bucket(f"otp:phone:{phone}", per_hour(auth.otp_per_phone_per_hour), auth.otp_per_phone_per_hour),
+            Bucket(f"otp:ip:{ip}", per_hour(auth.otp_per_ip_per_hour), auth.otp_per_ip_per_hour),
+        ],
+        now_ms=now_ms,
+    )
+    if not decision.allowed:
+        raise RateLimited("too many codes requested; try later", retry_after_ms=decision.retry_after_ms)
     code = f"{secrets.randbelow(10**6):06d}"
     expires_ms = now_ms + auth.otp_ttl_seconds * 1000
     async with deps.redis.pipeline(transaction=True) as pipe:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,29 +20,28 @@ def connect(url: str) -> Redis:
     return fake
 
 
-# KEYS[1] bucket; ARGV: rate per second, burst, now in ms, cost. Returns {allowed, retry_after_ms}.
-# The bucket stores tokens and the time they were counted, so concurrent API instances share one budget.
+# KEYS: buckets; ARGV: now in ms, then rate per second, burst and cost for each bucket in turn.
+# Returns {allowed, retry_after_ms}: the buckets are taken in order and the first empty one refuses (those before
+# it stay charged). One script per request whatever the number of buckets; tokens and the time they were counted
+# live in Redis, so every API instance shares one budget.
 _BUCKET_SCRIPT = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local cost = tonumber(ARGV[4])
-local state = redis.call('HMGET', KEYS[1], 't', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil then tokens = burst; ts = now end
-if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate / 1000); ts = now end
-local allowed = 0
-local retry = 0
-if tokens >= cost then
-  tokens = tokens - cost
-  allowed = 1
-else
-  retry = math.ceil((cost - tokens) * 1000 / rate)
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[3 * i - 1])
+  local burst = tonumber(ARGV[3 * i])
+  local cost = tonumber(ARGV[3 * i + 1])
+  local state = redis.call('HMGET', key, 't', 'ts')
+  local tokens = tonumber(state[1])
+  local ts = tonumber(state[2])
+  if tokens == nil then tokens = burst; ts = now end
+  if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate / 1000); ts = now end
+  if tokens < cost then
+    return {0, math.ceil((cost - tokens) * 1000 / rate)}
+  end
+  redis.call('HSET', key, 't', tokens - cost, 'ts', ts)
+  redis.call('PEXPIRE', key, math.ceil(burst * 1000 / rate) + 1000)
 end
-redis.call('HSET', KEYS[1], 't', tokens, 'ts', ts)
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
-return {allowed, retry}
+return {1, 0}
 """
 
 
@@ -53,18 +51,28 @@ class Decision:
     retry_after_ms: int
 
 
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    rate_per_second: float
+    burst: int
+    cost: int = 1
+
+
 class TokenBucket:
     def __init__(self, redis: Redis) -> None:
         self._script: Any = redis.register_script(_BUCKET_SCRIPT)
 
     async def take(self, key: str, *, rate_per_second: float, burst: int, now_ms: int, cost: int = 1) -> Decision:
-        allowed, retry = await self._script(keys=[f"rl:{key}"], args=[rate_per_second, burst, now_ms, cost])
+        return await self.take_all([Bucket(key, rate_per_second, burst, cost)], now_ms=now_ms)
+
+    async def take_all(self, buckets: list[Bucket], *, now_ms: int) -> Decision:
+        args: list[object] = [now_ms]
+        for bucket in buckets:
+            args += [bucket.rate_per_second, bucket.burst, bucket.cost]
+        allowed, retry = await self._script(keys=[f"rl:{b.key}" for b in buckets], args=args)
         return Decision(bool(int(allowed)), int(retry))
 
 
 def per_hour(count: int) -> float:
     return count / 3600.0
-
-
-def ceil_ms(seconds: float) -> int:
-    return math.ceil(seconds * 1000)

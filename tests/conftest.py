@@ -31,12 +31,16 @@ def pytest_report_header() -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if BACKEND == "server":
-        return
-    skip = pytest.mark.skip(reason="needs the real PostgreSQL backend (ZSB_TEST_BACKEND=server)")
+    # Tortoise binds each model class to the SQL dialect of the last database initialised in the process, so a
+    # test that opens its own SQLite database cannot share a process with a PostgreSQL server under test.
+    skipped_marker, reason = (
+        ("embedded_only", "opens its own SQLite database; the server run seeds PostgreSQL through the live server")
+        if BACKEND == "server"
+        else ("postgres_only", "needs the real PostgreSQL backend (ZSB_TEST_BACKEND=server)")
+    )
     for item in items:
-        if "postgres_only" in item.keywords:
-            item.add_marker(skip)
+        if skipped_marker in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")

@@ -57,6 +57,9 @@ class FixedClock:
 Snapshot = dict[str, list[dict[str, Any]]]
 
 
+pytestmark = pytest.mark.embedded_only
+
+
 @dataclass(frozen=True)
 class SeedRun:
     first: SeedReport

@@ -23,7 +23,8 @@ def _serve(settings: Settings) -> None:
     if settings.sandbox_enabled:
         print(f"  Sandboxes {base}/sandbox   SMS codes: {base}/sandbox/sms/messages?phone=<phone>")
     print(f"  Health    {base}/healthz  {base}/readyz  {base}/metrics", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    # log_config=None: uvicorn logs through our JSON handler too, with the request id and redaction.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
 
 
 def _migrate(settings: Settings) -> None:

@@ -113,7 +113,14 @@ def _new_row(
             )
         }
     base.update(fields)
-    row = Session(id=new_id(), family_id=family_id, refresh_token_hash=sha256_hex(refresh_token), **base)
+    # created_at from the injectable clock: it is the "last refreshed" time devices are listed with.
+    row = Session(
+        id=new_id(),
+        family_id=family_id,
+        refresh_token_hash=sha256_hex(refresh_token),
+        created_at=deps.clock.now(),
+        **base,
+    )
     return row, refresh_token
 
 

@@ -15,6 +15,7 @@ import orjson
 import strawberry
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 from api.identity import sessions
@@ -221,10 +222,8 @@ class GraphQLEndpoint:
                 operation_name=operation_name if isinstance(operation_name, str) else None,
                 allowed_operation_types=allowed,
             )
-        except Exception as exc:  # strawberry raises for a mutation over GET
-            if type(exc).__name__ == "InvalidOperationTypeError":
-                return _error("only queries may be sent with GET", "BAD_REQUEST", 405)
-            raise
+        except InvalidOperationTypeError:
+            return _error("only queries may be sent with GET", "BAD_REQUEST", 405)
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]

@@ -33,6 +33,7 @@ class TokenPair:
     refresh_token: str
     refresh_expires_at: datetime
     session_id: uuid.UUID
+    claims: AccessClaims  # what the access token says, so that callers need not verify what they just issued
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ def _pair(
     department_id: uuid.UUID | None = None,
 ) -> TokenPair:
     expires_at = deps.tokens.expiry_from_now()
-    access = deps.tokens.issue(_claims_for(row, roles=roles, department_id=department_id, expires_at=expires_at))
-    return TokenPair(access, expires_at, refresh_token, row.expires_at, row.family_id)
+    claims = _claims_for(row, roles=roles, department_id=department_id, expires_at=expires_at)
+    return TokenPair(deps.tokens.issue(claims), expires_at, refresh_token, row.expires_at, row.family_id, claims)
 
 
 def _new_row(

@@ -227,7 +227,7 @@ class IdentityMutation:
 
         async def run() -> AuthPayload | OperatorAuthPayload:
             tokens = await sessions.refresh(deps, input.refresh_token)
-            claims = deps.tokens.verify(tokens.access_token)
+            claims = tokens.claims
             if claims.kind == "operator":
                 return OperatorAuthPayload.build(await profile.operator(claims.subject), tokens)
             return AuthPayload.build(info, await profile.person(claims.subject), tokens)
@@ -352,7 +352,7 @@ class IdentityMutation:
                 device=input.device_name or ctx.device_name,
                 ip=ctx.principal.ip,
             )
-            claims = ctx.identity.tokens.verify(tokens.access_token)
+            claims = tokens.claims
             return OperatorAuthPayload.build(await profile.operator(claims.subject), tokens)
 
         return await _guard(run)  # type: ignore[return-value]

@@ -211,7 +211,7 @@ class AuthPayload:
     @classmethod
     def build(cls, info: Info, person: PersonRow, tokens: TokenPair, *, new_account: bool = False) -> AuthPayload:
         me = Me.from_row(info, person)
-        claims = info.context.identity.tokens.verify(tokens.access_token)
+        claims = tokens.claims
         me.session_level = AssuranceLevel(claims.level)
         me.acting_as_enterprise_id = (
             strawberry.ID(str(claims.acting_as_enterprise_id)) if claims.acting_as_enterprise_id else None

@@ -74,6 +74,32 @@ async def legal_rep_enterprise(claims: AccessClaims, enterprise_id: uuid.UUID) -
     return enterprise
 
 
+async def _record(
+    principal_type: PrincipalType,
+    principal_id: uuid.UUID,
+    kind: AgentKind,
+    agent: Person,
+    grant: Grant,
+    codes: list[str],
+    window: tuple[datetime, datetime],
+    claims: AccessClaims,
+) -> AgentAuthorization:
+    return await AgentAuthorization.create(
+        id=new_id(),
+        principal_type=principal_type,
+        principal_id=principal_id,
+        agent_person=agent,
+        kind=kind,
+        scope_all=grant.scope_all,
+        scope_service_codes=codes,
+        valid_from=window[0],
+        valid_to=window[1],
+        evidence=grant.evidence,
+        consent_text=grant.consent_text,
+        granted_by_person_id=claims.subject,
+    )
+
+
 async def grant_agent(
     deps: IdentityDeps, claims: AccessClaims, enterprise_id: uuid.UUID, grant: Grant
 ) -> AgentAuthorization:
@@ -85,19 +111,8 @@ async def grant_agent(
         raise InvalidInput(
             "the legal representative acts without an authorization", path=["agentPhone"], code="AGENT_IS_LEGAL_REP"
         )
-    return await AgentAuthorization.create(
-        id=new_id(),
-        principal_type=PrincipalType.ENTERPRISE,
-        principal_id=enterprise.id,
-        agent_person=agent,
-        kind=AgentKind.STAFF,
-        scope_all=grant.scope_all,
-        scope_service_codes=codes,
-        valid_from=valid_from,
-        valid_to=valid_to,
-        evidence=grant.evidence,
-        consent_text=grant.consent_text,
-        granted_by_person_id=claims.subject,
+    return await _record(
+        PrincipalType.ENTERPRISE, enterprise.id, AgentKind.STAFF, agent, grant, codes, (valid_from, valid_to), claims
     )
 
 
@@ -111,19 +126,8 @@ async def grant_family_proxy(deps: IdentityDeps, claims: AccessClaims, grant: Gr
     agent = await _agent(grant.agent_phone)
     if agent.id == claims.subject:
         raise InvalidInput("you cannot authorize yourself", path=["agentPhone"], code="AGENT_IS_PRINCIPAL")
-    return await AgentAuthorization.create(
-        id=new_id(),
-        principal_type=PrincipalType.PERSON,
-        principal_id=claims.subject,
-        agent_person=agent,
-        kind=AgentKind.FAMILY,
-        scope_all=grant.scope_all,
-        scope_service_codes=codes,
-        valid_from=valid_from,
-        valid_to=valid_to,
-        evidence=grant.evidence,
-        consent_text=grant.consent_text,
-        granted_by_person_id=claims.subject,
+    return await _record(
+        PrincipalType.PERSON, claims.subject, AgentKind.FAMILY, agent, grant, codes, (valid_from, valid_to), claims
     )
 
 

@@ -1,5 +1,22 @@
 """All Tortoise models, one module per aggregate, registered once as the app "models"."""
 
+from api.models.catalog import (
+    Bundle,
+    CatalogAudit,
+    CatalogItem,
+    Faq,
+    FeeItem,
+    ItemStatus,
+    MaterialRequirement,
+    Policy,
+    SearchPhrase,
+    SearchSynonym,
+    ServiceItem,
+    ServiceLocation,
+    ServiceView,
+    Situation,
+    SpecialProcedureDef,
+)
 from api.models.identity import (
     AgentAuthorization,
     AgentKind,
@@ -18,6 +35,7 @@ from api.models.identity import (
     SessionChannel,
     VerifierApp,
 )
+from api.models.licenses import Consent, ELicense, LicenseOperation, LicenseStatus, LicenseUse, LicenseUseType
 from api.models.outbox import OutboxEvent
 from api.models.reference import Organization, Region
 
@@ -27,18 +45,39 @@ __all__ = [
     "AssuranceLevel",
     "AuthMethod",
     "BindingProvider",
+    "Bundle",
+    "CatalogAudit",
+    "CatalogItem",
+    "Consent",
+    "ELicense",
     "Enterprise",
     "EnterpriseSize",
+    "Faq",
+    "FeeItem",
     "IdentityBinding",
+    "ItemStatus",
+    "LicenseOperation",
+    "LicenseStatus",
+    "LicenseUse",
+    "LicenseUseType",
+    "MaterialRequirement",
     "Operator",
     "OperatorRole",
     "Organization",
     "OutboxEvent",
     "Person",
+    "Policy",
     "PrincipalType",
     "Region",
+    "SearchPhrase",
+    "SearchSynonym",
+    "ServiceItem",
+    "ServiceLocation",
     "ServicePrincipal",
+    "ServiceView",
     "Session",
     "SessionChannel",
+    "Situation",
+    "SpecialProcedureDef",
     "VerifierApp",
 ]

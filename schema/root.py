@@ -23,8 +23,14 @@ from strawberry.schema.config import StrawberryConfig
 from api.settings import GraphQLSettings
 from schema.cost import CostLimiter
 from schema.errors import Error
+from schema.catalog.mutations import CatalogMutation
+from schema.catalog.queries import CatalogQuery
 from schema.identity.mutations import IdentityMutation
 from schema.identity.queries import IdentityQuery
+from schema.licenses.mutations import LicenseMutation
+from schema.licenses.queries import LicenseQuery
+from schema.pages.mutations import PagesMutation
+from schema.pages.queries import PagesQuery
 from schema.masking import should_mask
 from schema.scalars import SCALAR_MAP
 
@@ -32,12 +38,12 @@ SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 
 
 @strawberry.type
-class Query(IdentityQuery):
+class Query(IdentityQuery, CatalogQuery, LicenseQuery, PagesQuery):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutation):
+class Mutation(IdentityMutation, CatalogMutation, LicenseMutation, PagesMutation):
     pass
 
 

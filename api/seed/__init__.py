@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 
 from api.kit.clock import Clock
 from api.kit.pii import PiiCipher
-from api.seed import identity, reference
+from api.seed import catalog, identity, licenses, reference
 from api.seed.context import SeedContext, SeedPart
 from api.seed.describe import describe
 from api.seed.report import SeedReport
@@ -23,6 +23,8 @@ __all__ = ["PARTS", "SeedPart", "SeedReport", "load_demo_seed"]
 PARTS: tuple[SeedPart, ...] = (
     SeedPart("reference", reference.is_loaded, reference.load),
     *identity.PARTS,
+    *catalog.PARTS,
+    *licenses.PARTS,
 )
 
 

@@ -1,0 +1,1 @@
+"""Personal and enterprise home pages: composition and recommendation rules."""

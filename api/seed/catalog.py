@@ -1,0 +1,7 @@
+"""Seed parts of the catalog (domain.md §13)."""
+
+from __future__ import annotations
+
+from api.seed.context import SeedPart
+
+PARTS: tuple[SeedPart, ...] = ()

@@ -1,0 +1,1 @@
+"""GraphQL types and operations of the service catalog, search and guided navigation."""

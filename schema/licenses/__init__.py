@@ -1,0 +1,1 @@
+"""GraphQL types and operations of the licence wallet (电子证照)."""

@@ -1,0 +1,1 @@
+"""GraphQL types of the personal and enterprise home pages."""

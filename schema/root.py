@@ -25,6 +25,7 @@ from schema.cost import CostLimiter
 from schema.errors import Error
 from schema.catalog.mutations import CatalogMutation
 from schema.catalog.queries import CatalogQuery
+from schema.catalog.search import SearchQuery
 from schema.identity.mutations import IdentityMutation
 from schema.identity.queries import IdentityQuery
 from schema.licenses.mutations import LicenseMutation
@@ -38,7 +39,7 @@ SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 
 
 @strawberry.type
-class Query(IdentityQuery, CatalogQuery, LicenseQuery, PagesQuery):
+class Query(IdentityQuery, CatalogQuery, SearchQuery, LicenseQuery, PagesQuery):
     pass
 
 

@@ -31,6 +31,8 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from api.kit.pagination import DEFAULT_FIRST
+
 _AT_MOST = re.compile(r"at most (\d[\d,]*)", re.IGNORECASE)
 DEFAULT_LIST_MAX = 100
 
@@ -51,21 +53,23 @@ class _Costing:
         self.fragments = fragments
         self.variables = variables
 
-    def selection(self, parent: object, selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+    def selection(
+        self, parent: object, selection_set: SelectionSetNode | None, seen: frozenset[str], pending: int | None = None
+    ) -> int:
         if selection_set is None:
             return 0
         total = 0
         for node in selection_set.selections:
             if isinstance(node, FieldNode):
-                total += self.field(parent, node, seen)
+                total += self.field(parent, node, seen, pending)
             elif isinstance(node, InlineFragmentNode):
                 target = self.schema.get_type(node.type_condition.name.value) if node.type_condition else parent
-                total += self.selection(target, node.selection_set, seen)
+                total += self.selection(target, node.selection_set, seen, pending)
             elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
                 fragment = self.fragments.get(node.name.value)
                 if fragment is not None:
                     target = self.schema.get_type(fragment.type_condition.name.value)
-                    total += self.selection(target, fragment.selection_set, seen | {node.name.value})
+                    total += self.selection(target, fragment.selection_set, seen | {node.name.value}, pending)
         return total
 
     def _fields(self, parent: object) -> dict[str, GraphQLField]:
@@ -78,26 +82,35 @@ class _Costing:
             return merged
         return {}
 
-    def field(self, parent: object, node: FieldNode, seen: frozenset[str]) -> int:
+    def field(self, parent: object, node: FieldNode, seen: frozenset[str], pending: int | None = None) -> int:
+        """`pending`: the `first` of an enclosing connection, which bounds its `edges` list."""
         definition = self._fields(parent).get(node.name.value)
         if definition is None:
             return 1
-        inner = self.selection(get_named_type(definition.type), node.selection_set, seen)
+        own = self._argument_bound(definition, node)
+        named = get_named_type(definition.type)
         if isinstance(get_nullable_type(definition.type), GraphQLList):
-            return 1 + self._multiplier(definition, node) * max(inner, 1)
-        return 1 + inner
+            inner = self.selection(named, node.selection_set, seen)
+            return 1 + (own or pending or declared_max(definition)) * max(inner, 1)
+        # A connection: its `first` reaches the edges below it, not this object field itself.
+        return 1 + self.selection(named, node.selection_set, seen, own)
 
-    def _multiplier(self, definition: GraphQLField, node: FieldNode) -> int:
+    def _argument_bound(self, definition: GraphQLField, node: FieldNode) -> int | None:
         for argument in node.arguments or ():
             if argument.name.value in ("first", "limit"):
                 value = argument.value
+                raw: object = None
                 if isinstance(value, IntValueNode):
-                    return max(1, min(int(value.value), declared_max(definition)))
-                if isinstance(value, VariableNode):
+                    raw = int(value.value)
+                elif isinstance(value, VariableNode):
                     raw = self.variables.get(value.name.value)
-                    if isinstance(raw, int):
-                        return max(1, min(raw, declared_max(definition)))
-        return declared_max(definition)
+                if isinstance(raw, int):
+                    return max(1, min(raw, declared_max(definition)))
+        if "first" in definition.args:
+            return DEFAULT_FIRST  # what the server returns when `first` is omitted
+        if "limit" in definition.args:
+            return declared_max(definition)
+        return None
 
 
 def document_cost(

@@ -20,6 +20,7 @@ from api import database
 from api.identity.deps import IdentityDeps
 from api.kit.clock import Clock, SystemClock
 from api.kit.redis import Redis
+from api.licenses.jobs import sweep_licenses
 from api.models import Session
 from api.settings import Settings
 
@@ -36,8 +37,12 @@ async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
     return int(removed)
 
 
-FUNCTIONS = [purge_expired_sessions]
-CRON_JOBS = [cron(purge_expired_sessions, hour={19}, minute={30}, run_at_startup=False)]  # 03:30 Asia/Shanghai
+FUNCTIONS = [purge_expired_sessions, sweep_licenses]
+# arq's cron runs in UTC: 19:30 and 16:05 UTC are 03:30 and 00:05 in Asia/Shanghai.
+CRON_JOBS = [
+    cron(purge_expired_sessions, hour={19}, minute={30}, run_at_startup=False),
+    cron(sweep_licenses, hour={16}, minute={5}, run_at_startup=False),
+]
 
 
 async def _startup(ctx: dict[str, Any]) -> None:

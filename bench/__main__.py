@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import auth
+from bench import auth, pages
 
 BENCHMARKS: dict[str, Callable[..., None]] = {
     "auth": auth.run,
+    "pages": pages.run,
 }
 
 

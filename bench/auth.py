@@ -648,9 +648,7 @@ def explain(settings: Settings, backend: str) -> None:
             line += f": the rule set differs per request ({', '.join(probe.rules_recreated)} re-created each time)"
     print(line)
     print(f"  one validation with the schema's rules: {costs}")
-    print(
-        f"  rate limiting: one token-bucket script per GraphQL request, {bucket_ms:.2f} ms ({backend})"
-    )
+    print(f"  rate limiting: one token-bucket script per GraphQL request, {bucket_ms:.2f} ms ({backend})")
 
 
 # =============================================================================================== entry

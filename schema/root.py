@@ -21,18 +21,18 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from api.settings import GraphQLSettings
-from schema.cost import CostLimiter
-from schema.errors import Error
 from schema.catalog.mutations import CatalogMutation
 from schema.catalog.queries import CatalogQuery
 from schema.catalog.search import SearchQuery
+from schema.cost import CostLimiter
+from schema.errors import Error
 from schema.identity.mutations import IdentityMutation
 from schema.identity.queries import IdentityQuery
 from schema.licenses.mutations import LicenseMutation
 from schema.licenses.queries import LicenseQuery
+from schema.masking import should_mask
 from schema.pages.mutations import PagesMutation
 from schema.pages.queries import PagesQuery
-from schema.masking import should_mask
 from schema.scalars import SCALAR_MAP
 
 SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"

@@ -259,7 +259,7 @@ class Migration(migrations.Migration):
                 ('corp_topics', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('keywords', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
                 ('region_code', fields.CharField(db_index=True, max_length=12)),
-                ('status', fields.CharEnumField(default=ItemStatus.DRAFT, description='DRAFT: DRAFT\nIN_REVIEW: IN_REVIEW\nPUBLISHED: PUBLISHED\nSUSPENDED: SUSPENDED\nCANCELLED: CANCELLED', enum_type=ItemStatus, max_length=16)),
+                ('status', fields.CharEnumField(default=ItemStatus.DRAFT, description='DRAFT: DRAFT\nIN_REVIEW: IN_REVIEW\nPUBLISHED: PUBLISHED\nSUSPENDED: SUSPENDED\nCANCELLED: CANCELLED\nSUPERSEDED: SUPERSEDED', enum_type=ItemStatus, max_length=16)),
                 ('version', fields.IntField(default=1)),
                 ('effective_from', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('cancel_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),

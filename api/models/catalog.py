@@ -16,6 +16,7 @@ class ItemStatus(StrEnum):
     PUBLISHED = "PUBLISHED"
     SUSPENDED = "SUSPENDED"
     CANCELLED = "CANCELLED"
+    SUPERSEDED = "SUPERSEDED"  # a published version replaced by a newer one: readable by version, never listed
 
 
 class CatalogItem(Entity):

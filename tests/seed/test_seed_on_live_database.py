@@ -16,4 +16,4 @@ class TestLiveSeed:
         assert await Enterprise.filter(is_synthetic=True).count() == 5
         assert await Operator.filter(is_synthetic=True).count() == 13
         assert await AgentAuthorization.filter(is_synthetic=True).count() == 7
-        assert all(is_valid_uscc(e.uscc) for e in await Enterprise.all())
+        assert all(is_valid_uscc(e.uscc) for e in await Enterprise.filter(is_synthetic=True))

@@ -25,6 +25,7 @@ from api.kit.errors import Unauthenticated
 from api.kit.logging import request_id_var
 from api.kit.redis import Bucket
 from api.settings import GraphQLSettings
+from schema import caching
 from schema.context import Context
 
 log = logging.getLogger("zsb.graphql")
@@ -89,6 +90,7 @@ class GraphQLEndpoint:
         self.limits = limits
         self.trusted_proxies = trusted_proxies
         self.graphiql_html = graphiql_html
+        self.public_fields = caching.public_query_fields(schema)
 
     async def __call__(self, request: Request) -> Response:
         if (
@@ -228,4 +230,12 @@ class GraphQLEndpoint:
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
         body["extensions"] = {**(result.extensions or {}), "requestId": request_id_var.get()}
-        return Response(orjson.dumps(body), media_type="application/json")
+        headers = caching.headers_for(
+            method=request.method,
+            anonymous=principal.claims is None,
+            query=query,
+            operation_name=operation_name if isinstance(operation_name, str) else None,
+            public_fields=self.public_fields,
+            ok=not result.errors,
+        )
+        return Response(orjson.dumps(body), media_type="application/json", headers=headers)

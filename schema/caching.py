@@ -1,14 +1,20 @@
-"""HTTP caching of public reads (graphql.md §4): a GET persisted query that reads only public root fields, sent
-without a token, may be cached by the CDN and the client for a minute; everything else is never cached."""
+"""Caching of public reads (graphql.md §4). A GET query that reads only public root fields, sent without a token,
+is the same for everyone: its response is kept in Redis under the catalog's version (a publish moves to new keys)
+and may be cached by CDNs and clients for a minute. Everything else is never cached."""
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
+from typing import Any
 
+import orjson
 import strawberry
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from strawberry.permission import PermissionExtension
 
+from api.catalog import search
+from api.kit.redis import Redis
 from schema.access import Public
 
 PUBLIC_MAX_AGE_SECONDS = 60
@@ -49,12 +55,19 @@ def _root_fields(query: str, operation_name: str | None) -> frozenset[str] | Non
     return frozenset(node.name.value for node in selections if isinstance(node, FieldNode))
 
 
-def headers_for(
-    *, method: str, anonymous: bool, query: str, operation_name: str | None, public_fields: frozenset[str], ok: bool
-) -> dict[str, str]:
-    if method != "GET" or not anonymous or not ok:
-        return PRIVATE
+PUBLIC = {"Cache-Control": f"public, max-age={PUBLIC_MAX_AGE_SECONDS}", "Vary": "Authorization, Accept-Encoding"}
+
+
+def is_public_read(
+    *, method: str, anonymous: bool, query: str, operation_name: str | None, public_fields: frozenset[str]
+) -> bool:
+    if method != "GET" or not anonymous:
+        return False
     fields = _root_fields(query, operation_name)
-    if fields is None or not fields <= public_fields | {"__typename"}:
-        return PRIVATE
-    return {"Cache-Control": f"public, max-age={PUBLIC_MAX_AGE_SECONDS}", "Vary": "Authorization, Accept-Encoding"}
+    return fields is not None and fields <= public_fields | {"__typename"}
+
+
+async def response_key(redis: Redis, query: str, operation_name: str | None, variables: dict[str, Any]) -> str:
+    version = await redis.get(search.VERSION_KEY)
+    request = orjson.dumps([query, operation_name, variables], option=orjson.OPT_SORT_KEYS)
+    return f"gql:public:{int(version or 0)}:{hashlib.sha256(request).hexdigest()}"

@@ -216,12 +216,27 @@ class GraphQLEndpoint:
             device_name=request.headers.get("user-agent", "")[:128],
         )
         operation_name = payload.get("operationName")
+        chosen_operation = operation_name if isinstance(operation_name, str) else None
+        cache_key = None
+        if caching.is_public_read(
+            method=request.method,
+            anonymous=principal.claims is None,
+            query=query,
+            operation_name=chosen_operation,
+            public_fields=self.public_fields,
+        ):
+            cache_key = await caching.response_key(self.identity.redis, query, chosen_operation, variables)
+            cached = await self.identity.redis.get(cache_key)
+            if cached is not None:
+                hit: dict[str, Any] = orjson.loads(cached)
+                hit["extensions"] = {**hit.get("extensions", {}), "requestId": request_id_var.get(), "cached": True}
+                return Response(orjson.dumps(hit), media_type="application/json", headers=caching.PUBLIC)
         try:
             result = await self.schema.execute(
                 query,
                 variable_values=variables,
                 context_value=context,
-                operation_name=operation_name if isinstance(operation_name, str) else None,
+                operation_name=chosen_operation,
                 allowed_operation_types=allowed,
             )
         except InvalidOperationTypeError:
@@ -229,13 +244,9 @@ class GraphQLEndpoint:
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
-        body["extensions"] = {**(result.extensions or {}), "requestId": request_id_var.get()}
-        headers = caching.headers_for(
-            method=request.method,
-            anonymous=principal.claims is None,
-            query=query,
-            operation_name=operation_name if isinstance(operation_name, str) else None,
-            public_fields=self.public_fields,
-            ok=not result.errors,
-        )
+        body["extensions"] = dict(result.extensions or {})
+        if cache_key is not None and not result.errors:
+            await self.identity.redis.set(cache_key, orjson.dumps(body), ex=caching.PUBLIC_MAX_AGE_SECONDS)
+        body["extensions"]["requestId"] = request_id_var.get()
+        headers = caching.PUBLIC if cache_key is not None and not result.errors else caching.PRIVATE
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)

@@ -85,3 +85,33 @@ class TestServe:
         assert httpx.get(f"{served}/metrics").text.count("zsb_http_requests_total") >= 1
         listing = httpx.get(f"{served}/sandbox").json()
         assert {entry["name"] for entry in listing} >= {"sms", "wechat", "alipay", "idp"}
+
+    def test_search_and_the_home_page_work_on_the_seed(self, served: str) -> None:
+        search = '{ searchServices(query: "开饭店", first: 3) { edges { node { service { name } } } } }'
+        with httpx.Client(base_url=served) as http:
+            hits = http.post("/graphql", json={"query": search}).json()["data"]["searchServices"]["edges"]
+            assert "食品经营许可" in [hit["node"]["service"]["name"] for hit in hits]
+            phone = "19900000003"
+            http.post(
+                "/graphql",
+                json={"query": f'mutation {{ requestSmsCode(input: {{phone: "{phone}"}}) {{ __typename }} }}'},
+            )
+            code = http.get("/sandbox/sms/messages", params={"phone": phone}).json()["messages"][-1]["params"]["code"]
+            signed = http.post(
+                "/graphql",
+                json={
+                    "query": f'mutation {{ signInWithSms(input: {{phone: "{phone}", code: "{code}"}}) '
+                    "{ ... on AuthPayload { accessToken } } }"
+                },
+            )
+            token = signed.json()["data"]["signInWithSms"]["accessToken"]
+            page = http.post(
+                "/graphql",
+                json={
+                    "query": "{ myHomePage { expiringLicenses { daysLeft } recommendations { reason } } "
+                    "myLicenses { edges { node { name } } } }"
+                },
+                headers={"authorization": f"Bearer {token}"},
+            ).json()
+            assert "errors" not in page
+            assert page["data"]["myLicenses"]["edges"], "the seed gives every resident at least one licence"

@@ -17,6 +17,7 @@ from api.catalog import read, service
 from api.kit.errors import AppError
 from api.models import ELicense, OperatorRole
 from schema.access import Public, operator_with
+from schema.catalog.mutations import PublishViolation
 from schema.catalog.types import (
     CatalogAuditEntry,
     MaterialCoverage,
@@ -150,6 +151,18 @@ class CatalogQuery:
         parts = await read.guide_parts(row.id)
         item = ServiceItem.detail(row, superseded=found.superseded if found else False)
         return ServiceGuide.build(item, row, parts, None)
+
+    @strawberry.field(
+        permission_classes=[CatalogAdmin],
+        description="Catalog admins: validate a version against every publish rule (Q01–Q15) without publishing; "
+        "at most 30 violations; an empty list means it would publish. Null when unknown.",
+    )
+    async def service_item_violations(self, service_item_id: strawberry.ID) -> list[PublishViolation] | None:
+        row = await read.item_by_id(service_item_id)
+        if row is None:
+            return None
+        violations = await service.publish_violations(row.id)
+        return [PublishViolation(rule=v.rule, message=v.message, path=list(v.path)) for v in violations][:30]
 
     @strawberry.field(
         permission_classes=[CatalogAdmin],

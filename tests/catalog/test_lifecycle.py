@@ -346,3 +346,24 @@ class TestServiceItemAudit:
         citizen = (await api.sign_in()).access_token
         body = await api.gql(AUDIT, {"id": item["id"]}, citizen)
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+VALIDATE = "query V($id: ID!) { serviceItemViolations(serviceItemId: $id) { rule message path } }"
+
+
+class TestServiceItemViolations:
+    async def test_validates_a_draft_without_changing_it(self, api: Api) -> None:
+        token = await operator_token(api)
+        clean = await draft(api, token)
+        broken = await draft(api, token, **VIOLATIONS[0][1])
+        audits = await CatalogAudit.all().count()
+        assert (await api.data(VALIDATE, {"id": clean["id"]}, token))["serviceItemViolations"] == []
+        found = (await api.data(VALIDATE, {"id": broken["id"]}, token))["serviceItemViolations"]
+        assert VIOLATIONS[0][0] in {v["rule"] for v in found}
+        assert (await _row(broken["id"])).status.value == "DRAFT"
+        assert await CatalogAudit.all().count() == audits
+
+    async def test_an_unknown_id_is_null(self, api: Api) -> None:
+        token = await operator_token(api)
+        data = await api.data(VALIDATE, {"id": "00000000-0000-0000-0000-000000000000"}, token)
+        assert data["serviceItemViolations"] is None

@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import auth, pages
+from bench import auth, pages, search
 
 BENCHMARKS: dict[str, Callable[..., None]] = {
     "auth": auth.run,
     "pages": pages.run,
+    "search": search.run,
 }
 
 

@@ -22,6 +22,17 @@ UNIGRAM = "\x01"
 _KEEP = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _ALNUM = re.compile(r"[0-9a-z]+")
+# Question words, particles and pronouns of colloquial queries ("护照怎么办理", "被辞退了能领钱吗"). Catalog texts
+# hardly hold them, so at full weight they only lower a query's coverage until its real hits fall under the
+# threshold. A query term inside such a word (or a bigram straddling one) keeps a small weight only, so that a
+# query made of nothing else still finds what mentions it.
+_FILLER_TEXT = (
+    "怎么 怎么办 怎么样 怎样 如何 什么 啥 哪里 哪儿 在哪 在哪里 哪些 哪个 多少 多久 吗 呢 啊 吧 呀 嘛 了 的 得 "
+    "能 能不能 可以 可不可以 需要 要 想 我 我们 你 请问 一下 有没有 有 是 是不是 还 该 应该 去 办理 咋 咋办"
+)
+FILLER_WORDS = frozenset(_FILLER_TEXT.split())
+FILLER_FACTOR = 0.1
+STRADDLE_FACTOR = 0.4
 
 
 def normalize(text: str) -> str:
@@ -61,6 +72,14 @@ class Segmenter:
                 self._tokenizer.add_word(word, freq=max(self._tokenizer.suggest_freq(word), 10))
                 self._words.add(word)
 
+    def filler_positions(self, run: str) -> list[bool]:
+        """For each character of a CJK run: does it belong to a filler word in jieba's (accurate-mode) cut?"""
+        self._ensure()
+        flags: list[bool] = []
+        for token in self._tokenizer.cut(run, HMM=False):
+            flags.extend([token in FILLER_WORDS] * len(token))
+        return flags
+
     def words(self, normalized: str) -> list[str]:
         """jieba's search-mode words (length ≥ 2) of an already normalized text."""
         self._ensure()
@@ -95,15 +114,17 @@ def query_terms(segmenter: Segmenter, normalized: str, *, unigram_limit: int = 1
             weights[term] = weight
 
     for word in segmenter.words(normalized):
-        put(word, 1.0 + 0.25 * min(len(word) - 2, 4))
+        put(word, (1.0 + 0.25 * min(len(word) - 2, 4)) * (FILLER_FACTOR if word in FILLER_WORDS else 1.0))
     cjk_runs = _CJK.findall(normalized)
-    for run in cjk_runs:
+    fillers = [segmenter.filler_positions(run) for run in cjk_runs]
+    for run, filler in zip(cjk_runs, fillers, strict=True):
         for i in range(len(run) - 1):
-            put(run[i : i + 2], 1.0)
+            both, either = filler[i] and filler[i + 1], filler[i] or filler[i + 1]
+            put(run[i : i + 2], FILLER_FACTOR if both else STRADDLE_FACTOR if either else 1.0)
     if sum(len(run) for run in cjk_runs) <= unigram_limit:
-        for run in cjk_runs:
-            for ch in run:
-                put(UNIGRAM + ch, 0.35)
+        for run, filler in zip(cjk_runs, fillers, strict=True):
+            for ch, is_filler in zip(run, filler, strict=True):
+                put(UNIGRAM + ch, 0.35 * (FILLER_FACTOR if is_filler else 1.0))
     for word in _ALNUM.findall(normalized):
         put(word, 1.0)
     return weights

@@ -22,6 +22,11 @@ Documents matching less than a third of the query's weight, or scoring under a q
 The order is the relevance multiplied by (1 + 0.1 × popularity share), so that popularity in the caller's region
 (ServiceView counts in the region, plus ServiceItem.popularity) orders near-equal hits without outranking a
 clearly better match.
+
+Speed (same results as that definition, bit for bit; tests/catalog/test_search_speed_guards.py): each query form
+scores only the documents holding one of its heavier terms or possibly earning a bonus (max-score pruning: the
+common single characters alone cannot reach MIN_COVERAGE), query terms are memoised per index, and so are the
+ranked hits of the last RESULT_CACHE_SIZE (query, audience, region) keys.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import asyncio
 import bisect
 import math
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -74,6 +79,8 @@ SYNONYM_FACTOR = 0.9
 MIN_COVERAGE = 0.34
 MIN_SHARE_OF_TOP = 0.25
 POPULARITY_FACTOR = 0.1
+TERM_CACHE_SIZE = 4_096
+RESULT_CACHE_SIZE = 2_048
 
 
 def region_prefix(code: str) -> str:
@@ -107,6 +114,51 @@ class Suggestion:
     popularity: int
 
 
+_Joined = tuple[str, list[int], list[tuple[int, ...]]]  # texts joined by "\0", start offsets, documents of each
+
+
+def _joined(by_text: dict[str, list[int]]) -> _Joined:
+    texts = sorted(by_text)
+    starts, offset = [], 0
+    for text in texts:
+        starts.append(offset)
+        offset += len(text) + 1
+    return "\0".join(texts), starts, [tuple(by_text[t]) for t in texts]
+
+
+@dataclass(frozen=True)
+class BonusLookup:
+    """Names, keywords and phrases by text, so that the documents a query could earn a bonus with are found
+    without testing every matching document (see `_bonus_candidates`)."""
+
+    by_name: dict[str, tuple[int, ...]]
+    by_keyword: dict[str, tuple[int, ...]]
+    by_phrase: dict[str, tuple[int, ...]]
+    names: _Joined
+    phrases: _Joined
+    longest: int  # the longest name or phrase: no longer part of a query can equal one
+
+    @classmethod
+    def of(cls, docs: Sequence[Doc]) -> BonusLookup:
+        names: dict[str, list[int]] = defaultdict(list)
+        keywords: dict[str, list[int]] = defaultdict(list)
+        phrases: dict[str, list[int]] = defaultdict(list)
+        for n, doc in enumerate(docs):
+            names[doc.name].append(n)
+            for keyword in set(doc.keywords):
+                keywords[keyword].append(n)
+            for phrase in {p for p, _ in doc.phrases}:
+                phrases[phrase].append(n)
+        return cls(
+            by_name={t: tuple(d) for t, d in names.items()},
+            by_keyword={t: tuple(d) for t, d in keywords.items()},
+            by_phrase={t: tuple(d) for t, d in phrases.items()},
+            names=_joined(names),
+            phrases=_joined(phrases),
+            longest=max((len(t) for t in [*names, *phrases]), default=0),
+        )
+
+
 @dataclass
 class SearchIndex:
     version: str
@@ -116,6 +168,16 @@ class SearchIndex:
     synonyms: dict[str, tuple[str, ...]]  # term → the other terms of its group
     suggestions: list[tuple[str, Suggestion]]  # sorted by compact text
     built_at: float
+    lookup: BonusLookup = field(init=False)
+    # Per-index memos (a new catalog version or popularity refresh is a new index, so they never go stale):
+    # query form → its terms, and (query, audience, region prefix) → ranked hits. Both bounded.
+    term_cache: dict[str, dict[str, float]] = field(default_factory=dict, init=False)
+    results: OrderedDict[tuple[str, Audience | None, str | None], tuple[Hit, ...]] = field(
+        default_factory=OrderedDict, init=False
+    )
+
+    def __post_init__(self) -> None:
+        self.lookup = BonusLookup.of(self.docs)
 
     @property
     def size(self) -> int:
@@ -318,51 +380,121 @@ def _variants(index: SearchIndex, q: str) -> list[tuple[str, float]]:
 
 
 def _score_variant(index: SearchIndex, segmenter: Segmenter, q: str) -> dict[int, tuple[float, float, int]]:
-    """doc → (relevance, coverage, field mask) for one form of the query."""
-    weights = query_terms(segmenter, q)
+    """doc → (relevance, coverage, field mask) for one form of the query.
+
+    Exactly the documents and figures of the plain definition (every document matching any term is scored; it is
+    kept with a coverage of at least MIN_COVERAGE or a name/keyword/phrase bonus), computed without visiting every
+    such document: single characters match thousands of items and are most of the cost (graphql.md §4 p95).
+    - Max-score pruning: the lightest terms whose weights add up to less than MIN_COVERAGE of the total cannot
+      carry a document over the threshold alone, so only documents holding one of the other ("essential") terms
+      can pass on coverage. Their postings are small (bigrams, words), those of common characters are not read.
+    - A document under the coverage threshold is kept only with a bonus, and a bonus needs its name, a keyword or a
+      phrase to equal, contain or be contained in the query: `_bonus_candidates` finds those through lookups.
+    Every candidate is then scored term by term in the query's order, so sums (and rounding) are the same.
+    """
+    weights = _query_terms(index, segmenter, q)
     idf, postings = index.idf, index.postings
+    default_idf = math.log(1.0 + max(index.size, 1))
+    terms: list[tuple[float, dict[int, int] | None]] = []
     total = 0.0
-    acc: dict[int, float] = defaultdict(float)
-    cov: dict[int, float] = defaultdict(float)
-    masks: dict[int, int] = defaultdict(int)
     for term, weight in weights.items():
-        w = weight * idf.get(term, math.log(1.0 + max(index.size, 1)))
+        w = weight * idf.get(term, default_idf)
         total += w
-        posting = postings.get(term)
-        if not posting:
-            continue
-        for doc_no, mask in posting.items():
-            acc[doc_no] += w * _BEST[mask]
-            cov[doc_no] += w
-            masks[doc_no] |= mask
+        terms.append((w, postings.get(term) or None))
     if total <= 0:
         return {}
     compacted = q.replace(" ", "")
+    # Lightest first; margin so that float rounding of the coverage sum can never flip a pruned document back over.
+    budget = MIN_COVERAGE * total * (1.0 - 1e-9)
+    light = 0.0
+    essential: list[dict[int, int]] = []
+    for w, posting in sorted(terms, key=lambda t: t[0]):
+        if light + w < budget:
+            light += w
+        elif posting:
+            essential.append(posting)
+    candidates: set[int] = set().union(*essential)
+    candidates.update(_bonus_candidates(index, compacted))
+    matched = [(w, posting) for w, posting in terms if posting]
     out: dict[int, tuple[float, float, int]] = {}
-    for doc_no, value in acc.items():
-        coverage = cov[doc_no] / total
-        item = index.docs[doc_no]
-        bonus = 0.0
-        mask = masks[doc_no]
-        if item.name == compacted:
-            bonus += 1.0
-        elif len(compacted) >= 2 and compacted in item.name:
-            bonus += 0.5
-        elif len(item.name) >= 2 and item.name in compacted:
-            bonus += 0.4
-        if compacted in item.keywords:
-            bonus += 0.3
-        for phrase, weight in item.phrases:
-            if phrase == compacted:
-                bonus += 1.0 * weight
-                mask |= _PHRASE
-            elif len(compacted) >= 2 and (compacted in phrase or phrase in compacted):
-                bonus += 0.4 * weight
-                mask |= _PHRASE
+    # catalog order, as the postings list them: hits tied on score, popularity and name keep a stable order
+    for doc_no in sorted(candidates):
+        value = cov = 0.0
+        mask = 0
+        hit = False
+        for w, posting in matched:
+            found = posting.get(doc_no)
+            if found is not None:
+                value += w * _BEST[found]
+                cov += w
+                mask |= found
+                hit = True
+        if not hit:
+            continue  # matches no term of this form: never a hit, bonus or not
+        coverage = cov / total
+        bonus, by_phrase = _bonus(index.docs[doc_no], compacted)
         if coverage < MIN_COVERAGE and bonus == 0.0:
             continue
-        out[doc_no] = (value / total + bonus, coverage, mask)
+        out[doc_no] = (value / total + bonus, coverage, mask | _PHRASE if by_phrase else mask)
     return out
+
+
+def _bonus(item: Doc, compacted: str) -> tuple[float, bool]:
+    """The bonus for an exact or contained name, keyword or 常用语, and whether a 常用语 earned part of it."""
+    bonus = 0.0
+    by_phrase = False
+    if item.name == compacted:
+        bonus += 1.0
+    elif len(compacted) >= 2 and compacted in item.name:
+        bonus += 0.5
+    elif len(item.name) >= 2 and item.name in compacted:
+        bonus += 0.4
+    if compacted in item.keywords:
+        bonus += 0.3
+    for phrase, weight in item.phrases:
+        if phrase == compacted:
+            bonus += 1.0 * weight
+            by_phrase = True
+        elif len(compacted) >= 2 and (compacted in phrase or phrase in compacted):
+            bonus += 0.4 * weight
+            by_phrase = True
+    return bonus, by_phrase
+
+
+def _query_terms(index: SearchIndex, segmenter: Segmenter, q: str) -> dict[str, float]:
+    """`query_terms`, memoised per index: jieba runs twice per form and synonym variants repeat across queries.
+    The segmenter's dictionary only grows at build time, so an index's entries stay valid for its lifetime."""
+    cache = index.term_cache
+    found = cache.get(q)
+    if found is None:
+        if len(cache) >= TERM_CACHE_SIZE:
+            cache.pop(next(iter(cache)))  # oldest first; a rough bound is enough here
+        found = cache[q] = query_terms(segmenter, q)
+    return found
+
+
+def _bonus_candidates(index: SearchIndex, compacted: str) -> set[int]:
+    """A superset of the documents `_score_variant` could give a bonus for `compacted`: name, keyword or phrase
+    equal to it, containing it, or contained in it (the exact conditions are checked by the caller)."""
+    lookup = index.lookup
+    found: set[int] = set(lookup.by_keyword.get(compacted, ()))
+    # names and phrases inside the query: every substring of the query (≤ MAX_QUERY_CHARS characters)
+    n, by_name, by_phrase = len(compacted), lookup.by_name, lookup.by_phrase
+    for i in range(n):
+        for j in range(i + 1, min(n, i + lookup.longest) + 1):
+            sub = compacted[i:j]
+            if sub in by_name:
+                found.update(by_name[sub])
+            if sub in by_phrase:
+                found.update(by_phrase[sub])
+    # names and phrases containing the query: a C-speed scan of all of them joined by a separator
+    if compacted:
+        for joined, starts, owners in (lookup.names, lookup.phrases):
+            pos = joined.find(compacted)
+            while pos >= 0:
+                found.update(owners[bisect.bisect_right(starts, pos) - 1])
+                pos = joined.find(compacted, pos + 1)
+    return found
 
 
 def search(
@@ -377,13 +509,28 @@ def search(
     q = clean_query(query)
     if not q:
         return []
+    caller = region_prefix(region_code) if region_code else None
+    # Repeated queries (the same few hundred make most of the traffic) are answered from the index's own memo.
+    key = (q, audience, caller)
+    cache = index.results
+    cached = cache.get(key)
+    if cached is not None:
+        cache.move_to_end(key)
+        return list(cached)
+    hits = _rank(index, segmenter, q, audience, caller)
+    cache[key] = tuple(hits)
+    if len(cache) > RESULT_CACHE_SIZE:
+        cache.popitem(last=False)
+    return hits
+
+
+def _rank(index: SearchIndex, segmenter: Segmenter, q: str, audience: Audience | None, caller: str | None) -> list[Hit]:
     best: dict[int, tuple[float, int, bool]] = {}
     for variant, factor in _variants(index, q):
         for doc_no, (relevance, _coverage, mask) in _score_variant(index, segmenter, variant).items():
             score = relevance * factor
             if doc_no not in best or best[doc_no][0] < score:
                 best[doc_no] = (score, mask, factor < 1.0)
-    caller = region_prefix(region_code) if region_code else None
     candidates: list[tuple[float, int, int, bool]] = []
     for doc_no, (score, mask, by_synonym) in best.items():
         doc = index.docs[doc_no]

@@ -188,7 +188,7 @@ def bare_routes(prefix: str, services: Callable[[], Services]) -> list[BaseRoute
                 raise Unauthenticated("sign in as a resident")
         except AppError as exc:
             return _json({"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}, 401)
-        page = personal.PersonalPage(deps.clock, claims.subject)
+        page = personal.PersonalPage(deps.clock, claims.subject, deps.redis)
         applications, bills, expiring, unread, recommendations = await asyncio.gather(
             page.applications_in_progress(),
             page.bills_due(),

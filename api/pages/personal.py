@@ -1,10 +1,16 @@
 """市民主页 (domain.md §1 principle 7): the signed-in resident's page, read through one per-request loader.
 
-`PersonalPage` is the page's DataLoader: each source (the person, their licences, wards, recent views, the items and
-bundles recommended) is read once per request by one statement, shared by every section that needs it, whatever
-the sections selected and however many licences, views or grants the person has. With every section selected the
-page costs at most 7 statements (person, licences, wards, views, items, popular items, bundles); a statement whose
-keys are empty (no licence, no view, no life event) is skipped.
+`PersonalPage` is the page's DataLoader: each personal source is read once per request by one statement, shared by
+every section that needs it, whatever the sections selected and however many licences, views or grants the person
+has: the person, their wards, their licences, their recent views. With every section selected the page costs 4
+statements.
+
+What the page recommends out of the catalog is the same for everyone (the published items, their summaries, the
+renewal item of each licence type, the popular items of each region, the life-event bundles): every process keeps
+it in `CATALOG`, built by 2 statements and versioned like the search index by the catalog version in Redis
+(`api.catalog.search.VERSION_KEY`, bumped by `search.invalidate` on every publish, suspension or cancellation), so a
+request reads one Redis key instead of 3 statements, and the first request after a change rebuilds it. It is also
+rebuilt when older than `CATALOG_MAX_AGE`, for popularity written without a version bump.
 
 Applications, bills and the inbox belong to later issues; their sections are seams here (`applications_in_progress`,
 `bills_due`, `unread_message_count`) that return nothing until those modules exist.
@@ -13,17 +19,20 @@ Applications, bills and the inbox belong to later issues; their sections are sea
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tortoise.expressions import Q, Subquery
 
+from api.catalog.search import VERSION_KEY
 from api.kit.clock import Clock, shanghai_date
 from api.kit.errors import Unauthenticated
+from api.kit.redis import Redis
 from api.models import (
     AgentAuthorization,
     AgentKind,
@@ -49,6 +58,8 @@ MAX_RECENTLY_VIEWED = 3
 MAX_SHORTCUTS = 12
 _VIEWS_SCANNED = 50  # recent view rows read to find the distinct recently viewed items
 _POPULAR_SCANNED = 20
+CATALOG_MAX_AGE = 300.0  # seconds: popularity may change without a catalog version bump
+_MEMO_LIMIT = 4_096  # regions remembered per catalog version
 
 ITEM_FIELDS = (
     "id",
@@ -83,19 +94,33 @@ class RecommendationReason(StrEnum):
     POPULAR_IN_REGION = "POPULAR_IN_REGION"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class LicenceRow:
+    """A licence as the page reads it (a `.values()` projection of LICENSE_FIELDS)."""
+
+    id: uuid.UUID
+    type_code: str
+    type_name: str
+    name: str
+    cert_number: str
+    issuer_name: str
+    issue_date: date
+    valid_to: date | None
+
+
+@dataclass(frozen=True, slots=True)
 class ExpiringLicense:
-    row: ELicense
+    row: LicenceRow
     valid_to: date
     days_left: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Recommendation:
     reason: RecommendationReason
     text: str
-    item: ServiceItem | None = None
-    bundle: Bundle | None = None
+    item: rules.ItemSummary | None = None
+    bundle: rules.BundleSummary | None = None
     license_id: uuid.UUID | None = None
     life_event: rules.LifeEvent | None = None
 
@@ -151,6 +176,7 @@ assert len(SHORTCUTS) <= MAX_SHORTCUTS
 class _Profile:
     birth_date: date | None
     region_code: str | None
+    ward_birth_dates: list[date | None]
 
 
 @dataclass(frozen=True)
@@ -159,11 +185,145 @@ class _Licences:
     birth_certificates_issued: list[date]
 
 
+# ------------------------------------------------------------------------------------------------ the catalog part
+
+
+def _summary(row: dict[str, Any]) -> rules.ItemSummary:
+    return rules.ItemSummary(
+        id=row["id"],
+        task_code=row["task_code"],
+        name=row["name"],
+        version=row["version"],
+        region_code=row["region_code"],
+        online_depth_level=row["online_depth_level"],
+        mobile_url=row["mobile_url"],
+        popularity=row["popularity"],
+        elicense_type_code=row["elicense_type_code"],
+        result_name=row["result_name"],
+        keywords=tuple(row["keywords"] or ()),
+        person_topics=tuple(row["person_topics"] or ()),
+    )
+
+
+class Catalog:
+    """The catalog-derived part of the page at one catalog version: the same for every resident of a region."""
+
+    def __init__(
+        self, version: str, rows: list[rules.ItemSummary], bundles: list[rules.BundleSummary], built_at: float
+    ) -> None:
+        self.version = version
+        self.built_at = built_at
+        # Every published version, most popular first (what `ORDER BY popularity DESC, task_code` reads).
+        self.ranked = sorted(rows, key=lambda item: (-item.popularity, item.task_code))
+        self.latest: dict[str, rules.ItemSummary] = {item.task_code: item for item in rules.latest_versions(rows)}
+        self.by_type_code: dict[str, list[rules.ItemSummary]] = {}
+        self.by_result_name: dict[str, list[rules.ItemSummary]] = {}
+        for item in self.latest.values():
+            if item.elicense_type_code:
+                self.by_type_code.setdefault(item.elicense_type_code, []).append(item)
+            elif item.result_name and rules.says_renewal(item):
+                self.by_result_name.setdefault(item.result_name, []).append(item)
+        self.life_events: dict[rules.LifeEvent, Recommendation] = {}
+        for bundle in sorted(bundles, key=lambda b: (b.life_event not in rules.LifeEvent.__members__, b.code)):
+            event = rules.bundle_event(bundle)
+            if event is not None and event not in self.life_events:
+                reason = RecommendationReason.LIFE_EVENT
+                text = rules.LIFE_EVENT_TEXT[event]
+                self.life_events[event] = Recommendation(reason, text, bundle=bundle, life_event=event)
+        self._popular: dict[tuple[str, ...], tuple[Recommendation, ...]] = {}
+        self._viewed: dict[str, Recommendation] = {}
+
+    def renewal_item(self, type_code: str, type_name: str, regions: list[str]) -> rules.ItemSummary | None:
+        by_code = self.by_type_code.get(type_code, [])
+        by_name = self.by_result_name.get(type_name, [])
+        return rules.renewal_item(type_code, type_name, by_code + by_name if by_name else by_code, regions)
+
+    def viewed(self, task_code: str) -> Recommendation | None:
+        found = self._viewed.get(task_code)
+        if found is None:
+            item = self.latest.get(task_code)
+            if item is None:
+                return None
+            reason = RecommendationReason.RECENTLY_VIEWED
+            found = self._viewed[task_code] = Recommendation(reason, f"您最近浏览过{item.name}", item=item)
+        return found
+
+    def popular(self, regions: list[str]) -> tuple[Recommendation, ...]:
+        """Published items for residents serving one of `regions` (all when none), by popularity: the top
+        _POPULAR_SCANNED published versions, one per 实施编码, those with a resident topic."""
+        key = tuple(regions)
+        found = self._popular.get(key)
+        if found is None:
+            wanted = set(regions)
+            top = [item for item in self.ranked if not wanted or item.region_code in wanted][:_POPULAR_SCANNED]
+            reason = RecommendationReason.POPULAR_IN_REGION
+            found = tuple(
+                Recommendation(reason, f"{item.name}是您所在地区的热门服务", item=item)
+                for item in rules.latest_versions(top)
+                if item.person_topics
+            )
+            if len(self._popular) >= _MEMO_LIMIT:
+                self._popular.clear()
+            self._popular[key] = found
+        return found
+
+
+async def load_catalog(version: str) -> Catalog:
+    """Two statements: every published item version, and the residents' life-event bundles."""
+    rows = await ServiceItem.filter(status=ItemStatus.PUBLISHED).values(*ITEM_FIELDS)
+    events = [event.value for event in rules.LifeEvent]
+    names = list(rules.LIFE_EVENT_BUNDLE_NAMES.values())
+    bundles = await Bundle.filter(Q(life_event__in=events) | Q(name__in=names), audience="PERSON").values(
+        "id", "code", "name", "life_event"
+    )
+    return Catalog(
+        version,
+        [_summary(row) for row in rows],
+        [rules.BundleSummary(b["id"], b["code"], b["name"], b["life_event"]) for b in bundles],
+        time.monotonic(),
+    )
+
+
+class CatalogCache:
+    """The process's `Catalog`, rebuilt lazily when the catalog version in Redis moves (one rebuild at a time)."""
+
+    def __init__(self) -> None:
+        self.catalog: Catalog | None = None
+        self._building: asyncio.Task[Catalog] | None = None
+
+    async def _build(self, version: str) -> Catalog:
+        catalog = await load_catalog(version)
+        self.catalog = catalog
+        return catalog
+
+    async def current(self, redis: Redis) -> Catalog:
+        raw = await redis.get(VERSION_KEY)
+        version = raw.decode() if isinstance(raw, bytes) else str(raw or "0")
+        catalog = self.catalog
+        if catalog is not None and catalog.version == version and time.monotonic() - catalog.built_at < CATALOG_MAX_AGE:
+            return catalog
+        building = self._building
+        if building is None or building.done():
+            building = self._building = asyncio.create_task(self._build(version))
+        # shield: a cancelled request must not cancel the rebuild other requests wait for
+        return await asyncio.shield(building)
+
+    def reset(self) -> None:
+        self.catalog = None
+
+
+CATALOG = CatalogCache()
+
+
+# ------------------------------------------------------------------------------------------------ the page
+
+
 class PersonalPage:
     """The per-request loader of one resident's page (created once per request by the schema's context)."""
 
-    def __init__(self, clock: Clock, person_id: uuid.UUID) -> None:
+    def __init__(self, clock: Clock, person_id: uuid.UUID, redis: Redis) -> None:
         self.person_id = person_id
+        self.redis = redis
         self.now = clock.now()
         self.today = shanghai_date(self.now)
         self._loaded: dict[str, asyncio.Future[Any]] = {}
@@ -180,40 +340,9 @@ class PersonalPage:
         return self._once("profile", self._load_profile)
 
     async def _load_profile(self) -> _Profile:
-        rows = await Person.filter(id=self.person_id).values("birth_date", "region_code", "merged_into_id")
-        if not rows or rows[0]["merged_into_id"] is not None:
-            raise Unauthenticated("this account no longer exists", code="ACCOUNT_GONE")
-        return _Profile(rows[0]["birth_date"], rows[0]["region_code"])
-
-    def licences(self) -> asyncio.Future[_Licences]:
-        return self._once("licences", self._load_licences)
-
-    async def _load_licences(self) -> _Licences:
-        horizon = self.today + timedelta(days=rules.EXPIRY_WINDOW_DAYS)
-        newborn_since = self.today - timedelta(days=rules.NEWBORN_WINDOW_DAYS)
-        rows = (
-            await ELicense.filter(holder_person_id=self.person_id, status=LicenseStatus.VALID)
-            .filter(
-                Q(valid_to__gte=self.today, valid_to__lte=horizon)
-                | Q(type_name=rules.BIRTH_CERTIFICATE_TYPE_NAME, issue_date__gte=newborn_since)
-            )
-            .order_by("valid_to", "id")
-            .limit(MAX_EXPIRING + 20)
-            .only(*LICENSE_FIELDS)
-        )
-        expiring = [
-            ExpiringLicense(row, row.valid_to, rules.days_left(row.valid_to, self.today))
-            for row in rows
-            if row.valid_to is not None and self.today <= row.valid_to <= horizon
-        ]
-        births = [row.issue_date for row in rows if row.type_name == rules.BIRTH_CERTIFICATE_TYPE_NAME]
-        return _Licences(expiring[:MAX_EXPIRING], births)
-
-    def ward_birth_dates(self) -> asyncio.Future[list[date | None]]:
-        return self._once("wards", self._load_wards)
-
-    async def _load_wards(self) -> list[date | None]:
-        """Birth dates of the minors the caller is a live guardian of (GUARDIAN grants: the ward is principal)."""
+        """Two statements, run together: the person, and the birth dates of the minors they are a live guardian of
+        (GUARDIAN grants: the ward is the principal). Not one `id = me OR id IN (…)` statement: PostgreSQL scans
+        the whole person table for that."""
         grants = AgentAuthorization.filter(
             agent_person_id=self.person_id,
             kind=AgentKind.GUARDIAN,
@@ -222,8 +351,41 @@ class PersonalPage:
             valid_from__lte=self.now,
             valid_to__gt=self.now,
         ).values("principal_id")
-        rows = await Person.filter(id__in=Subquery(grants)).values("birth_date")
-        return [row["birth_date"] for row in rows]
+        rows, wards = await asyncio.gather(
+            Person.filter(id=self.person_id).values("birth_date", "region_code", "merged_into_id"),
+            Person.filter(id__in=Subquery(grants)).values_list("birth_date", flat=True),
+        )
+        if not rows or rows[0]["merged_into_id"] is not None:
+            raise Unauthenticated("this account no longer exists", code="ACCOUNT_GONE")
+        return _Profile(rows[0]["birth_date"], rows[0]["region_code"], [cast(date | None, d) for d in wards])
+
+    def licences(self) -> asyncio.Future[_Licences]:
+        return self._once("licences", self._load_licences)
+
+    async def _load_licences(self) -> _Licences:
+        today = self.today
+        horizon = today + timedelta(days=rules.EXPIRY_WINDOW_DAYS)
+        newborn_since = today - timedelta(days=rules.NEWBORN_WINDOW_DAYS)
+        rows = (
+            await ELicense.filter(holder_person_id=self.person_id, status=LicenseStatus.VALID)
+            .filter(
+                Q(valid_to__gte=today, valid_to__lte=horizon)
+                | Q(type_name=rules.BIRTH_CERTIFICATE_TYPE_NAME, issue_date__gte=newborn_since)
+            )
+            .order_by("valid_to", "id")
+            .limit(MAX_EXPIRING + 20)
+            .values(*LICENSE_FIELDS)
+        )
+        expiring: list[ExpiringLicense] = []
+        births: list[date] = []
+        for values in rows:
+            row = LicenceRow(**values)
+            valid_to = row.valid_to
+            if valid_to is not None and today <= valid_to <= horizon:
+                expiring.append(ExpiringLicense(row, valid_to, (valid_to - today).days))
+            if row.type_name == rules.BIRTH_CERTIFICATE_TYPE_NAME:
+                births.append(row.issue_date)
+        return _Licences(expiring[:MAX_EXPIRING], births)
 
     def recently_viewed_codes(self) -> asyncio.Future[list[str]]:
         return self._once("views", self._load_views)
@@ -233,9 +395,12 @@ class PersonalPage:
             await ServiceView.filter(person_id=self.person_id)
             .order_by("-created_at")
             .limit(_VIEWS_SCANNED)
-            .values("task_code")
+            .values_list("task_code", flat=True)
         )
-        return list(dict.fromkeys(str(row["task_code"]) for row in rows))[:MAX_RECENTLY_VIEWED]
+        return list(dict.fromkeys(str(code) for code in rows))[:MAX_RECENTLY_VIEWED]
+
+    def catalog(self) -> asyncio.Future[Catalog]:
+        return self._once("catalog", lambda: CATALOG.current(self.redis))
 
     # ------------------------------------------------------------------------------------------ sections
 
@@ -265,19 +430,15 @@ class PersonalPage:
         LICENSE_EXPIRY (the renewal item of each expiring licence, soonest first), LIFE_EVENT (rules.life_events),
         RECENTLY_VIEWED (the caller's last distinct items), POPULAR_IN_REGION (published items for residents serving
         the caller's district, city or province, by popularity)."""
-        profile, licences, wards, viewed = await asyncio.gather(
-            self.profile(), self.licences(), self.ward_birth_dates(), self.recently_viewed_codes()
+        profile, licences, viewed, catalog = await asyncio.gather(
+            self.profile(), self.licences(), self.recently_viewed_codes(), self.catalog()
         )
         regions = rules.region_ancestors(profile.region_code)
         events = rules.life_events(
             birth_date=profile.birth_date,
-            ward_birth_dates=wards,
+            ward_birth_dates=profile.ward_birth_dates,
             birth_certificates_issued=licences.birth_certificates_issued,
             today=self.today,
-        )
-        types = {e.row.type_code: e.row.type_name for e in licences.expiring}
-        candidates, popular, bundles = await asyncio.gather(
-            self._items(viewed, types), self._popular(regions), self._bundles(events)
         )
 
         found: list[Recommendation] = []
@@ -290,60 +451,24 @@ class PersonalPage:
 
         for expiring in licences.expiring:
             row = expiring.row
-            item = rules.renewal_item(row.type_code, row.type_name, candidates, regions)
+            item = catalog.renewal_item(row.type_code, row.type_name, regions)
             if item is not None:
                 text = f"您的{row.type_name}将于{expiring.days_left}天后到期，可在线办理{item.name}"
                 add(
                     Recommendation(RecommendationReason.LICENSE_EXPIRY, text, item=item, license_id=row.id),
                     item.task_code,
                 )
-        by_event: dict[rules.LifeEvent, Bundle] = {}
-        for bundle in sorted(bundles, key=lambda b: (b.life_event not in rules.LifeEvent.__members__, b.code)):
-            event = rules.bundle_event(bundle)
-            if event is not None:
-                by_event.setdefault(event, bundle)
         for event in events:
-            chosen = by_event.get(event)
-            if chosen is not None:
-                reason = RecommendationReason.LIFE_EVENT
-                add(Recommendation(reason, rules.LIFE_EVENT_TEXT[event], bundle=chosen, life_event=event), chosen.code)
-        by_code = {item.task_code: item for item in candidates}
+            chosen = catalog.life_events.get(event)
+            if chosen is not None and chosen.bundle is not None:
+                add(chosen, chosen.bundle.code)
         for code in viewed:
-            if code in by_code:
-                item = by_code[code]
-                add(Recommendation(RecommendationReason.RECENTLY_VIEWED, f"您最近浏览过{item.name}", item=item), code)
-        for item in popular:
-            text = f"{item.name}是您所在地区的热门服务"
-            add(Recommendation(RecommendationReason.POPULAR_IN_REGION, text, item=item), item.task_code)
+            recently = catalog.viewed(code)
+            if recently is not None:
+                add(recently, code)
+        for popular in catalog.popular(regions):
+            if len(found) >= MAX_RECOMMENDATIONS:
+                break
+            assert popular.item is not None
+            add(popular, popular.item.task_code)
         return found
-
-    async def _items(self, viewed: list[str], types: dict[str, str]) -> list[ServiceItem]:
-        """One statement: the published items recently viewed, and the candidates renewing the licence types."""
-        condition = Q()
-        parts = []
-        if viewed:
-            parts.append(Q(task_code__in=viewed))
-        if types:
-            parts += [Q(elicense_type_code__in=list(types)), Q(result_name__in=sorted(set(types.values())))]
-        if not parts:
-            return []
-        condition = Q(*parts, join_type=Q.OR)
-        rows = await ServiceItem.filter(condition, status=ItemStatus.PUBLISHED).only(*ITEM_FIELDS)
-        return rules.latest_versions(rows)
-
-    async def _popular(self, regions: list[str]) -> list[ServiceItem]:
-        query = ServiceItem.filter(status=ItemStatus.PUBLISHED)
-        if regions:
-            query = query.filter(region_code__in=regions)
-        rows = await query.order_by("-popularity", "task_code").limit(_POPULAR_SCANNED).only(*ITEM_FIELDS)
-        return [item for item in rules.latest_versions(rows) if item.person_topics]
-
-    async def _bundles(self, events: list[rules.LifeEvent]) -> list[Bundle]:
-        if not events:
-            return []
-        names = [rules.LIFE_EVENT_BUNDLE_NAMES[event] for event in events]
-        condition = Q(Q(life_event__in=[event.value for event in events]), Q(name__in=names), join_type=Q.OR)
-        rows: list[Bundle] = await Bundle.filter(condition, audience="PERSON").only(
-            "id", "code", "name", "life_event", "task_codes"
-        )
-        return rows

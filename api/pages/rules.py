@@ -5,12 +5,11 @@ No I/O here: the loaders in `personal` and `enterprise` read rows, these functio
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-
-from api.models import Bundle, ServiceItem
 
 EXPIRY_WINDOW_DAYS = 90
 NEWBORN_WINDOW_DAYS = 365
@@ -34,6 +33,34 @@ LIFE_EVENT_TEXT: dict[LifeEvent, str] = {
     LifeEvent.NEWBORN: "家中有新生儿，出生医学证明、出生登记、医保参保和社保卡可一次办理",
     LifeEvent.RETIREMENT: "您已年满60周岁，退休审批、养老金核定和医保待遇变更可一次办理",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSummary:
+    """A published service item as the pages read it (a `.values()` projection, no model instance)."""
+
+    id: uuid.UUID
+    task_code: str
+    name: str
+    version: int
+    region_code: str
+    online_depth_level: int
+    mobile_url: str
+    popularity: int
+    elicense_type_code: str
+    result_name: str
+    keywords: tuple[str, ...]
+    person_topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BundleSummary:
+    """A resident's 一件事 as the pages read it."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    life_event: str
 
 
 def days_left(valid_to: date, today: date) -> int:
@@ -75,7 +102,7 @@ def life_events(
     return events
 
 
-def bundle_event(bundle: Bundle) -> LifeEvent | None:
+def bundle_event(bundle: BundleSummary) -> LifeEvent | None:
     if bundle.life_event in LifeEvent.__members__:
         return LifeEvent(bundle.life_event)
     for event, name in LIFE_EVENT_BUNDLE_NAMES.items():
@@ -84,13 +111,13 @@ def bundle_event(bundle: Bundle) -> LifeEvent | None:
     return None
 
 
-def _says_renewal(item: ServiceItem) -> bool:
+def says_renewal(item: ItemSummary) -> bool:
     return any(word in item.name or word in keyword for word in RENEWAL_WORDS for keyword in [*item.keywords, ""])
 
 
 def renewal_item(
-    type_code: str, type_name: str, candidates: Sequence[ServiceItem], regions: Sequence[str]
-) -> ServiceItem | None:
+    type_code: str, type_name: str, candidates: Sequence[ItemSummary], regions: Sequence[str]
+) -> ItemSummary | None:
     """The item that renews a licence type: its result e-licence type is the licence's, or (an item without a
     result type) its result name is the licence type name and its name or keywords say 延续/换领/换证. Items that
     say renewal come first, then those serving the caller's region, then the most popular."""
@@ -98,19 +125,19 @@ def renewal_item(
         item
         for item in candidates
         if (item.elicense_type_code and item.elicense_type_code == type_code)
-        or (not item.elicense_type_code and item.result_name == type_name and _says_renewal(item))
+        or (not item.elicense_type_code and item.result_name == type_name and says_renewal(item))
     ]
     if not matching:
         return None
     return min(
         matching,
-        key=lambda item: (not _says_renewal(item), item.region_code not in regions, -item.popularity, item.task_code),
+        key=lambda item: (not says_renewal(item), item.region_code not in regions, -item.popularity, item.task_code),
     )
 
 
-def latest_versions(items: Iterable[ServiceItem]) -> list[ServiceItem]:
+def latest_versions(items: Iterable[ItemSummary]) -> list[ItemSummary]:
     """One row per 实施编码: the highest published version."""
-    best: dict[str, ServiceItem] = {}
+    best: dict[str, ItemSummary] = {}
     for item in items:
         seen = best.get(item.task_code)
         if seen is None or item.version > seen.version:

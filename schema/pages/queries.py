@@ -22,7 +22,7 @@ class PagesQuery:
     @strawberry.field(
         permission_classes=[CitizenOnly],
         description="市民主页: your applications in progress, bills due, expiring licences, unread messages, "
-        "recommendations and shortcuts, in one query of at most 7 SQL statements.",
+        "recommendations and shortcuts, in one query of at most 6 SQL statements (4 while the catalog is unchanged).",
     )
     def my_home_page(self, info: Info) -> MyHomePage:
         claims = info.context.principal.claims
@@ -30,7 +30,7 @@ class PagesQuery:
         page = info.context.loaders.get(_PERSONAL_LOADER)
         if page is None:
             page = info.context.loaders[_PERSONAL_LOADER] = personal.PersonalPage(
-                info.context.identity.clock, claims.subject
+                info.context.identity.clock, claims.subject, info.context.identity.redis
             )
         return MyHomePage(page=page)
 

@@ -13,11 +13,9 @@ from enum import Enum
 import strawberry
 
 from api.models import AgentAuthorization as AgentAuthorizationRow
-from api.models import Bundle as BundleRow
 from api.models import ELicense as LicenseRow
-from api.models import ServiceItem as ServiceItemRow
 from api.pages import enterprise as enterprise_page
-from api.pages import personal
+from api.pages import personal, rules
 from schema.identity.types import Enterprise
 
 
@@ -54,7 +52,7 @@ class HomeLicense:
     days_left: int | None = strawberry.field(description="Days from today (Asia/Shanghai) to validTo.")
 
     @classmethod
-    def of(cls, row: LicenseRow, valid_to: date | None, days_left: int | None) -> HomeLicense:
+    def of(cls, row: LicenseRow | personal.LicenceRow, valid_to: date | None, days_left: int | None) -> HomeLicense:
         return cls(
             id=strawberry.ID(str(row.id)),
             name=row.name,
@@ -78,7 +76,7 @@ class HomeServiceItem:
     mobile_url: str
 
     @classmethod
-    def from_row(cls, row: ServiceItemRow) -> HomeServiceItem:
+    def from_row(cls, row: rules.ItemSummary) -> HomeServiceItem:
         return cls(
             id=strawberry.ID(str(row.id)),
             service_code=row.task_code,
@@ -97,7 +95,7 @@ class HomeBundle:
     name: str
 
     @classmethod
-    def from_row(cls, row: BundleRow) -> HomeBundle:
+    def from_row(cls, row: rules.BundleSummary) -> HomeBundle:
         return cls(id=strawberry.ID(str(row.id)), code=row.code, name=row.name)
 
 

@@ -12,7 +12,9 @@ from typing import Any
 
 from tortoise import connections
 
+from api.catalog import search
 from api.kit.clock import shanghai_date
+from api.kit.redis import Redis
 from api.models import (
     AgentAuthorization,
     AgentKind,
@@ -31,6 +33,14 @@ from api.models import (
 from tests.support.client import Api, Session
 
 _serial = itertools.count(1)
+CATALOG_REDIS: list[Redis] = []  # the live server's Redis, set by tests/pages/conftest.py
+
+
+async def published() -> None:
+    """What every publish, suspension or cancellation does: bump the catalog version."""
+    for redis in CATALOG_REDIS:
+        await search.invalidate(redis)
+
 
 HOME = """
 query Home {
@@ -125,9 +135,11 @@ async def item(
     popularity: int = 0,
     person_topics: list[str] | None = None,
     status: ItemStatus = ItemStatus.PUBLISHED,
+    announce: bool = True,
 ) -> ServiceItem:
+    """A service item; `announce=False` leaves the catalog version alone (a write no publish announced)."""
     catalog = await CatalogItem.create(catalog_code=unique("T", 36), name=name, task_type="01")
-    return await ServiceItem.create(
+    row = await ServiceItem.create(
         task_code=unique("PAGES", 31),
         catalog_item=catalog,
         dept_id=uuid.uuid4(),
@@ -143,6 +155,9 @@ async def item(
         person_topics=person_topics if person_topics is not None else ["生育收养"],
         status=status,
     )
+    if announce:
+        await published()
+    return row
 
 
 async def views(person_id: uuid.UUID, items: list[ServiceItem]) -> None:
@@ -168,7 +183,9 @@ async def ward_of(api: Api, guardian_id: uuid.UUID, *, born_days_ago: int) -> Pe
 
 
 async def bundle(name: str, life_event: str) -> Bundle:
-    return await Bundle.create(code=unique("TB", 40), name=name, audience="PERSON", life_event=life_event)
+    row = await Bundle.create(code=unique("TB", 40), name=name, audience="PERSON", life_event=life_event)
+    await published()
+    return row
 
 
 async def enterprise_of(

@@ -8,6 +8,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from api.catalog import search
+from api.lifespan import Services
 from api.models import EnterpriseSize, LicenseStatus, Person, Policy
 from api.seed.context import seed_id
 from tests.pages.support import (
@@ -40,6 +42,10 @@ def reasons(page: dict[str, Any]) -> list[tuple[str, str | None]]:
         (r["reason"], (r["item"] or {}).get("serviceCode") or (r["bundle"] or {}).get("code"))
         for r in page["recommendations"]
     ]
+
+
+def popular_codes(page: dict[str, Any]) -> list[str | None]:
+    return [code for reason, code in reasons(page) if reason == "POPULAR_IN_REGION"]
 
 
 class TestMyHomePageSections:
@@ -160,6 +166,23 @@ class TestRecommendations:
         assert popular[0] == served.task_code
         assert elsewhere.task_code not in popular
         assert for_companies.task_code not in popular
+
+    async def test_a_publish_refreshes_the_cached_recommendations(self, api: Api) -> None:
+        # given: a region of its own, its popular item cached by the first page
+        district = f"98{uuid.uuid4().int % 10_000:04d}000000"
+        city = district[:4] + "00000000"
+        session, _ = await resident(api, region_code=district)
+        before = await item("测试本市热门", region_code=city, popularity=8_000_000)
+        assert popular_codes(await home(api, session.access_token))[0] == before.task_code
+        newer = await item("测试本市新热门", region_code=district, popularity=8_500_000, announce=False)
+        assert newer.task_code not in popular_codes(await home(api, session.access_token))  # not announced yet
+
+        # when: what every publish, suspension or cancellation does
+        services: Services = api.live.app.state.services
+        await search.invalidate(services.redis)
+
+        # then
+        assert popular_codes(await home(api, session.access_token))[:2] == [newer.task_code, before.task_code]
 
     async def test_a_guardian_of_a_newborn_gets_the_newborn_bundle(self, api: Api) -> None:
         # given
@@ -340,9 +363,26 @@ class TestStatementsPerPage:
         few = await _statements(api, HOME, light)
         many = await _statements(api, HOME, heavy)
 
-        # then
-        assert len(few) == len(many) == 7, (few, many)
+        # then: the person, their wards, their licences, their views; the catalog part is cached
+        assert len(few) == len(many) == 4, (few, many)
         assert len(many) <= MAX_STATEMENTS
+
+    async def test_the_first_page_after_a_publish_rebuilds_the_catalog_part_with_2_more_statements(
+        self, api: Api
+    ) -> None:
+        # given
+        token, _ = await _heavy_resident(api, 1)
+        await api.data(HOME, token=token)
+        await item("测试新发布", announce=False)
+
+        # when
+        services: Services = api.live.app.state.services
+        await search.invalidate(services.redis)
+        with counting_sql() as statements:
+            await api.data(HOME, token=token)
+
+        # then
+        assert len(statements) == 6, statements
 
     async def test_enterprise_home_page_runs_the_same_statements_for_1_and_for_50_licences_and_agents(
         self, api: Api

@@ -7,8 +7,9 @@ clients read it, and this rule reads the same sentence.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+import orjson
 from graphql import (
     ExecutionResult,
     FieldNode,
@@ -123,6 +124,21 @@ def document_cost(
     return _Costing(schema, fragments, variables).selection(root, operation.selection_set, frozenset())
 
 
+# The cost of a document depends only on its text, the operation chosen and the variables that bound lists; the
+# walk over a large page costs as much as a tenth of its execution, so repeated documents are costed once.
+_COSTS: dict[tuple[str, str | None, bytes], int] = {}
+_COSTS_MAX = 2048
+
+
+def _cached_cost(key: tuple[str, str | None, bytes], compute: Callable[[], int]) -> int:
+    cost = _COSTS.get(key)
+    if cost is None:
+        if len(_COSTS) >= _COSTS_MAX:
+            _COSTS.clear()
+        cost = _COSTS[key] = compute()
+    return cost
+
+
 class CostLimiter(SchemaExtension):
     def __init__(self, *, max_cost: int) -> None:
         self.max_cost = max_cost
@@ -143,7 +159,9 @@ class CostLimiter(SchemaExtension):
                 None,
             )
             if chosen is not None:
-                self.cost = document_cost(ctx.schema._schema, chosen, fragments, dict(ctx.variables or {}))
+                variables = dict(ctx.variables or {})
+                key = (ctx.query or "", ctx.operation_name, orjson.dumps(variables, option=orjson.OPT_SORT_KEYS))
+                self.cost = _cached_cost(key, lambda: document_cost(ctx.schema._schema, chosen, fragments, variables))
                 if self.cost > self.max_cost:
                     # A result set before execution replaces it: nothing is resolved.
                     ctx.result = ExecutionResult(

@@ -106,6 +106,8 @@ class ServerProcess:
     log_path: Path
     cpu: int | None = None
     process: subprocess.Popen[bytes] | None = None
+    # The module that serves: bench.server, or a benchmark's own module run with --serve (its bare routes).
+    module_command: tuple[str, ...] = ("bench.server",)
 
     @property
     def base_url(self) -> str:
@@ -127,7 +129,7 @@ class ServerProcess:
 
     @contextlib.contextmanager
     def running(self, timeout: float = 60.0) -> Iterator[ServerProcess]:
-        command = [sys.executable, "-m", "bench.server", "--port", str(self.port)]
+        command = [sys.executable, "-m", *self.module_command, "--port", str(self.port)]
         if self.cpu is not None:
             command += ["--cpu", str(self.cpu)]
         with self.log_path.open("wb") as log:

@@ -21,7 +21,6 @@ import contextlib
 import gzip
 import itertools
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,7 +50,6 @@ from api.pages import personal
 from api.settings import Settings
 from bench.auth import SignInFlow, _server_env, read_code
 from bench.harness import (
-    PROJECT_ROOT,
     CpuPlan,
     Operation,
     Row,
@@ -250,26 +248,6 @@ def serve() -> None:
         lifespan="on",
     )
     uvicorn.Server(config).run()
-
-
-@dataclass
-class PagesServer(ServerProcess):
-    """The benchmark server with this benchmark's bare routes (`python -m bench.pages --serve`)."""
-
-    @contextlib.contextmanager
-    def running(self, timeout: float = 60.0) -> Iterator[ServerProcess]:
-        command = [sys.executable, "-m", "bench.pages", "--serve", "--port", str(self.port)]
-        if self.cpu is not None:
-            command += ["--cpu", str(self.cpu)]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT
-            )
-        try:
-            self._wait_ready(timeout)
-            yield self
-        finally:
-            self._stop()
 
 
 # =============================================================================================== data
@@ -573,7 +551,9 @@ def run(*, quick: bool = False) -> None:
             Settings()  # fails here, not in the server, when the environment is wrong
         backend = f"PostgreSQL + {'Redis' if redis_url else 'fakeredis'}"
         print(f"# pages benchmark — {backend}; {cpus.describe()}; uvicorn uvloop/httptools, load generator httpx")
-        server = PagesServer(port=port, env=env, log_path=tmp / "server.log", cpu=cpus.server)
+        server = ServerProcess(
+            port=port, env=env, log_path=tmp / "server.log", cpu=cpus.server, module_command=("bench.pages", "--serve")
+        )
         with server.running():
             print(f"# idle machine before the load: {background_cores():.2f} cores busy elsewhere")
             runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)

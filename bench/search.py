@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,26 +163,6 @@ def serve() -> None:
         lifespan="on",
     )
     uvicorn.Server(config).run()
-
-
-@dataclass
-class SearchServer(ServerProcess):
-    """The benchmark server with this benchmark's bare route (`python -m bench.search --serve`)."""
-
-    @contextlib.contextmanager
-    def running(self, timeout: float = 60.0) -> Iterator[ServerProcess]:
-        command = [sys.executable, "-m", "bench.search", "--serve", "--port", str(self.port)]
-        if self.cpu is not None:
-            command += ["--cpu", str(self.cpu)]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT
-            )
-        try:
-            self._wait_ready(timeout)
-            yield self
-        finally:
-            self._stop()
 
 
 # =============================================================================================== data
@@ -539,7 +517,13 @@ def run(*, quick: bool = False) -> None:
             env.update({"APP_DATABASE_URL": database_url, "APP_REDIS_URL": ""})
             with mock.patch.dict(os.environ, env, clear=True):
                 Settings()  # fails here, not in the server, when the environment is wrong
-            server = SearchServer(port=port, env=env, log_path=tmp / "server.log", cpu=cpus.server)
+            server = ServerProcess(
+                port=port,
+                env=env,
+                log_path=tmp / "server.log",
+                cpu=cpus.server,
+                module_command=("bench.search", "--serve"),
+            )
             pin_self(cpus.client)
             with server.running():
                 runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)

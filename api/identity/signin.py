@@ -36,7 +36,7 @@ async def request_sms_code(deps: IdentityDeps, raw_phone: str, ip: str) -> otp.C
     return await otp.send_code(deps, require_mobile(raw_phone), ip)
 
 
-async def _start(deps: IdentityDeps, person: Person, start: SessionStart) -> TokenPair:
+async def start_session(deps: IdentityDeps, person: Person, start: SessionStart) -> TokenPair:
     level = accounts.session_level(person, start.level)
     return await sessions.start_for_person(
         deps, person.id, SessionStart(start.method, level, start.channel, start.device_name, start.ip)
@@ -50,7 +50,7 @@ async def with_sms(
     await otp.consume_code(deps, phone, code)
     before = await accounts.person_by_binding(BindingProvider.APP, phone)
     person = await accounts.find_or_create(deps, BindingProvider.APP, phone, mobile=phone)
-    tokens = await _start(deps, person, SessionStart(AuthMethod.SMS, AssuranceLevel.L0, channel, device, ip))
+    tokens = await start_session(deps, person, SessionStart(AuthMethod.SMS, AssuranceLevel.L0, channel, device, ip))
     return SignedIn(person, tokens, created=before is None and person.assurance_level == AssuranceLevel.L0)
 
 
@@ -58,7 +58,7 @@ async def with_wechat(deps: IdentityDeps, code: str, *, device: str, ip: str) ->
     session = await deps.wechat.code_to_session(code)
     before = await accounts.person_by_binding(BindingProvider.WECHAT, session.openid)
     person = await accounts.find_or_create(deps, BindingProvider.WECHAT, session.openid, union_id=session.unionid)
-    tokens = await _start(
+    tokens = await start_session(
         deps, person, SessionStart(AuthMethod.WECHAT, AssuranceLevel.L0, SessionChannel.WECHAT_MP, device, ip)
     )
     return SignedIn(person, tokens, created=before is None)
@@ -68,7 +68,7 @@ async def with_alipay(deps: IdentityDeps, auth_code: str, *, device: str, ip: st
     token = await deps.alipay.oauth_token(auth_code)
     before = await accounts.person_by_binding(BindingProvider.ALIPAY, token.user_id)
     person = await accounts.find_or_create(deps, BindingProvider.ALIPAY, token.user_id, union_id=token.open_id)
-    tokens = await _start(
+    tokens = await start_session(
         deps, person, SessionStart(AuthMethod.ALIPAY, AssuranceLevel.L0, SessionChannel.ALIPAY_MP, device, ip)
     )
     return SignedIn(person, tokens, created=before is None)

@@ -51,7 +51,7 @@ async def complete_province(
     async with in_transaction():
         person, created = await _resolve(deps, identity, id_hash, link_person_id)
         await _raise_level(deps, person, identity, level, verified_id, id_hash)
-    tokens = await signin._start(deps, person, SessionStart(AuthMethod.PROVINCE_SSO, level, channel, device, ip))
+    tokens = await signin.start_session(deps, person, SessionStart(AuthMethod.PROVINCE_SSO, level, channel, device, ip))
     return SignedIn(person, tokens, created)
 
 

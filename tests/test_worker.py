@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 
@@ -50,4 +49,3 @@ class TestPurgeExpiredSessions:
         assert removed >= 1
         assert not await Session.filter(id=old.id).exists()
         assert await Session.filter(id__in=[recent.id, alive.id]).count() == 2
-        await asyncio.sleep(0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from api.identity.tokens import TokenService
 from api.kit.clock import Clock
@@ -14,10 +13,6 @@ from api.platforms.province_sso import ProvinceSsoClient
 from api.platforms.sms import SmsProvider
 from api.platforms.wechat import WechatClient
 from api.settings import AuthSettings
-
-
-class OtpSink(Protocol):
-    async def send(self, phone: str, template_code: str, params: dict[str, str]) -> None: ...
 
 
 @dataclass(frozen=True)

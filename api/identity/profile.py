@@ -35,10 +35,6 @@ async def enterprises_by_id(ids: list[uuid.UUID]) -> dict[uuid.UUID, Enterprise]
     return {row.id: row for row in await Enterprise.filter(id__in=ids)}
 
 
-async def persons_by_id(ids: list[uuid.UUID]) -> dict[uuid.UUID, Person]:
-    return {row.id: row for row in await Person.filter(id__in=ids)}
-
-
 @dataclass(frozen=True)
 class Membership:
     enterprise: Enterprise

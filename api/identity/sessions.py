@@ -232,11 +232,3 @@ async def revoke_own(deps: IdentityDeps, person_id: uuid.UUID, family_id: uuid.U
     if not await Session.filter(person_id=person_id, family_id=family_id).exists():
         raise NotFound("no such session", path=["sessionId"])
     await revoke_family(deps, family_id)
-
-
-async def family_started_at(family_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-    rows = await Session.filter(family_id__in=family_ids).order_by("created_at").values("family_id", "created_at")
-    started: dict[uuid.UUID, datetime] = {}
-    for item in rows:
-        started.setdefault(item["family_id"], item["created_at"])
-    return started

@@ -257,7 +257,7 @@ class IdentityMutation:
         async def run() -> SessionRevoked:
             family_id = parse_uuid(input.session_id)
             if family_id is None:
-                raise InvalidInput("not a valid id", path=["sessionId"])
+                raise NotFound("no such session", path=["sessionId"])
             await sessions.revoke_own(deps, claims.subject, family_id)
             return SessionRevoked(session_id=input.session_id)
 

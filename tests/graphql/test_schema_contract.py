@@ -30,18 +30,22 @@ _SAMPLES = {
 }
 
 
-def _sample(kind: GraphQLInputType) -> Any:
+# Values every field must answer with a typed result: not an id, not a code, not a phone.
+_GARBAGE = _SAMPLES | {"ID": "not-an-id", "String": "☃' OR 1=1 --", "Int": -1}
+
+
+def _sample(kind: GraphQLInputType, samples: dict[str, Any] = _SAMPLES) -> Any:
     """A value of `kind` that passes GraphQL validation, so that only the access check can refuse the call."""
     if isinstance(kind, GraphQLNonNull):
-        return _sample(kind.of_type)
+        return _sample(kind.of_type, samples)
     if isinstance(kind, GraphQLList):
         return []
     if isinstance(kind, GraphQLEnumType):
         return next(iter(kind.values))
     if isinstance(kind, GraphQLInputObjectType):
-        return {name: _sample(f.type) for name, f in kind.fields.items() if isinstance(f.type, GraphQLNonNull)}
+        return {name: _sample(f.type, samples) for name, f in kind.fields.items() if isinstance(f.type, GraphQLNonNull)}
     assert isinstance(kind, GraphQLScalarType)
-    return _SAMPLES[kind.name]
+    return samples[kind.name]
 
 
 def _root_fields() -> list[tuple[str, str, Any, Any]]:
@@ -90,6 +94,25 @@ class TestEveryRootField:
             assert codes == ["UNAUTHENTICATED"], (name, body)
             checked += 1
         assert checked >= 8
+
+    async def test_answers_garbage_input_from_a_signed_in_caller_without_an_unexpected_error(self, api: Api) -> None:
+        """Every expected failure must be a member of the field's result union (or an access error): an error
+        type a union lacks would reach the client as a masked "Unexpected error."."""
+        fields = [f for f in _root_fields() if f[1] != "signOut"]  # signing out would end the caller's session
+        unexpected = []
+        for start in range(0, len(fields), 20):  # a fresh client and identity per 20 calls: rate limits stay out
+            async with Api.connect(api.live) as client:
+                session = await client.sign_in()
+                for operation, name, field, _ in fields[start : start + 20]:
+                    args = {arg_name: _sample(arg.type, _GARBAGE) for arg_name, arg in field.args.items()}
+                    declared = ", ".join(f"${a}: {field.args[a].type}" for a in args)
+                    passed = ", ".join(f"{a}: ${a}" for a in args)
+                    signature, call = (f"({declared})", f"({passed})") if args else ("", "")
+                    query = f"{operation}{signature} {{ {name}{call} {{ __typename }} }}"
+                    body = await client.gql(query, args, session.access_token)
+                    if any(error["message"] == "Unexpected error." for error in body.get("errors", [])):
+                        unexpected.append(name)
+        assert unexpected == []
 
     async def test_operator_only_fields_refuse_a_citizen_and_vice_versa(self, api: Api) -> None:
         citizen = await api.sign_in()

@@ -29,10 +29,19 @@ def _serve(settings: Settings) -> None:
 
 def _migrate(settings: Settings) -> None:
     from api import database
+    from api.workdays import store as workdays
+
+    async def run() -> list[int]:
+        await database.migrate(settings.resolved_database_url)
+        await database.connect(settings.resolved_database_url)
+        try:
+            return await workdays.sync_shipped()
+        finally:
+            await database.disconnect()
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(database.migrate(settings.resolved_database_url))
-    print("migrations applied")
+    years = asyncio.run(run())
+    print("migrations applied" + (f"; working-day calendar loaded for {', '.join(map(str, years))}" if years else ""))
 
 
 def _seed(settings: Settings) -> None:

@@ -84,6 +84,20 @@ class SmsSettings(BaseModel):
     access_key_secret: SecretStr = SecretStr("")
 
 
+class ApplicationSettings(BaseModel):
+    supplement_days: int = 30  # natural days the applicant has for a 补正 round (D12), unless the item says otherwise
+    lookup_per_ip_per_minute: int = 10  # anonymous progress lookups by 办件编号 + query password
+    step_sla_working_days: int = 2  # default SLA of each 承办 / 审核 / 批准 step (workflow configuration)
+
+
+class RatingSettings(BaseModel):
+    window_days: int = 30  # a service moment can be rated this long after its event (D2)
+    rectification_working_days: int = 5  # 差评 rectification deadline (D5)
+    callback_working_days: int = 2  # callback deadline of a real-name 差评
+    appeal_working_days: int = 5  # the org may appeal within this many working days of assignment
+    score_weights: list[int] = Field(default_factory=lambda: [10, 8, 6, 3, 0])  # for codes 1–5
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="APP_", env_nested_delimiter="__", extra="ignore")
 
@@ -108,6 +122,8 @@ class Settings(BaseSettings):
     alipay: AlipaySettings = Field(default_factory=AlipaySettings)
     province_sso: ProvinceSsoSettings = Field(default_factory=ProvinceSsoSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
+    applications: ApplicationSettings = Field(default_factory=ApplicationSettings)
+    ratings: RatingSettings = Field(default_factory=RatingSettings)
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:

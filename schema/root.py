@@ -21,6 +21,9 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from api.settings import GraphQLSettings
+from schema.applications.handling import HandlingMutation, HandlingQuery
+from schema.applications.mutations import ApplicationMutation
+from schema.applications.queries import ApplicationQuery
 from schema.catalog.mutations import CatalogMutation
 from schema.catalog.queries import CatalogQuery
 from schema.catalog.search import SearchQuery
@@ -33,18 +36,41 @@ from schema.licenses.queries import LicenseQuery
 from schema.masking import should_mask
 from schema.pages.mutations import PagesMutation
 from schema.pages.queries import PagesQuery
+from schema.ratings.mutations import RatingMutation
+from schema.ratings.queries import RatingQuery
 from schema.scalars import SCALAR_MAP
+from schema.supervision.mutations import SupervisionMutation
+from schema.supervision.queries import SupervisionQuery
 
 SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 
 
 @strawberry.type
-class Query(IdentityQuery, CatalogQuery, SearchQuery, LicenseQuery, PagesQuery):
+class Query(
+    IdentityQuery,
+    CatalogQuery,
+    SearchQuery,
+    LicenseQuery,
+    PagesQuery,
+    ApplicationQuery,
+    HandlingQuery,
+    RatingQuery,
+    SupervisionQuery,
+):
     pass
 
 
 @strawberry.type
-class Mutation(IdentityMutation, CatalogMutation, LicenseMutation, PagesMutation):
+class Mutation(
+    IdentityMutation,
+    CatalogMutation,
+    LicenseMutation,
+    PagesMutation,
+    ApplicationMutation,
+    HandlingMutation,
+    RatingMutation,
+    SupervisionMutation,
+):
     pass
 
 

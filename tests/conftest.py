@@ -21,6 +21,7 @@ from api.kit.clock import ShiftableClock
 from api.kit.pii import PiiCipher
 from api.seed import load_demo_seed
 from api.settings import Settings
+from api.workdays import store as workdays
 from tests.support.client import Api, LiveServer
 
 BACKEND = os.environ.get("ZSB_TEST_BACKEND", "embedded")
@@ -99,6 +100,7 @@ async def live(backend_urls: tuple[str, str], tmp_path_factory: pytest.TempPathF
             task.result()
         await asyncio.sleep(0.02)
     secrets = devsecrets.load_or_create(var_dir)
+    await workdays.sync_shipped()  # what `zsb migrate` does after the schema
     await load_demo_seed(pii=PiiCipher(secrets.pii_encryption_key, secrets.pii_hash_key), clock=clock)
     try:
         yield LiveServer(base_url=f"http://127.0.0.1:{port}", app=app, settings=settings, clock=clock)

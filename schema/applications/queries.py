@@ -1,0 +1,10 @@
+"""Applicant queries of this domain; the root Query inherits them."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class ApplicationQuery:
+    pass

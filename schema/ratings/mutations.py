@@ -1,0 +1,10 @@
+"""Mutations of this domain; the root Mutation inherits them."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class RatingMutation:
+    pass

@@ -1,0 +1,1 @@
+"""GraphQL edge of supervision."""

@@ -48,6 +48,7 @@ _TABLE: dict[S, dict[E, S | Target]] = {
         E.SPECIAL_START: S.SPECIAL_PROCEDURE,
         E.FEE_NOTICE: S.PENDING_PAYMENT,
         E.DECIDE: S.DECIDED,
+        E.ISSUE_LICENCE: Target.SAME,  # 即办件 only: the result is issued on the acceptance day
         E.COMPLETE: S.COMPLETED,  # 即办件 only
     },
     S.SPECIAL_PROCEDURE: {E.SPECIAL_END: S.IN_PROGRESS},

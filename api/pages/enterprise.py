@@ -28,7 +28,7 @@ from api.models import (
     Policy,
     PrincipalType,
 )
-from api.pages import rules
+from api.pages import cases, rules
 from api.pages.personal import LICENSE_FIELDS
 
 T = TypeVar("T")
@@ -55,7 +55,7 @@ class PolicyMatch:
 
 @dataclass(frozen=True)
 class EnterpriseApplication:
-    """Filled by the applications module (issue 4)."""
+    """One open case of the enterprise and what it does next."""
 
     id: uuid.UUID
     project_no: str
@@ -149,8 +149,19 @@ class EnterprisePage:
         return found[:MAX_POLICY_MATCHES]
 
     async def applications(self) -> list[EnterpriseApplication]:
-        """Seam for the applications module (issue 4): the enterprise's open cases."""
-        return []
+        """The enterprise's open cases (and those still to rate or receive), each with its next action."""
+        rows = await cases.open_cases(cases.of_enterprise(self.enterprise.id), self.now, MAX_APPLICATIONS)
+        return [
+            EnterpriseApplication(
+                id=r.id,
+                project_no=r.project_no,
+                service_name=r.service_name,
+                status=r.status,
+                next_action=r.next_action,
+                updated_at=r.updated_at,
+            )
+            for r in rows
+        ]
 
     async def pending_payments(self) -> list[PendingPayment]:
         """Seam for payments (issue 5): the enterprise's unpaid bills."""

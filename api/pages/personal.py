@@ -2,8 +2,8 @@
 
 `PersonalPage` is the page's DataLoader: each personal source is read once per request by one statement, shared by
 every section that needs it, whatever the sections selected and however many licences, views or grants the person
-has: the person, their wards, their licences, their recent views. With every section selected the page costs 4
-statements.
+has: the person, their wards, their licences, their recent views, their open cases. With every section selected the
+page costs 5 statements.
 
 What the page recommends out of the catalog is the same for everyone (the published items, their summaries, the
 renewal item of each licence type, the popular items of each region, the life-event bundles): every process keeps
@@ -12,8 +12,8 @@ it in `CATALOG`, built by 2 statements and versioned like the search index by th
 request reads one Redis key instead of 3 statements, and the first request after a change rebuilds it. It is also
 rebuilt when older than `CATALOG_MAX_AGE`, for popularity written without a version bump.
 
-Applications, bills and the inbox belong to later issues; their sections are seams here (`applications_in_progress`,
-`bills_due`, `unread_message_count`) that return nothing until those modules exist.
+Bills and the inbox belong to later issues; their sections are seams here (`bills_due`, `unread_message_count`)
+that return nothing until those modules exist.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from api.models import (
     ServiceItem,
     ServiceView,
 )
-from api.pages import rules
+from api.pages import cases, rules
 
 T = TypeVar("T")
 
@@ -125,17 +125,7 @@ class Recommendation:
     life_event: rules.LifeEvent | None = None
 
 
-@dataclass(frozen=True)
-class ApplicationInProgress:
-    """Filled by the applications module (issue 4): one open case and the applicant's next action."""
-
-    id: uuid.UUID
-    project_no: str
-    service_name: str
-    status: str
-    next_action: str
-    next_action_text: str
-    updated_at: datetime
+ApplicationInProgress = cases.OpenCase
 
 
 @dataclass(frozen=True)
@@ -411,8 +401,8 @@ class PersonalPage:
         return list(SHORTCUTS)
 
     async def applications_in_progress(self) -> list[ApplicationInProgress]:
-        """Seam for the applications module (issue 4): the caller's open cases, each with its next action."""
-        return []
+        """The caller's open cases (and those still to rate or receive), each with its next action."""
+        return await cases.open_cases(cases.of_person(self.person_id), self.now, MAX_APPLICATIONS)
 
     async def bills_due(self) -> list[BillDue]:
         """Seam for payments (issue 5): the caller's unpaid bills, soonest due first."""

@@ -22,7 +22,7 @@ class PagesQuery:
     @strawberry.field(
         permission_classes=[CitizenOnly],
         description="市民主页: your applications in progress, bills due, expiring licences, unread messages, "
-        "recommendations and shortcuts, in one query of at most 6 SQL statements (4 while the catalog is unchanged).",
+        "recommendations and shortcuts, in one query of at most 7 SQL statements (5 while the catalog is unchanged).",
     )
     def my_home_page(self, info: Info) -> MyHomePage:
         claims = info.context.principal.claims

@@ -126,7 +126,9 @@ class HomeApplication:
     project_no: str = strawberry.field(description="办件编号.")
     service_name: str
     status: str
-    next_action: str = strawberry.field(description="What the applicant does next, e.g. SUPPLEMENT, PAY, RATE.")
+    next_action: str = strawberry.field(
+        description="What the applicant does next: RESUBMIT, SUPPLEMENT, PAY, RECEIVE, PICK_UP, RATE or WAIT."
+    )
     next_action_text: str
     updated_at: datetime
 
@@ -154,8 +156,9 @@ class MyHomePage:
     page: strawberry.Private[personal.PersonalPage]
 
     @strawberry.field(
-        description="Your applications in progress, each with its next action, at most 10. Always empty until "
-        "the applications module lands (issue 4; seam: api.pages.personal.PersonalPage.applications_in_progress)."
+        description="Your applications in progress, those whose result is on its way and those you can still "
+        "rate, latest first, each with its next action (RESUBMIT, SUPPLEMENT, PAY, RECEIVE, PICK_UP, RATE, WAIT); "
+        "at most 10."
     )
     async def applications_in_progress(self) -> list[HomeApplication]:
         rows = await self.page.applications_in_progress()
@@ -312,8 +315,8 @@ class EnterpriseHomePage:
         return [HomeLicense.of(e.row, e.valid_to, e.days_left) for e in rows[: enterprise_page.MAX_LICENSES]]
 
     @strawberry.field(
-        description="Its applications in progress, at most 10. Always empty until the applications module lands "
-        "(issue 4; seam: api.pages.enterprise.EnterprisePage.applications)."
+        description="Its applications in progress, those whose result is on its way and those it can still "
+        "rate, latest first, with the next action; at most 10."
     )
     async def applications(self) -> list[EnterpriseApplication]:
         rows = await self.page.applications()

@@ -363,8 +363,8 @@ class TestStatementsPerPage:
         few = await _statements(api, HOME, light)
         many = await _statements(api, HOME, heavy)
 
-        # then: the person, their wards, their licences, their views; the catalog part is cached
-        assert len(few) == len(many) == 4, (few, many)
+        # then: the person, their wards, their licences, their views, their open cases; the catalog part is cached
+        assert len(few) == len(many) == 5, (few, many)
         assert len(many) <= MAX_STATEMENTS
 
     async def test_the_first_page_after_a_publish_rebuilds_the_catalog_part_with_2_more_statements(
@@ -382,7 +382,7 @@ class TestStatementsPerPage:
             await api.data(HOME, token=token)
 
         # then
-        assert len(statements) == 6, statements
+        assert len(statements) == 7, statements
 
     async def test_enterprise_home_page_runs_the_same_statements_for_1_and_for_50_licences_and_agents(
         self, api: Api
@@ -409,7 +409,7 @@ class TestStatementsPerPage:
         counts = [len(await _statements(api, ENTERPRISE_HOME, token, {"id": eid})) for token, eid in tokens]
 
         # then
-        assert counts[0] == counts[1] == 5, counts
+        assert counts[0] == counts[1] == 6, counts
         assert counts[1] <= MAX_STATEMENTS
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import resources
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from api.kit.workdays import WorkCalendar
 from api.models import DayKind, WorkingCalendar
@@ -33,6 +35,12 @@ def shipped_years() -> list[int]:
 
 def read_year(year: int) -> YearFile:
     raw: dict[str, Any] = json.loads(resources.files("api.workdays.data").joinpath(f"{year}.json").read_text("utf-8"))
+    return parse_year(raw)
+
+
+def parse_year(raw: dict[str, Any]) -> YearFile:
+    """One year file: `{year, source: NOTICE|PROVISIONAL, holidays: [{name, from, to}], adjusted_workdays}`."""
+    year = int(raw["year"])
     holidays = [(date.fromisoformat(d), h["name"]) for h in raw["holidays"] for d in _days(h["from"], h["to"])]
     adjusted = [(date.fromisoformat(w["date"]), w["name"]) for w in raw.get("adjusted_workdays", [])]
     return YearFile(year=year, source=raw["source"], holidays=holidays, adjusted_workdays=adjusted)
@@ -43,9 +51,12 @@ def _days(first: str, last: str) -> list[str]:
     return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
-async def load_year(year: int, db: BaseDBAsyncClient | None = None) -> int:
-    """Replace the national rows of one year with the shipped file (idempotent); returns the row count."""
-    data = read_year(year)
+async def load_year(year: int, db: BaseDBAsyncClient | None = None, data: YearFile | None = None) -> int:
+    """Replace the national rows of one year with its file (idempotent); returns the row count.
+
+    `data` defaults to the shipped file; passing one lets an operator load a notice published after the release.
+    """
+    data = data or read_year(year)
     rows = [
         WorkingCalendar(date=d, is_working_day=False, kind=DayKind.HOLIDAY, name=name, source=data.source)
         for d, name in data.holidays
@@ -54,8 +65,10 @@ async def load_year(year: int, db: BaseDBAsyncClient | None = None) -> int:
         for d, name in data.adjusted_workdays
     ]
     first, last = date(year, 1, 1), date(year, 12, 31)
-    await WorkingCalendar.filter(region_code="", date__gte=first, date__lte=last).using_db(db).delete()
-    await WorkingCalendar.bulk_create(rows, using_db=db)
+    # One transaction, so that no reader ever sees the year half replaced (every day a plain weekday).
+    async with in_transaction() if db is None else nullcontext(db) as conn:
+        await WorkingCalendar.filter(region_code="", date__gte=first, date__lte=last).using_db(conn).delete()
+        await WorkingCalendar.bulk_create(rows, using_db=conn)
     return len(rows)
 
 
@@ -83,9 +96,14 @@ async def sync_shipped(db: BaseDBAsyncClient | None = None) -> list[int]:
 
     Run by `zsb migrate`, so production gets the calendar with its schema; returns the years (re)loaded.
     """
+    return await sync_years([read_year(year) for year in shipped_years()], db)
+
+
+async def sync_years(files: list[YearFile], db: BaseDBAsyncClient | None = None) -> list[int]:
+    """(Re)load each year whose national rows differ from its file; returns the years (re)loaded."""
     loaded: list[int] = []
-    for year in shipped_years():
-        data = read_year(year)
+    for data in files:
+        year = data.year
         wanted = {(d, False, data.source) for d, _ in data.holidays} | {
             (d, True, data.source) for d, _ in data.adjusted_workdays
         }
@@ -95,6 +113,6 @@ async def sync_shipped(db: BaseDBAsyncClient | None = None) -> list[int]:
             .values_list("date", "is_working_day", "source")
         )
         if have != wanted:
-            await load_year(year, db)
+            await load_year(year, db, data)
             loaded.append(year)
     return loaded

@@ -22,6 +22,7 @@ from api.kit.clock import Clock, SystemClock
 from api.kit.redis import Redis
 from api.licenses.jobs import sweep_licenses
 from api.models import Session
+from api.ratings.jobs import expire_unrated_ratings
 from api.settings import Settings
 
 log = logging.getLogger("zsb.worker")
@@ -37,11 +38,12 @@ async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
     return int(removed)
 
 
-FUNCTIONS = [purge_expired_sessions, sweep_licenses]
-# arq's cron runs in UTC: 19:30 and 16:05 UTC are 03:30 and 00:05 in Asia/Shanghai.
+FUNCTIONS = [purge_expired_sessions, sweep_licenses, expire_unrated_ratings]
+# arq's cron runs in UTC: 19:30, 16:05 and 16:20 UTC are 03:30, 00:05 and 00:20 in Asia/Shanghai.
 CRON_JOBS = [
     cron(purge_expired_sessions, hour={19}, minute={30}, run_at_startup=False),
     cron(sweep_licenses, hour={16}, minute={5}, run_at_startup=False),
+    cron(expire_unrated_ratings, hour={16}, minute={20}, run_at_startup=False),
 ]
 
 

@@ -98,6 +98,12 @@ class RatingSettings(BaseModel):
     score_weights: list[int] = Field(default_factory=lambda: [10, 8, 6, 3, 0])  # for codes 1–5
 
 
+class SupervisionSettings(BaseModel):
+    scan_batch_size: int = 500  # rows per statement of the deadline scan (红黄牌), each batch one transaction
+    target_online_items_max_one_visit: float = 70.0  # % of online items needing at most one visit (三率一数)
+    target_online_items_zero_visit: float = 20.0  # % of online items needing no visit at all (零跑动)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="APP_", env_nested_delimiter="__", extra="ignore")
 
@@ -124,6 +130,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     applications: ApplicationSettings = Field(default_factory=ApplicationSettings)
     ratings: RatingSettings = Field(default_factory=RatingSettings)
+    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:

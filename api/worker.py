@@ -17,6 +17,7 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.cron import cron
 
 from api import database
+from api.applications.jobs import expire_supplements
 from api.identity.deps import IdentityDeps
 from api.kit.clock import Clock, SystemClock
 from api.kit.redis import Redis
@@ -38,12 +39,14 @@ async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
     return int(removed)
 
 
-FUNCTIONS = [purge_expired_sessions, sweep_licenses, expire_unrated_ratings]
+FUNCTIONS = [purge_expired_sessions, sweep_licenses, expire_unrated_ratings, expire_supplements]
 # arq's cron runs in UTC: 19:30, 16:05 and 16:20 UTC are 03:30, 00:05 and 00:20 in Asia/Shanghai.
 CRON_JOBS = [
     cron(purge_expired_sessions, hour={19}, minute={30}, run_at_startup=False),
     cron(sweep_licenses, hour={16}, minute={5}, run_at_startup=False),
     cron(expire_unrated_ratings, hour={16}, minute={20}, run_at_startup=False),
+    # 补正 deadlines are moments, not days: checked every hour.
+    cron(expire_supplements, minute={10}, run_at_startup=False),
 ]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from api.applications import workflow
+from api.applications import pauses, workflow
 from api.applications.policy import Policy
 from api.kit.clock import shanghai_date
 from api.kit.workdays import WorkCalendar
@@ -58,3 +58,16 @@ async def acceptance(
         chain = workflow.chain_for(item.workflow_steps, policy.step_sla_working_days)
         changes["current_step"], changes["step_due_date"] = workflow.first(chain, today, cal)
     return changes
+
+
+async def case_calendar(app: Application, around: date, db: BaseDBAsyncClient) -> WorkCalendar:
+    """The calendar of the item's region, for moving a paused deadline on resume."""
+    region = await ServiceItem.filter(id=app.service_item_id).using_db(db).values_list("region_code", flat=True)
+    return await store.calendar_for(around, str(region[0]) if region else app.region_code, db)
+
+
+async def resume(app: Application, now: datetime, db: BaseDBAsyncClient) -> dict[str, Any]:
+    """pauses.resume with the case's calendar: the deadlines move by the paused working days."""
+    if app.paused_since is None:
+        return pauses.resume(app, now, WorkCalendar())
+    return pauses.resume(app, now, await case_calendar(app, shanghai_date(now), db))

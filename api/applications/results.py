@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -35,7 +36,6 @@ from api.models import (
 
 RESULT_GRANTED = 0  # 出证办结 (准予)
 RESULT_REFUSED = 1  # 不予许可
-MAX_REASON = 2000
 
 
 class Decision(StrEnum):
@@ -90,6 +90,14 @@ async def issue_licence(
     return await issuing.issue(request, issuer, actor.name, now, db)
 
 
+def close_pause(app: Application, now: datetime) -> dict[str, Any]:
+    """A case that ends while paused keeps the paused minutes for statistics; no deadline moves any more."""
+    if app.paused_since is None:
+        return {}
+    minutes = int((now - app.paused_since) / timedelta(minutes=1))
+    return {"paused_since": None, "paused_minutes": app.paused_minutes + max(minutes, 0), "resume_status": None}
+
+
 async def finish(
     app: Application,
     actor: Actor,
@@ -139,6 +147,7 @@ async def finish(
                 "rating_due_at": now + policy.rating_window,
                 "current_step": None,
                 "step_due_date": None,
+                **close_pause(app, now),
             },
             payload={"resultCode": code, "licenceIds": [str(x.id) for x in licences]},
         ),
@@ -197,20 +206,11 @@ async def complete_instant(
     await finish(app, actor, now, db, code=RESULT_GRANTED, summary=summary, licences=licences, policy=policy)
 
 
-def _text(value: str, field_name: str, *, required: bool) -> str:
-    text = value.strip()
-    if required and not text:
-        raise InvalidInput(f"{field_name} is required", path=[field_name], code="REQUIRED")
-    if len(text) > MAX_REASON:
-        raise InvalidInput(f"{field_name} has at most {MAX_REASON} characters", path=[field_name], code="TOO_LONG")
-    return text
-
-
 async def decide(
     claims: AccessClaims | None, application_id: uuid.UUID, decision: Decision, reason: str, now: datetime
 ) -> Application:
     """决定: approve or reject once every step of the chain has passed; a rejection states its reason."""
-    reason = _text(reason, "reason", required=decision is Decision.REJECTED)
+    reason = staff.text(reason, "reason", required=decision is Decision.REJECTED)
     async with in_transaction() as db:
         case = await staff.load_case(claims, application_id, db)
         app = case.app
@@ -247,11 +247,13 @@ async def issue_result(
     policy: Policy | None = None,
 ) -> Application:
     """出证 / 办结 after the decision: an approval whose item yields a licence puts it in the applicant's wallet."""
-    summary = _text(spec.summary, "summary", required=False)
+    summary = staff.text(spec.summary, "summary", required=False)
     async with in_transaction() as db:
         case = await staff.load_case(claims, application_id, db)
         app = case.app
         staff.ensure(app, EventType.COMPLETE)
+        if app.decision is None:
+            raise Conflict("decide the case before issuing its result", code="DECISION_MISSING")
         approved = app.decision == Decision.APPROVED.value
         item = await ServiceItem.get(id=app.service_item_id, using_db=db)
         licences: list[ELicense] = []

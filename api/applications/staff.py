@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
-from api.applications import access, deadlines, transitions
-from api.applications.journal import Actor
+from api.applications import access, deadlines, journal, transitions
+from api.applications.journal import Actor, Entry
 from api.identity.tokens import AccessClaims
-from api.kit.errors import NotFound
+from api.kit.errors import InvalidInput, NotFound
 from api.models import ActorType, Application, ApplicationStatus, EventType, Operator, Organization
 
 
@@ -60,3 +63,29 @@ def ensure(app: Application, event: EventType) -> None:
     )
     exc.args = (exc.message,)
     raise exc
+
+
+# What a handling step adds to its timeline entry, computed from the case read inside the transaction.
+Build = Callable[[Case, BaseDBAsyncClient], Awaitable[Entry]]
+
+
+async def transition(
+    claims: AccessClaims | None, application_id: uuid.UUID, event: EventType, now: datetime, build: Build
+) -> Application:
+    """Read, check the handler and the table, then record one event; all or nothing."""
+    async with in_transaction() as db:
+        case = await load_case(claims, application_id, db)
+        ensure(case.app, event)
+        entry = await build(case, db)
+        await journal.append(case.app, event, case.actor, now, db, entry)
+    return case.app
+
+
+def text(value: str, field_name: str, *, required: bool = True, limit: int = 2000) -> str:
+    """A free-text input trimmed and bounded; an empty required one is refused with its path."""
+    cleaned = value.strip()
+    if required and not cleaned:
+        raise InvalidInput(f"{field_name} is required", path=[field_name], code="REQUIRED")
+    if len(cleaned) > limit:
+        raise InvalidInput(f"{field_name} has at most {limit} characters", path=[field_name], code="TOO_LONG")
+    return cleaned

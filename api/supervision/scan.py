@@ -79,18 +79,16 @@ class _Day:
 async def _day(now: datetime) -> _Day:
     today = to_shanghai(now).date()
     start = datetime.combine(today, time(), SHANGHAI).astimezone(UTC)
-    regions = sorted(
-        set(
-            await WorkingCalendar.filter(date__gte=today, date__lte=today + _NEAR_HORIZON)
-            .exclude(region_code="")
-            .values_list("region_code", flat=True)
-        )
+    rows = (
+        await WorkingCalendar.filter(date__gte=today, date__lte=today + _NEAR_HORIZON)
+        .exclude(region_code="")
+        .values_list("region_code", flat=True)
     )
+    regions = sorted({str(code) for code in rows})
     threshold = (await store.calendar_for(today)).add_working_days(today, 1)
-    near = (
-        Q(promise_date__lte=threshold) if not regions else Q(region_code__not_in=regions, promise_date__lte=threshold)
-    )
-    far = Q(promise_date__gt=threshold) if not regions else Q(region_code__not_in=regions, promise_date__gt=threshold)
+    national = Q(region_code__not_in=regions) if regions else Q()
+    near = national & Q(promise_date__lte=threshold)
+    far = national & Q(promise_date__gt=threshold)
     for region in regions:
         regional = (await store.calendar_for(today, region)).add_working_days(today, 1)
         near |= Q(region_code=region, promise_date__lte=regional)

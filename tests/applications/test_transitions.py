@@ -81,7 +81,7 @@ class TestNextStatus:
             assert next_status(status, event, resume_status=resume) is want
             assert event in allowed_events(status, resume_status=resume)
 
-    @pytest.mark.parametrize("status", sorted(transitions.TERMINAL, key=lambda s: s.value), ids=lambda s: s.value)
+    @pytest.mark.parametrize("status", sorted(transitions.TERMINAL), ids=str)
     def test_a_terminal_status_allows_only_delivery_after_completion(self, status: S) -> None:
         allowed = allowed_events(status)
         if status is S.COMPLETED:
@@ -89,7 +89,7 @@ class TestNextStatus:
         else:
             assert allowed == set()
 
-    @pytest.mark.parametrize("status", sorted(transitions.NON_TERMINAL, key=lambda s: s.value), ids=lambda s: s.value)
+    @pytest.mark.parametrize("status", sorted(transitions.NON_TERMINAL), ids=str)
     def test_every_open_status_can_be_terminated_urged_and_visited(self, status: S) -> None:
         assert allowed_events(status, resume_status=_resume_for(status)) >= ANYWHERE_OPEN
 

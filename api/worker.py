@@ -25,6 +25,7 @@ from api.licenses.jobs import sweep_licenses
 from api.models import Session
 from api.ratings.jobs import expire_unrated_ratings
 from api.settings import Settings
+from api.supervision.jobs import scan_deadlines
 
 log = logging.getLogger("zsb.worker")
 
@@ -39,7 +40,7 @@ async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
     return int(removed)
 
 
-FUNCTIONS = [purge_expired_sessions, sweep_licenses, expire_unrated_ratings, expire_supplements]
+FUNCTIONS = [purge_expired_sessions, sweep_licenses, expire_unrated_ratings, expire_supplements, scan_deadlines]
 # arq's cron runs in UTC: 19:30, 16:05 and 16:20 UTC are 03:30, 00:05 and 00:20 in Asia/Shanghai.
 CRON_JOBS = [
     cron(purge_expired_sessions, hour={19}, minute={30}, run_at_startup=False),
@@ -47,6 +48,8 @@ CRON_JOBS = [
     cron(expire_unrated_ratings, hour={16}, minute={20}, run_at_startup=False),
     # 补正 deadlines are moments, not days: checked every hour.
     cron(expire_supplements, minute={10}, run_at_startup=False),
+    # 提示 / 黄牌 / 红牌 within minutes of a deadline passing; each run reads only the rows a rule matches.
+    cron(scan_deadlines, minute=set(range(2, 60, 5)), run_at_startup=False),
 ]
 
 

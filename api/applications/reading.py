@@ -30,6 +30,8 @@ from api.models import (
     SupplementRequest,
 )
 
+TIMELINE_SHOWN = 60  # the GraphQL cost of a full case stays under the document limit (graphql.md §3)
+
 
 class Viewer(StrEnum):
     APPLICANT = "APPLICANT"  # the applicant, the submitting agent, the enterprise's staff acting for it
@@ -200,7 +202,8 @@ async def view_of(app: Application, viewer: Viewer, db: BaseDBAsyncClient | None
     supplements_q = SupplementRequest.filter(application_id=app.id).using_db(db).order_by("round")
     specials_q = SpecialProcedure.filter(application_id=app.id).using_db(db).order_by("started_at")
     deliveries_q = ResultDelivery.filter(application_id=app.id).using_db(db).order_by("created_at")
-    events_q = ApplicationEvent.filter(application_id=app.id).using_db(db).order_by("seq")
+    # The latest entries only: `seq` runs 1…last_seq without gaps, so the total needs no count.
+    events_q = ApplicationEvent.filter(application_id=app.id).using_db(db).order_by("-seq").limit(TIMELINE_SHOWN)
     if db is None:
         # Pooled connections outside a transaction: the five reads overlap.
         materials, supplements, specials, deliveries, events = await asyncio.gather(
@@ -218,7 +221,7 @@ async def view_of(app: Application, viewer: Viewer, db: BaseDBAsyncClient | None
         supplements=[_supplement(s, names) for s in supplements],
         specials=list(specials),
         deliveries=list(deliveries),
-        timeline=[event_view(e) for e in events],
+        timeline=[event_view(e) for e in reversed(events)],
         viewer=viewer,
     )
 

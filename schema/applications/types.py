@@ -10,8 +10,9 @@ How to return an application from any resolver (applicant queries, H2's operator
 
 `from_view` takes the plain `reading.ApplicationView` and nothing else, so that the type never loads data itself
 (no N+1, no ORM in schema/). `allowedActions` depends on the view's `viewer`. Lists use `ApplicationSummary`
-(`ApplicationSummary.from_row`), which carries no timeline or materials. `IllegalTransitionError` is the typed
-error of a transition the lifecycle table refuses; `illegal_transition(exc)` builds it.
+(`ApplicationSummary.from_row`), which carries no timeline or materials. `IllegalTransitionError` (GraphQL name
+`ApplicationTransitionError`: the catalog owns `IllegalTransitionError`) is the typed error of a transition the
+lifecycle table refuses; `illegal_transition(exc)` builds it.
 """
 
 from __future__ import annotations
@@ -138,7 +139,11 @@ class ApplicationActorType(Enum):
     SYSTEM = "SYSTEM"
 
 
-@strawberry.type(description="The refused transition: the lifecycle table does not allow it in the current status.")
+@strawberry.type(
+    name="ApplicationTransitionError",
+    description="The lifecycle table does not allow this in the application's current status (code "
+    "ILLEGAL_TRANSITION). Nothing changed.",
+)
 class IllegalTransitionError(Error):
     status: ApplicationStatus
     allowed_events: list[str] = strawberry.field(description="Events allowed in the current status")
@@ -190,7 +195,7 @@ class SupplementItem:
 class SupplementRequest:
     id: strawberry.ID
     round: int
-    items: list[SupplementItem]
+    items: list[SupplementItem] = strawberry.field(description="At most 30")
     before_acceptance: bool
     notified_at: datetime
     due_at: datetime
@@ -293,7 +298,9 @@ def _supplement(view: reading.SupplementView) -> SupplementRequest:
     return SupplementRequest(
         id=strawberry.ID(str(view.id)),
         round=view.round,
-        items=[SupplementItem(requirement_id=_id(i.requirement_id), name=i.name, reason=i.reason) for i in view.items],
+        items=[
+            SupplementItem(requirement_id=_id(i.requirement_id), name=i.name, reason=i.reason) for i in view.items[:30]
+        ],
         before_acceptance=view.before_acceptance,
         notified_at=view.notified_at,
         due_at=view.due_at,
@@ -358,17 +365,21 @@ class Application:
     result_code: int | None = strawberry.field(description="办结结果 0–6 (domain.md §7.4)")
     result_reason: str
     result_time: datetime | None
-    result_license_ids: list[strawberry.ID] = strawberry.field(description="Licences issued as the result")
-    materials: list[ApplicationMaterial]
+    result_license_ids: list[strawberry.ID] = strawberry.field(description="Licences issued as the result, at most 10")
+    materials: list[ApplicationMaterial] = strawberry.field(description="At most 20")
     open_supplement: SupplementRequest | None = strawberry.field(description="The 补正 round awaiting an answer")
-    supplements: list[SupplementRequest] = strawberry.field(description="Every 补正 round, oldest first")
-    special_procedures: list[ApplicationSpecialProcedure]
-    deliveries: list[ResultDeliveryRecord]
+    supplements: list[SupplementRequest] = strawberry.field(description="Every 补正 round, oldest first, at most 10")
+    special_procedures: list[ApplicationSpecialProcedure] = strawberry.field(description="At most 10")
+    deliveries: list[ResultDeliveryRecord] = strawberry.field(description="At most 5")
     form_data: JSON
     form_version: str
-    timeline: list[ApplicationEvent] = strawberry.field(description="Every timeline entry in `seq` order")
+    timeline: list[ApplicationEvent] = strawberry.field(
+        description="The timeline in `seq` order: every entry, or the latest ones when there are more, at most 60"
+    )
+    timeline_total: int = strawberry.field(description="Entries in the whole timeline (`seq` of the latest)")
     allowed_actions: list[str] = strawberry.field(
-        description="For an applicant: WITHDRAW, RESUBMIT, SUPPLEMENT; for an operator: the events allowed now"
+        description="For an applicant: WITHDRAW, RESUBMIT, SUPPLEMENT; for an operator: the events allowed now; "
+        "at most 30"
     )
 
     @classmethod
@@ -403,15 +414,16 @@ class Application:
             result_code=app.result_code,
             result_reason=app.result_reason,
             result_time=app.result_time,
-            result_license_ids=[strawberry.ID(i) for i in app.result_licence_ids],
-            materials=[_material(m) for m in view.materials],
+            result_license_ids=[strawberry.ID(i) for i in app.result_licence_ids[:10]],
+            materials=[_material(m) for m in view.materials[:20]],
             open_supplement=_supplement(open_round) if open_round else None,
-            supplements=[_supplement(s) for s in view.supplements],
-            special_procedures=[_special(s) for s in view.specials],
-            deliveries=[_delivery(d) for d in view.deliveries],
+            supplements=[_supplement(s) for s in view.supplements[-10:]],
+            special_procedures=[_special(s) for s in view.specials[-10:]],
+            deliveries=[_delivery(d) for d in view.deliveries[-5:]],
             form_data=cast(JSON, app.form_data),
             form_version=app.form_version,
             timeline=[_event(e) for e in view.timeline],
+            timeline_total=app.last_seq,
             allowed_actions=view.allowed_actions,
         )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from tortoise.expressions import Q
 
@@ -154,5 +154,27 @@ async def rectifications(
     return Page(views, cursors, more)
 
 
-def history(row: Rectification) -> list[dict[str, Any]]:
-    return list(row.history)
+async def rating_view(evaluation: Evaluation, rectification: Rectification | None) -> RatingView:
+    cases = await _cases({evaluation.application_id})
+    names = await _org_names({evaluation.target_org_id})
+    case = cases.get(evaluation.application_id) if evaluation.application_id else None
+    return RatingView(evaluation, rectification, case, names.get(evaluation.target_org_id, ""))
+
+
+async def rectification_view(row: Rectification) -> RectificationView:
+    evaluation = await Evaluation.get(id=row.evaluation_id)
+    cases = await _cases({evaluation.application_id})
+    names = await _org_names({row.assigned_org_id})
+    case = cases.get(evaluation.application_id) if evaluation.application_id else None
+    return RectificationView(row, evaluation, case, names.get(row.assigned_org_id, ""))
+
+
+async def rectification_for(claims: AccessClaims, rectification_id: uuid.UUID) -> RectificationView | None:
+    """One rectification with its history; another department's is reported as missing."""
+    row = await Rectification.get_or_none(id=rectification_id)
+    if row is None:
+        return None
+    org = visible_org(claims, None)
+    if org is not None and row.assigned_org_id != org:
+        return None
+    return await rectification_view(row)

@@ -75,7 +75,7 @@ def visible_org(claims: AccessClaims, org_id: uuid.UUID | None) -> uuid.UUID | N
     if claims.department_id is None or OperatorRole.CASE_HANDLER.value not in claims.roles:
         raise Forbidden("your role does not allow this operation")
     if org_id is not None and org_id != claims.department_id:
-        raise Forbidden("case handlers see their own department only", code="OTHER_DEPARTMENT")
+        raise Forbidden("case handlers see their own department only")
     return claims.department_id
 
 

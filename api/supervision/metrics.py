@@ -226,7 +226,7 @@ def visible_org(claims: AccessClaims, org_id: uuid.UUID | None) -> uuid.UUID | N
     if OperatorRole.CASE_HANDLER.value not in roles or claims.department_id is None:
         raise Forbidden("your role does not allow this operation")
     if org_id is not None and org_id != claims.department_id:
-        raise Forbidden("case handlers see their own department only", code="OTHER_DEPARTMENT")
+        raise Forbidden("case handlers see their own department only")
     return claims.department_id
 
 

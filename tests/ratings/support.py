@@ -141,9 +141,13 @@ MY_RATINGS = (
     "{ edges { cursor node { " + RATING_FIELDS + " } } pageInfo { hasNextPage endCursor } } }"
 )
 RECTIFICATION = "query D($id: ID!) { rectification(id: $id) { " + RECTIFICATION_FIELDS + " } }"
+LIST_FIELDS = """
+id status assignedOrgId assignedOrgName dueAt callbackDueAt allowedSteps
+rating { projectNo moment satisfactionCode anonymous raterName raterMobile }
+"""
 RECTIFICATIONS = (
     "query L($org: ID, $status: [RectificationStatus!], $first: Int, $after: String) { rectifications(orgId: $org, "
-    "status: $status, first: $first, after: $after) { edges { cursor node { " + RECTIFICATION_FIELDS + " } } "
+    "status: $status, first: $first, after: $after) { edges { cursor node { " + LIST_FIELDS + " } } "
     "pageInfo { hasNextPage endCursor } } }"
 )
 

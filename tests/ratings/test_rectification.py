@@ -270,7 +270,7 @@ class TestRectificationAppeal:
     async def test_a_rejected_appeal_resumes_the_loop_with_the_deadline_moved_by_its_duration(self, api: Api) -> None:
         app, rid, token = await self._appealed(api)
         due_before = (await Rectification.get(id=rid)).due_at
-        filed_at = datetime.fromisoformat((await Rectification.get(id=rid)).appeal["filedAt"])  # type: ignore[index]
+        filed_at = datetime.fromisoformat((await Rectification.get(id=rid)).appeal["filedAt"])
         api.live.clock.advance(timedelta(minutes=10))
         boss = await supervisor(api)
         # a rejection needs its reason

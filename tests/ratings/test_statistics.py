@@ -50,7 +50,7 @@ class TestRatingStatistics:
         async def completed(**kw: Any) -> Application:
             return await case(me.person_id, now=now, item_id=item, **kw)
 
-        a, b, c, d, e, f, i = [await completed() for _ in range(7)]
+        a, b, c, _d, e, f, i = [await completed() for _ in range(7)]
         g = await completed(completed_ago=timedelta(days=5))  # completed before the period, rated in it
         h = await completed(status=ApplicationStatus.IN_PROGRESS)
         await rated(api, token, rating_input(a, code=1))

@@ -139,6 +139,10 @@ def _ratio(numerator: int, denominator: int, percent: float | None) -> dict[str,
     return {"numerator": numerator, "denominator": denominator, "percent": percent}
 
 
+def _target(name: str, target: float, met: bool, actual: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "targetPercent": target, "met": met, "actual": actual}
+
+
 class TestServiceMetrics:
     async def test_exact_figures_of_a_department_and_month(self, api: Api) -> None:
         # given
@@ -165,8 +169,8 @@ class TestServiceMetrics:
             "onlineItemsMaxOneVisit": _ratio(3, 4, 75.0),
             "onlineItemsZeroVisit": _ratio(2, 4, 50.0),
             "targets": [
-                {"name": "ONLINE_ITEMS_MAX_ONE_VISIT", "targetPercent": 70.0, "met": True, "actual": _ratio(3, 4, 75.0)},
-                {"name": "ONLINE_ITEMS_ZERO_VISIT", "targetPercent": 20.0, "met": True, "actual": _ratio(2, 4, 50.0)},
+                _target("ONLINE_ITEMS_MAX_ONE_VISIT", 70.0, True, _ratio(3, 4, 75.0)),
+                _target("ONLINE_ITEMS_ZERO_VISIT", 20.0, True, _ratio(2, 4, 50.0)),
             ],
         }
 
@@ -194,8 +198,8 @@ class TestServiceMetrics:
         result = (await api.data(METRICS, {"input": {"orgId": str(org.id), **PERIOD}}, token))["serviceMetrics"]
         # then
         assert result["targets"] == [
-            {"name": "ONLINE_ITEMS_MAX_ONE_VISIT", "targetPercent": 70.0, "met": False, "actual": _ratio(0, 1, 0.0)},
-            {"name": "ONLINE_ITEMS_ZERO_VISIT", "targetPercent": 20.0, "met": False, "actual": _ratio(0, 1, 0.0)},
+            _target("ONLINE_ITEMS_MAX_ONE_VISIT", 70.0, False, _ratio(0, 1, 0.0)),
+            _target("ONLINE_ITEMS_ZERO_VISIT", 20.0, False, _ratio(0, 1, 0.0)),
         ]
         assert result["timeReductionPercent"] == 0.0
         assert (result["onlineApplications"], result["meanCaseVisits"]) == (_ratio(0, 0, None), None)

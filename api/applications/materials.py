@@ -172,7 +172,7 @@ def _row(requirement: MaterialRequirement, via: ProvidedVia) -> dict[str, Any]:
     return {"requirement_id": requirement.id, "name": requirement.name, "provided_via": via, "trust_grade": GRADES[via]}
 
 
-def _check_claim(
+def check_claim(
     claim: MaterialClaim,
     requirement: MaterialRequirement,
     wallet: Wallet,
@@ -287,7 +287,7 @@ def resolve(
             )
             continue
         provided.add(requirement.id)
-        _check_claim(claim, requirement, wallet, licences_by_id, reused_by_id, today, out)
+        check_claim(claim, requirement, wallet, licences_by_id, reused_by_id, today, out)
     for requirement in requirements:
         wanted = str(requirement.id) in required or requirement.necessity == TOLERATED_LATER
         if requirement.id in provided or not wanted or str(requirement.id) in excluded:

@@ -190,23 +190,29 @@ async def find_item(service_code: str, version: int | None, handle_item_code: st
     return item
 
 
-def _form_problems(item: ServiceItem, form_data: Any) -> list[rules.Problem]:
+def form_problems(item: ServiceItem, form_data: Any) -> list[rules.Problem]:
     problems = forms.validate(form_data, item.form_schema, cache_key=(str(item.id), item.form_version))
     return [rules.Problem(["formData", *([p.field] if p.field else [])], p.code, p.message, p.field) for p in problems]
 
 
-async def _materials(item: ServiceItem, sub: Submission, wallet: rules.Wallet, now: datetime) -> rules.Resolved:
+async def find_materials_context(
+    item: ServiceItem,
+    claims: list[rules.MaterialClaim],
+    answers: list[rules.SituationAnswer],
+    wallet: rules.Wallet,
+    now: datetime,
+) -> rules.Resolved:
+    """Load what the material rules need (requirements, situations, licences, reusable materials), then check."""
     requirements = await MaterialRequirement.filter(service_item_id=item.id).order_by("order")
-    situations = await Situation.filter(service_item_id=item.id) if sub.situations else []
-    query, any_licence = rules.licences_to_load(requirements, sub.materials)
+    situations = await Situation.filter(service_item_id=item.id) if answers else []
+    query, any_licence = rules.licences_to_load(requirements, claims)
     licences = await ELicense.filter(query) if any_licence else []
-    reused_ids = [m.reused_material_id for m in sub.materials if m.reused_material_id]
-    reused = await rules.reusable(wallet, reused_ids)
+    reused = await rules.reusable(wallet, [m.reused_material_id for m in claims if m.reused_material_id])
     return rules.resolve(
         requirements=requirements,
         situations=situations,
-        answers=sub.situations,
-        claims=sub.materials,
+        answers=answers,
+        claims=claims,
         wallet=wallet,
         licences=licences,
         reused=reused,
@@ -222,8 +228,8 @@ async def submit(claims: AccessClaims, sub: Submission, now: datetime, pii: PiiC
         return replayed
     item = await find_item(sub.service_code, sub.version, sub.handle_item_code)
     who = await applicants.resolve(claims, sub.applicant, item, now, pii)
-    resolved = await _materials(item, sub, who.wallet, now)
-    problems = _form_problems(item, sub.form_data) + resolved.problems
+    resolved = await find_materials_context(item, sub.materials, sub.situations, who.wallet, now)
+    problems = form_problems(item, sub.form_data) + resolved.problems
     if problems:
         raise SubmissionRejected(problems)
     password_hash = await hash_password(sub.query_password) if sub.query_password else ""

@@ -100,11 +100,20 @@ class ResubmitApplicationInput:
     situations: list[ApplicationSituationInput] | None = None
 
 
+@strawberry.input(description="The answer to one line of a 补正 notice.")
+class SupplementMaterialInput:
+    item: int = strawberry.field(description="Index of the line in `openSupplement.items`")
+    via: MaterialWay
+    file_id: str | None = None
+    license_id: strawberry.ID | None = None
+    reused_material_id: strawberry.ID | None = None
+
+
 @strawberry.input
 class SupplementApplicationInput:
     id: strawberry.ID
     round: int = strawberry.field(description="The open 补正 round answered")
-    materials: list[ApplicationMaterialInput] = strawberry.field(description="One per listed item of the round")
+    materials: list[SupplementMaterialInput] = strawberry.field(description="One per line of the round, at most 100")
 
 
 @strawberry.input

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -9,16 +10,17 @@ import strawberry
 
 from api.applications import applicant as applicants
 from api.applications import materials as rules
-from api.applications import reading, submission
+from api.applications import reading, requests, submission
 from api.applications.transitions import IllegalTransition
 from api.identity.tokens import AccessClaims
-from api.kit.errors import AppError
+from api.kit.errors import AppError, NotFound
 from api.kit.ids import parse_uuid
+from api.models import Application as ApplicationRow
 from api.models import ApplicationChannel as ChannelRow
 from api.models import ProvidedVia
 from schema.access import CitizenOnly
 from schema.applications import inputs
-from schema.applications.types import Application, illegal_transition
+from schema.applications.types import Application, IllegalTransitionError, illegal_transition
 from schema.context import Info
 from schema.errors import ConflictError, Error, ForbiddenError, InvalidInputError, NotFoundError, to_error
 
@@ -61,6 +63,28 @@ class ApplicationSupplemented:
     application: Application
 
 
+WithdrawApplicationResult = Annotated[
+    ApplicationWithdrawn | IllegalTransitionError | InvalidInputError | NotFoundError | ConflictError,
+    strawberry.union("WithdrawApplicationResult"),
+]
+ResubmitApplicationResult = Annotated[
+    ApplicationResubmitted
+    | SubmissionRejectedError
+    | IllegalTransitionError
+    | InvalidInputError
+    | NotFoundError
+    | ConflictError,
+    strawberry.union("ResubmitApplicationResult"),
+]
+SupplementApplicationResult = Annotated[
+    ApplicationSupplemented
+    | SubmissionRejectedError
+    | IllegalTransitionError
+    | InvalidInputError
+    | NotFoundError
+    | ConflictError,
+    strawberry.union("SupplementApplicationResult"),
+]
 SubmitApplicationResult = Annotated[
     ApplicationSubmitted | SubmissionRejectedError | InvalidInputError | NotFoundError | ForbiddenError | ConflictError,
     strawberry.union("SubmitApplicationResult"),
@@ -94,10 +118,6 @@ async def guard(call: Callable[[], Awaitable[T]]) -> T | object:
         return illegal_transition(exc)
     except AppError as exc:
         return to_error(exc)
-
-
-def _uuid(value: object | None) -> object | None:
-    return None if value is None else parse_uuid(str(value))
 
 
 def material_claims(items: list[inputs.ApplicationMaterialInput]) -> list[rules.MaterialClaim]:
@@ -168,3 +188,79 @@ class ApplicationMutation:
             return ApplicationSubmitted(application=Application.from_view(view), replayed=done.replayed)
 
         return await guard(run)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        permission_classes=[CitizenOnly],
+        description="撤回: withdraw your application before a decision (ILLEGAL_TRANSITION afterwards).",
+    )
+    async def withdraw_application(
+        self, info: Info, input: inputs.WithdrawApplicationInput
+    ) -> WithdrawApplicationResult:
+        now = info.context.identity.clock.now()
+
+        async def run() -> ApplicationWithdrawn:
+            app = await requests.withdraw(_claims(info), _id(input.id), input.reason, now)
+            return ApplicationWithdrawn(application=await _view(app))
+
+        return await guard(run)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        permission_classes=[CitizenOnly],
+        description="Resubmit after 预审退回 with the corrected form and materials; the 办件编号 stays.",
+    )
+    async def resubmit_application(
+        self, info: Info, input: inputs.ResubmitApplicationInput
+    ) -> ResubmitApplicationResult:
+        now = info.context.identity.clock.now()
+
+        async def run() -> ApplicationResubmitted:
+            fix = requests.Correction(
+                form_data=input.form_data,
+                materials=None if input.materials is None else material_claims(input.materials),
+                situations=situation_answers(input.situations or []),
+            )
+            app = await requests.resubmit(_claims(info), _id(input.id), fix, now)
+            return ApplicationResubmitted(application=await _view(app))
+
+        return await guard(run)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        permission_classes=[CitizenOnly],
+        description="补正: answer every line of the open round before its deadline (SUPPLEMENT_EXPIRED after).",
+    )
+    async def supplement_application(
+        self, info: Info, input: inputs.SupplementApplicationInput
+    ) -> SupplementApplicationResult:
+        now = info.context.identity.clock.now()
+
+        async def run() -> ApplicationSupplemented:
+            answers = [
+                requests.SupplementAnswer(
+                    index=i,
+                    item=m.item,
+                    claim=rules.MaterialClaim(
+                        index=i,
+                        requirement_id=None,
+                        via=ProvidedVia(m.via.value),
+                        file_id=m.file_id or "",
+                        licence_id=parse_uuid(str(m.license_id)) if m.license_id else None,
+                        reused_material_id=parse_uuid(str(m.reused_material_id)) if m.reused_material_id else None,
+                    ),
+                )
+                for i, m in enumerate(input.materials)
+            ]
+            app = await requests.supplement(_claims(info), _id(input.id), input.round, answers, now)
+            return ApplicationSupplemented(application=await _view(app))
+
+        return await guard(run)  # type: ignore[return-value]
+
+
+def _id(value: strawberry.ID) -> uuid.UUID:
+    parsed = parse_uuid(str(value))
+    if parsed is None:
+        raise NotFound("no such application of yours", path=["id"], code="APPLICATION_NOT_FOUND")
+    return parsed
+
+
+async def _view(app: ApplicationRow) -> Application:
+    return Application.from_view(await reading.view_of(app, reading.Viewer.APPLICANT))

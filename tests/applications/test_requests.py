@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from api.models import Application, ApplicationMaterial, EventType, SupplementRequest
 from tests.applications.cases import advance, open_round
@@ -106,7 +107,7 @@ class TestResubmitApplication:
 
 
 class TestSupplementApplication:
-    async def _case_awaiting_supplement(self, api: Api, token: str, due_in: timedelta) -> dict[str, object]:
+    async def _case_awaiting_supplement(self, api: Api, token: str, due_in: timedelta) -> dict[str, Any]:
         app = await submitted(api, token)
         now = api.live.clock.now()
         await advance(app["id"], EventType.PRECHECK_PASS, EventType.ACCEPT, now=now)
@@ -119,9 +120,9 @@ class TestSupplementApplication:
         app = await self._case_awaiting_supplement(api, token, timedelta(days=30))
         answer = {"item": 0, "via": "UPLOAD", "fileId": "upload/note.pdf"}
 
-        result = (
-            await api.data(SUPPLEMENT, {"input": {"id": app["id"], "round": 1, "materials": [answer]}}, token)
-        )["supplementApplication"]
+        result = (await api.data(SUPPLEMENT, {"input": {"id": app["id"], "round": 1, "materials": [answer]}}, token))[
+            "supplementApplication"
+        ]
 
         assert result["__typename"] == "ApplicationSupplemented", result
         assert result["application"]["status"] == "IN_PROGRESS"
@@ -138,16 +139,17 @@ class TestSupplementApplication:
         before = (await footprint(app["id"]), await ApplicationMaterial.filter(application_id=app["id"]).count())
         answer = {"item": 0, "via": "UPLOAD", "fileId": "upload/late.pdf"}
 
-        result = (
-            await api.data(SUPPLEMENT, {"input": {"id": app["id"], "round": 1, "materials": [answer]}}, token)
-        )["supplementApplication"]
+        result = (await api.data(SUPPLEMENT, {"input": {"id": app["id"], "round": 1, "materials": [answer]}}, token))[
+            "supplementApplication"
+        ]
 
         assert (result["__typename"], result["code"], result["path"]) == (
             "ConflictError",
             "SUPPLEMENT_EXPIRED",
             ["round"],
         )
-        assert (await footprint(app["id"]), await ApplicationMaterial.filter(application_id=app["id"]).count()) == before
+        after = (await footprint(app["id"]), await ApplicationMaterial.filter(application_id=app["id"]).count())
+        assert after == before
         assert (await SupplementRequest.get(application_id=app["id"], round=1)).fulfilled_at is None
 
     async def test_an_unanswered_line_is_refused(self, api: Api) -> None:

@@ -111,7 +111,7 @@ class TestSupplementApplication:
         app = await submitted(api, token)
         now = api.live.clock.now()
         await advance(app["id"], EventType.PRECHECK_PASS, EventType.ACCEPT, now=now)
-        items = [{"requirement_id": None, "name": "补充说明", "reason": "请说明出生地点"}]
+        items: list[dict[str, object]] = [{"requirement_id": None, "name": "补充说明", "reason": "请说明出生地点"}]
         await open_round(app["id"], now, due_in=due_in, items=items)
         return app
 

@@ -27,6 +27,7 @@ _SAMPLES = {
     "Float": 1.0,
     "Boolean": False,
     "DateTime": "2030-01-01T00:00:00+08:00",
+    "Date": "2030-01-01",
 }
 
 

@@ -39,10 +39,15 @@ class Shipment:
     address: str = ""
 
 
-def _shipment(app: Application, given: Shipment) -> Shipment:
-    waybill = given.waybill_no.strip().upper()
+def _waybill(value: str) -> str:
+    waybill = value.strip().upper()
     if not _WAYBILL.fullmatch(waybill):
         raise InvalidInput("a waybill number has 8–40 letters or digits", path=["ems", "waybillNo"], code="WAYBILL")
+    return waybill
+
+
+def _shipment(app: Application, given: Shipment) -> Shipment:
+    waybill = _waybill(given.waybill_no)
     name = given.receiver_name.strip() or app.contact_name or app.applicant_name
     mobile = given.receiver_mobile.strip() or app.contact_mobile
     address = given.address.strip() or app.address
@@ -67,6 +72,8 @@ async def deliver(
         raise InvalidInput("EMS delivery needs the waybill", path=["ems"], code="REQUIRED")
     if method is not DeliveryMethod.EMS and shipment is not None:
         raise InvalidInput("only EMS delivery takes a waybill", path=["ems"], code="NOT_EMS")
+    if shipment is not None:
+        _waybill(shipment.waybill_no)
     event, status = EVENTS[method]
 
     async def build(case: staff.Case, db: BaseDBAsyncClient) -> Entry:

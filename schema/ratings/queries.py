@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Annotated
 
 import strawberry
 from strawberry.exceptions import StrawberryGraphQLError
@@ -113,17 +114,15 @@ class RatingQuery:
     async def rating_statistics(
         self,
         info: Info,
-        from_date: date,
-        to_date: date,
+        start: Annotated[date, strawberry.argument(name="from", description="First day (Asia/Shanghai)")],
+        end: Annotated[date, strawberry.argument(name="to", description="Last day, inclusive")],
         org_id: strawberry.ID | None = None,
         item_id: strawberry.ID | None = None,
     ) -> RatingStatistics:
         org, item = _id(org_id, "orgId"), _id(item_id, "itemId")
         now = info.context.identity.clock.now()
         try:
-            figures = await stats.statistics(
-                _claims(info), org, item, from_date, to_date, ratings_policy.current(), now
-            )
+            figures = await stats.statistics(_claims(info), org, item, start, end, ratings_policy.current(), now)
         except AppError as exc:
             raise _refuse(exc) from None
         return RatingStatistics.build(figures)

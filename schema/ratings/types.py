@@ -380,7 +380,7 @@ class RatingRatio:
         return cls(numerator=ratio.numerator, denominator=ratio.denominator, rate=ratio.rate)
 
 
-@strawberry.type(description="好差评 figures of an org and/or item over a period (definitions in the README).")
+@strawberry.type(description="好差评 figures of an org and/or item over a period; unrated cases never count as good.")
 class RatingStatistics:
     org_id: strawberry.ID | None
     item_id: strawberry.ID | None

@@ -169,7 +169,7 @@ VERDICT = (
 )
 STATISTICS = """
 query S($org: ID, $item: ID, $from: Date!, $to: Date!) {
-  ratingStatistics(orgId: $org, itemId: $item, fromDate: $from, toDate: $to) {
+  ratingStatistics(orgId: $org, itemId: $item, from: $from, to: $to) {
     orgId itemId fromDate toDate completedCases ratings countByCode weightedScore
     participation { numerator denominator rate } goodRate { numerator denominator rate }
     badRate { numerator denominator rate } rectifiedRate { numerator denominator rate }

@@ -75,7 +75,9 @@ class SubmitApplicationInput:
     handle_item_code: str | None = strawberry.field(default=None, description="业务办理项编码, when the item has them")
     applicant: ApplicationApplicantInput | None = None
     channel: ApplicationChannel = strawberry.field(description="APP, WECHAT_MP, ALIPAY_MP or H5")
-    form_data: JSON = strawberry.field(description="Validated against the item version's JSON Schema")
+    form_data: JSON | None = strawberry.field(
+        default=None, description="Validated against the item version's JSON Schema (null: an empty form)"
+    )
     materials: list[ApplicationMaterialInput] = strawberry.field(default_factory=list, description="At most 100")
     situations: list[ApplicationSituationInput] = strawberry.field(default_factory=list, description="At most 100")
     contact: ApplicationContactInput | None = None

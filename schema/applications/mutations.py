@@ -155,7 +155,7 @@ def _submission(data: inputs.SubmitApplicationInput) -> submission.Submission:
             principal_person_id=parse_uuid(str(who.principal_person_id)) if who.principal_person_id else None,
         ),
         channel=ChannelRow(data.channel.value),
-        form_data=data.form_data,
+        form_data={} if data.form_data is None else data.form_data,
         materials=material_claims(data.materials),
         situations=situation_answers(data.situations),
         contact=(

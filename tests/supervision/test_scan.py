@@ -11,6 +11,7 @@ from arq.worker import Worker
 
 from api.lifespan import Services
 from api.models import Application, ApplicationStatus, EfficiencyAlert, OutboxEvent, RectificationStatus
+from api.supervision import scan
 from api.worker import FUNCTIONS
 from tests.supervision.support import alerts_of, at, case, department, outbox_of, rectification, run_scan, timer, today
 from tests.support.client import LiveServer
@@ -121,6 +122,17 @@ class TestScanCases:
         # then
         assert await alerts_of(org) == sorted(("PROMISE_OVERDUE", "RED", str(c.id), None) for c in cases)
         assert await outbox_of(org) == 3
+
+    async def test_small_batches_reach_every_row(self, live: LiveServer) -> None:
+        # given five overdue cases and a batch size of two
+        org = await department()
+        day, _ = await today(live)
+        cases = [await case(org, promise_date=day - timedelta(days=1)) for _ in range(5)]
+        # when
+        await scan.scan(live.clock.now(), batch_size=2)
+        # then every case is alerted once and RED
+        assert await alerts_of(org) == sorted(("PROMISE_OVERDUE", "RED", str(c.id), None) for c in cases)
+        assert [await timer(c) for c in cases] == ["RED"] * 5
 
     async def test_resuming_moves_the_case_from_paused_back_to_its_level(self, live: LiveServer) -> None:
         # given a paused case whose promise lies in the past

@@ -63,7 +63,7 @@ class TestAllocate:
 
         # when they run concurrently
         done = await asyncio.gather(
-            *(submission.submit(_claims(1 + n % 20), sub, now, services.identity.pii) for n, sub in enumerate(subs))
+            *(submission.submit(_claims(1 + n % 15), sub, now, services.identity.pii) for n, sub in enumerate(subs))
         )
 
         # then every number is today's, distinct, and the 200 are consecutive

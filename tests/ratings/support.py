@@ -58,9 +58,11 @@ async def case(
     dept: str = HANDLER_DEPT,
     events: tuple[EventType, ...] = (),
     agent_person_id: str | None = None,
+    enterprise_id: uuid.UUID | None = None,
 ) -> Application:
     """A 即办件-like case of `person_id` at `dept`: SUBMIT and ACCEPT, then COMPLETE `completed_ago` before `now`
-    when `status` is COMPLETED; `events` are appended after it (DELIVERY_RECEIVED, …) at the completion time."""
+    when `status` is COMPLETED; `events` are appended after it (DELIVERY_RECEIVED, …) at the completion time.
+    With `enterprise_id` the enterprise applies and `person_id` is the staff member who submitted."""
     done_at = now - completed_ago
     start = done_at - timedelta(hours=1)
     app_id = uuid.uuid4()
@@ -75,8 +77,9 @@ async def case(
         service_item_version=1,
         task_code="TEST-RATINGS",
         item_name="医保参保登记（评价测试）",
-        applicant_type="1",
-        applicant_person_id=person,
+        applicant_type="2" if enterprise_id else "1",
+        applicant_person_id=None if enterprise_id else person,
+        applicant_enterprise_id=enterprise_id,
         applicant_name="测试申请人",
         applicant_id_type="111",
         contact_name="测试联系人",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from api.models import (
     RectificationStatus,
 )
 from api.ratings.common import end_of_day
+from api.seed.context import seed_id
 from api.workdays import store as workdays
 from tests.ratings.support import (
     MY_RATINGS,
@@ -271,3 +273,34 @@ class TestRateService:
         assert rest["pageInfo"]["hasNextPage"] is False
         one = (await api.data(MY_RATINGS, {"app": str(first.id), "first": 5}, me.access_token))["myRatings"]
         assert [e["node"]["moment"] for e in one["edges"]] == ["COMPLETE"]
+
+
+class TestRateServiceForEnterprises:
+    async def test_the_legal_representative_rates_the_enterprises_case_and_a_stranger_cannot(self, api: Api) -> None:
+        # given a case of 食品 enterprise submitted by its 经办人 (resident 11); its legal representative is resident 9
+        shipin = seed_id("enterprise", "shipin")
+        now = api.live.clock.now()
+        app = await case(str(seed_id("person", 11)), now=now, enterprise_id=shipin)
+        stranger = await api.sign_in()
+        refused = await call(api, RATE, stranger.access_token, **rating_input(app))
+        assert (refused["__typename"], refused["code"]) == ("NotFoundError", "APPLICATION_NOT_FOUND")
+        assert await Evaluation.filter(application_id=app.id).count() == 0
+        rep = await api.sign_in("19900000009")
+        rating = await rated(api, rep.access_token, rating_input(app, code=2))
+        assert (await Evaluation.get(id=rating["id"])).rater_person_id == seed_id("person", 9)
+
+
+class TestRateServiceConcurrently:
+    async def test_two_ratings_of_one_moment_at_once_store_one(self, api: Api) -> None:
+        me = await api.sign_in()
+        app = await case(me.person_id, now=api.live.clock.now())
+        results = await asyncio.gather(
+            call(api, RATE, me.access_token, **rating_input(app, code=1)),
+            call(api, RATE, me.access_token, **bad_input(app)),
+        )
+        kinds = sorted(r["__typename"] for r in results)
+        assert kinds == ["ConflictError", "ServiceRated"]
+        assert await Evaluation.filter(application_id=app.id).count() == 1
+        stored = await Evaluation.get(application_id=app.id)
+        loops = await Rectification.filter(evaluation_id=stored.id).count()
+        assert loops == (1 if stored.satisfaction_code == 5 else 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from api.models import (
 )
 from api.ratings.common import end_of_day
 from api.workdays import store as workdays
+from tests.catalog.support import counting_sql
 from tests.ratings.support import (
     CALLBACK,
     CLASSIFY,
@@ -302,3 +304,32 @@ class TestRectificationAppeal:
         result = await call(api, CLASSIFY, token, rectificationId=rid, category="MISJUDGED", text="误评")
         assert (result["__typename"], result["code"]) == ("ConflictError", "APPEAL_WINDOW_CLOSED")
         assert await row_state(rid) == before
+
+
+class TestRectificationConcurrency:
+    async def test_two_handlers_acting_at_once_move_the_loop_once(self, api: Api) -> None:
+        _, _, rating = await bad_rating(api)
+        rid = rating["rectification"]["id"]
+        first, second = await handler(api), await handler(api)
+        results = await asyncio.gather(
+            call(api, CALLBACK, first, rectificationId=rid, result="甲回访"),
+            call(api, CALLBACK, second, rectificationId=rid, result="乙回访"),
+        )
+        kinds = [r["__typename"] for r in results]
+        # the second either lost the race on write (Conflict) or read the moved loop (step refused)
+        assert kinds.count("RectificationChanged") == 1
+        assert {k for k in kinds if k != "RectificationChanged"} <= {"ConflictError", "RectificationStepRefusedError"}
+        row = await Rectification.get(id=rid)
+        assert (row.status, len(row.history)) == (RectificationStatus.VERIFYING, 2)
+
+
+class TestRectificationListCost:
+    async def test_a_page_costs_the_same_statements_for_one_or_many_tickets(self, api: Api) -> None:
+        token = await handler(api)
+        for _ in range(3):
+            await bad_rating(api)
+        with counting_sql() as one:
+            await api.data(RECTIFICATIONS, {"first": 1}, token)
+        with counting_sql() as many:
+            await api.data(RECTIFICATIONS, {"first": 3}, token)
+        assert len(one) == len(many) == 4  # tickets, evaluations, cases, org names

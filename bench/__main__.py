@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import auth, pages, search
+from bench import applications, auth, pages, search
 
 BENCHMARKS: dict[str, Callable[..., None]] = {
+    "applications": applications.run,
     "auth": auth.run,
     "pages": pages.run,
     "search": search.run,

@@ -37,8 +37,9 @@ async def next_value(task_code: str, day: date, db: BaseDBAsyncClient) -> int:
         sql, params = _UPSERT.format(p1="$1", p2="$2"), [task_code, day]
     else:  # Tortoise stores SQLite dates as ISO text
         sql, params = _UPSERT.format(p1="?", p2="?"), [task_code, day.isoformat()]
-    _, rows = await db.execute_query(sql, params)
-    return int(dict(rows[0])["last_value"])
+    # execute_query_dict always fetches: asyncpg's execute_query drops the rows of an INSERT … RETURNING.
+    rows = await db.execute_query_dict(sql, params)
+    return int(rows[0]["last_value"])
 
 
 def format_number(task_code: str, day: date, value: int) -> str:

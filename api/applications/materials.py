@@ -96,6 +96,7 @@ class Resolved:
     rows: list[dict[str, Any]] = field(default_factory=list)
     licence_ids: list[uuid.UUID] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    licence_names: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)  # id → (name, 证照标识)
 
 
 def usable(licence: ELicense, today: date) -> bool:
@@ -228,6 +229,7 @@ def check_claim(
         row["elicense_id"] = licence.id
         row["file_id"] = licence.file_id
         out.licence_ids.append(licence.id)
+        out.licence_names[licence.id] = (licence.name, licence.cert_identifier)
     elif claim.via is ProvidedVia.REUSED:
         earlier = reused.get(claim.reused_material_id) if claim.reused_material_id else None
         if earlier is None:
@@ -298,6 +300,7 @@ def resolve(
                 {**_row(requirement, ProvidedVia.ELICENSE), "elicense_id": licence.id, "file_id": licence.file_id}
             )
             out.licence_ids.append(licence.id)
+            out.licence_names[licence.id] = (licence.name, licence.cert_identifier)
         elif requirement.source == DATA_SHARING:
             out.rows.append(_row(requirement, ProvidedVia.DATA_SHARING))
         elif str(requirement.id) in required:

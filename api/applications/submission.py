@@ -24,7 +24,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from api.applications import applicant as applicants
-from api.applications import forms, numbering, results
+from api.applications import forms, numbering, reading, results
 from api.applications import materials as rules
 from api.applications.journal import Actor, notice_payload
 from api.catalog import read as catalog
@@ -123,6 +123,7 @@ class Submission:
 class Submitted:
     app: Application
     replayed: bool
+    view: reading.ApplicationView | None = None  # built from the rows just written, when nothing else changed them
 
 
 def _check_basics(sub: Submission) -> None:
@@ -236,7 +237,7 @@ async def submit(claims: AccessClaims, sub: Submission, now: datetime, pii: PiiC
     actor = Actor(ActorType.APPLICANT, claims.subject, who.submitter_name)
     try:
         async with in_transaction() as db:
-            app = await _create(sub, item, who, password_hash, now, db, resolved, actor, fingerprint)
+            app, rows, event = await _create(sub, item, who, password_hash, now, db, resolved, actor, fingerprint)
             if item.project_type == INSTANT:
                 await results.complete_instant(app, actor, now, db)
     except IntegrityError:
@@ -245,7 +246,19 @@ async def submit(claims: AccessClaims, sub: Submission, now: datetime, pii: PiiC
         if replayed is None:
             raise
         return replayed
-    return Submitted(app, False)
+    if item.project_type == INSTANT:
+        return Submitted(app, False)
+    # A new 承诺件 is exactly what was just written: its view needs no read back.
+    view = reading.ApplicationView(
+        app=app,
+        materials=reading.material_views(rows, resolved.licence_names),
+        supplements=[],
+        specials=[],
+        deliveries=[],
+        timeline=[reading.event_view(event)],
+        viewer=reading.Viewer.APPLICANT,
+    )
+    return Submitted(app, False, view)
 
 
 async def _create(
@@ -258,7 +271,7 @@ async def _create(
     resolved: rules.Resolved,
     actor: Actor,
     fingerprint: str,
-) -> Application:
+) -> tuple[Application, list[ApplicationMaterial], ApplicationEvent]:
     project_no = await numbering.allocate(item.task_code, now, db)
     contact = sub.contact or Contact()
     app = Application(
@@ -319,13 +332,15 @@ async def _create(
             ],
             using_db=db,
         )
-    await _record_submit(app, actor, now, db, fingerprint, len(rows))
-    return app
+    event = await _record_submit(app, actor, now, db, fingerprint, len(rows))
+    return app, rows, event
 
 
-async def _record_submit(app: Application, actor: Actor, now: datetime, db: Any, fingerprint: str, count: int) -> None:
+async def _record_submit(
+    app: Application, actor: Actor, now: datetime, db: Any, fingerprint: str, count: int
+) -> ApplicationEvent:
     """The creating SUBMIT event: journal.append without its transition check (the row did not exist before)."""
-    await ApplicationEvent.create(
+    event = await ApplicationEvent.create(
         using_db=db,
         id=uuid.uuid4(),
         application_id=app.id,
@@ -351,3 +366,4 @@ async def _record_submit(app: Application, actor: Actor, now: datetime, db: Any,
         payload={**notice_payload(app), "event": EventType.SUBMIT.value, "seq": 1},
         created_at=now,
     )
+    return event

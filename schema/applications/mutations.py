@@ -184,7 +184,7 @@ class ApplicationMutation:
             done = await submission.submit(
                 _claims(info), _submission(input), context.identity.clock.now(), context.identity.pii
             )
-            view = await reading.view_of(done.app, reading.Viewer.APPLICANT)
+            view = done.view or await reading.view_of(done.app, reading.Viewer.APPLICANT)
             return ApplicationSubmitted(application=Application.from_view(view), replayed=done.replayed)
 
         return await guard(run)  # type: ignore[return-value]

@@ -151,8 +151,9 @@ async def classify(
         elif category is RectificationCategory.MISJUDGED:
             if row.appeal is not None:
                 raise IllegalRectificationStep(row.status, Step.CLASSIFY, "this loop has been appealed once already")
+            # Assigned when rated: the loop is opened in the rating's transaction, on the business clock.
             appeal_until = await common.working_deadline(
-                row.created_at, policy.appeal_working_days, await _region(loaded.evaluation, db), db
+                loaded.evaluation.evaluated_at, policy.appeal_working_days, await _region(loaded.evaluation, db), db
             )
             if now > appeal_until:
                 raise AppealWindowClosed(

@@ -299,7 +299,7 @@ class TestRectificationAppeal:
         token = await handler(api)
         await step(api, CALLBACK, token, rectificationId=rid, result="已回访")
         # assigned three weeks ago: past 5 working days, whatever the holidays
-        await Rectification.filter(id=rid).update(created_at=api.live.clock.now() - timedelta(days=21))
+        await Evaluation.filter(id=rating["id"]).update(evaluated_at=api.live.clock.now() - timedelta(days=21))
         before = await row_state(rid)
         result = await call(api, CLASSIFY, token, rectificationId=rid, category="MISJUDGED", text="误评")
         assert (result["__typename"], result["code"]) == ("ConflictError", "APPEAL_WINDOW_CLOSED")

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 
 from api.kit.clock import Clock
 from api.kit.pii import PiiCipher
-from api.seed import catalog, identity, licenses, reference
+from api.seed import applications, catalog, identity, licenses, reference
 from api.seed.context import SeedContext, SeedPart
 from api.seed.describe import describe
 from api.seed.report import SeedReport
@@ -25,6 +25,7 @@ PARTS: tuple[SeedPart, ...] = (
     *identity.PARTS,
     *catalog.PARTS,
     *licenses.PARTS,
+    *applications.PARTS,
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -38,7 +39,7 @@ async def seeded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Seed
 
 class TestSeededApplications:
     async def test_every_stored_status_has_at_least_two_cases(self, seeded: SeedRun) -> None:
-        statuses = await Application.all().values_list("status", flat=True)
+        statuses: list[Any] = list(await Application.all().values_list("status", flat=True))
         stored = [s for s in ApplicationStatus if s is not ApplicationStatus.DRAFT]
         assert {s: statuses.count(s) >= 2 for s in stored} == dict.fromkeys(stored, True)
 
@@ -50,7 +51,9 @@ class TestSeededApplications:
 
     async def test_each_transition_has_its_outbox_row(self, seeded: SeedRun) -> None:
         app = await Application.get(id=seed_id("application", "completed-e-delivered"))
-        topics = await OutboxEvent.filter(key=str(app.id)).order_by("state_version").values_list("topic", flat=True)
+        topics: list[Any] = list(
+            await OutboxEvent.filter(key=str(app.id)).order_by("state_version").values_list("topic", flat=True)
+        )
         assert topics == [
             "application.submitted",
             "application.accepted",
@@ -85,7 +88,9 @@ class TestSeededApplications:
         assert agent_case.applicant_person_id == seed_id("person", 3)
         assert await Application.filter(applicant_enterprise_id__isnull=False).count() >= 5
         bundle = await BundleApplication.get(id=seed_id("bundle-application", "newborn"))
-        children = await Application.filter(bundle_application_id=bundle.id).values_list("status", flat=True)
+        children: list[Any] = list(
+            await Application.filter(bundle_application_id=bundle.id).values_list("status", flat=True)
+        )
         assert sorted(children) == [ApplicationStatus.COMPLETED, ApplicationStatus.SUBMITTED]
 
     async def test_the_issued_result_is_in_the_applicants_wallet(self, seeded: SeedRun) -> None:

@@ -25,6 +25,7 @@ from api.models import (
     BundleApplication,
     DeliveryMethod,
     DeliveryStatus,
+    ELicense,
     EvaluationStatus,
     EventType,
     ItemStatus,
@@ -437,6 +438,7 @@ async def _issued_licence(ctx: SeedContext, app: Application, scripts: Scripts) 
     actor = journal.Actor(ActorType.STAFF, None, "演示窗口", org.uscc)
     licence = await results.issue_licence(app, item, actor, issued_at, ctx.db, results.ResultSpec())
     await Application.filter(id=app.id).using_db(ctx.db).update(result_licence_ids=[str(licence.id)])
+    await ELicense.filter(id=licence.id).using_db(ctx.db).update(is_synthetic=True)
 
 
 async def _side_rows(ctx: SeedContext, apps: dict[str, Application]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from api.models import (
     Application,
+    EfficiencyAlert,
     Evaluation,
     EvaluationStatus,
     Organization,
@@ -205,4 +206,5 @@ async def _alerts(ctx: SeedContext, apps: dict[str, Application], states: dict[s
         loop("bad-pending-callback", Rule.CALLBACK_OVERDUE, "实名差评回访超期", suffix="0"),
         loop("bad-escalated", Rule.RECTIFICATION_ESCALATED, "评价人对差评整改结果两次不满意，提请上级主管部门督办"),
     ]
-    await raise_alerts(candidates, ctx.now - timedelta(hours=2), ctx.db)
+    raised = await raise_alerts(candidates, ctx.now - timedelta(hours=2), ctx.db)
+    await EfficiencyAlert.filter(id__in=[a.id for a in raised]).using_db(ctx.db).update(is_synthetic=True)

@@ -29,6 +29,7 @@ from schema.catalog.queries import CatalogQuery
 from schema.catalog.search import SearchQuery
 from schema.cost import CostLimiter
 from schema.errors import Error
+from schema.execution import ExecutionContext
 from schema.identity.mutations import IdentityMutation
 from schema.identity.queries import IdentityQuery
 from schema.licenses.mutations import LicenseMutation
@@ -102,6 +103,7 @@ def build_schema(limits: GraphQLSettings, *, introspection: bool) -> strawberry.
         types=[Error],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=ExecutionContext,
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -163,6 +164,38 @@ def event_view(row: ApplicationEvent) -> EventView:
     )
 
 
+# The columns a timeline entry shows, read as tuples: a full ApplicationEvent model per entry (detail JSON and
+# all) costs several times the query itself on a long timeline.
+EVENT_COLUMNS = (
+    "seq",
+    "event_type",
+    "from_status",
+    "to_status",
+    "step_name",
+    "actor_type",
+    "actor_name",
+    "action_result",
+    "opinion",
+    "started_at",
+)
+
+
+def _event_from_columns(row: tuple[Any, ...]) -> EventView:
+    seq, event_type, from_status, to_status, step_name, actor_type, actor_name, action_result, opinion, at = row
+    return EventView(
+        seq=seq,
+        type=event_type,
+        from_status=from_status,
+        to_status=to_status,
+        step_name=step_name,
+        actor_type=actor_type.value,
+        actor_name=actor_name,
+        action_result=action_result,
+        opinion=opinion,
+        at=at,
+    )
+
+
 async def _licences(ids: set[uuid.UUID], db: BaseDBAsyncClient | None) -> dict[uuid.UUID, tuple[str, str]]:
     if not ids:
         return {}
@@ -194,18 +227,55 @@ def material_views(
     return views
 
 
+# Statuses a case has never left since submission: special procedures start only in IN_PROGRESS (transitions).
+NEVER_ACCEPTED = frozenset(
+    {
+        ApplicationStatus.SUBMITTED,
+        ApplicationStatus.PRECHECK_RETURNED,
+        ApplicationStatus.PENDING_ACCEPTANCE,
+        ApplicationStatus.NOT_ACCEPTED,
+    }
+)
+
+
+async def _none() -> list[Any]:
+    return []
+
+
 async def view_of(app: Application, viewer: Viewer, db: BaseDBAsyncClient | None = None) -> ApplicationView:
-    """Everything about one case: five statements, plus one when materials came from the wallet."""
+    """Everything about one case: at most five statements, plus one when materials came from the wallet.
+
+    What the row already rules out is not read: every 补正 round counts in `supplement_rounds`, every delivery
+    sets `delivery_status` in the same transaction, and a case that was never accepted has no special procedure.
+    A freshly submitted case takes two statements."""
     materials_q = (
         ApplicationMaterial.filter(application_id=app.id).using_db(db).order_by("supplement_round", "created_at")
     )
-    supplements_q = SupplementRequest.filter(application_id=app.id).using_db(db).order_by("round")
-    specials_q = SpecialProcedure.filter(application_id=app.id).using_db(db).order_by("started_at")
-    deliveries_q = ResultDelivery.filter(application_id=app.id).using_db(db).order_by("created_at")
+    supplements_q = (
+        SupplementRequest.filter(application_id=app.id).using_db(db).order_by("round")
+        if app.supplement_rounds
+        else _none()
+    )
+    specials_q = (
+        SpecialProcedure.filter(application_id=app.id).using_db(db).order_by("started_at")
+        if app.status not in NEVER_ACCEPTED
+        else _none()
+    )
+    deliveries_q = (
+        ResultDelivery.filter(application_id=app.id).using_db(db).order_by("created_at")
+        if app.delivery_status is not None
+        else _none()
+    )
     # The latest entries only: `seq` runs 1…last_seq without gaps, so the total needs no count.
-    events_q = ApplicationEvent.filter(application_id=app.id).using_db(db).order_by("-seq").limit(TIMELINE_SHOWN)
+    events_q = (
+        ApplicationEvent.filter(application_id=app.id)
+        .using_db(db)
+        .order_by("-seq")
+        .limit(TIMELINE_SHOWN)
+        .values_list(*EVENT_COLUMNS)
+    )
     if db is None:
-        # Pooled connections outside a transaction: the five reads overlap.
+        # Pooled connections outside a transaction: the reads overlap.
         materials, supplements, specials, deliveries, events = await asyncio.gather(
             materials_q, supplements_q, specials_q, deliveries_q, events_q
         )
@@ -221,7 +291,7 @@ async def view_of(app: Application, viewer: Viewer, db: BaseDBAsyncClient | None
         supplements=[_supplement(s, names) for s in supplements],
         specials=list(specials),
         deliveries=list(deliveries),
-        timeline=[event_view(e) for e in reversed(events)],
+        timeline=[_event_from_columns(e) for e in reversed(events)],
         viewer=viewer,
     )
 

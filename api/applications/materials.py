@@ -150,13 +150,16 @@ def applicable(
     return required - excluded, excluded
 
 
-def licences_to_load(requirements: Sequence[MaterialRequirement], claims: Sequence[MaterialClaim]) -> tuple[Q, bool]:
-    """One query for every licence the application may use: the claimed ones and the wallet's accepted types."""
+def licences_to_load(
+    requirements: Sequence[MaterialRequirement], claims: Sequence[MaterialClaim], wallet: Wallet
+) -> tuple[Q, bool]:
+    """One query for every licence the application may use: the claimed ones (whoever holds them, so that a
+    licence of someone else is refused by name) and the wallet's licences of the accepted types."""
     codes = {code for r in requirements for code in r.elicense_type_codes}
     claimed = [c.licence_id for c in claims if c.via is ProvidedVia.ELICENSE and c.licence_id]
     q = Q(id__in=claimed) if claimed else None
     if codes:
-        typed = Q(type_code__in=sorted(codes))
+        typed = Q(wallet.q(), type_code__in=sorted(codes))
         q = typed if q is None else q | typed
     return (q if q is not None else Q(id__in=[])), q is not None
 

@@ -24,7 +24,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from api.applications import applicant as applicants
-from api.applications import forms, numbering, reading, results
+from api.applications import forms, numbering, parts, reading, results
 from api.applications import materials as rules
 from api.applications.journal import Actor, notice_payload
 from api.catalog import read as catalog
@@ -46,10 +46,8 @@ from api.models import (
     ItemStatus,
     LicenseUse,
     LicenseUseType,
-    MaterialRequirement,
     OutboxEvent,
     ServiceItem,
-    Situation,
 )
 
 # 申报来源 accepted from this API: PC and WINDOW applications are recorded by the portal and the window systems.
@@ -203,10 +201,10 @@ async def find_materials_context(
     wallet: rules.Wallet,
     now: datetime,
 ) -> rules.Resolved:
-    """Load what the material rules need (requirements, situations, licences, reusable materials), then check."""
-    requirements = await MaterialRequirement.filter(service_item_id=item.id).order_by("order")
-    situations = await Situation.filter(service_item_id=item.id) if answers else []
-    query, any_licence = rules.licences_to_load(requirements, claims)
+    """Load what the material rules need (the item's parts, licences, reusable materials), then check."""
+    found = await parts.of(item)
+    requirements, situations = found.requirements, found.situations if answers else ()
+    query, any_licence = rules.licences_to_load(requirements, claims, wallet)
     licences = await ELicense.filter(query) if any_licence else []
     reused = await rules.reusable(wallet, [m.reused_material_id for m in claims if m.reused_material_id])
     return rules.resolve(

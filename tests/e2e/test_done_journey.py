@@ -44,18 +44,20 @@ ITEM = "居民身份证补领"
 DEPT = "ga"
 
 
+# Resident 7 (L3): no other test asserts this wallet's exact content, which the issued result adds to.
+RESIDENT = 7
+
+
 async def _holder_of_an_accepted_licence(item: ServiceItem) -> tuple[int, MaterialRequirement, ELicense]:
-    """A seeded resident whose wallet holds a valid licence that one of the item's requirements accepts."""
+    """The seeded resident's valid licence that one of the item's requirements accepts."""
+    person = await Person.get(mobile=f"1990000{RESIDENT:04d}")
     for requirement in await MaterialRequirement.filter(service_item_id=item.id).order_by("order"):
         codes = requirement.elicense_type_codes or []
         licence = await ELicense.filter(
-            type_code__in=codes, status=LicenseStatus.VALID, holder_person_id__isnull=False, is_synthetic=True
+            type_code__in=codes, status=LicenseStatus.VALID, holder_person_id=person.id
         ).first()
-        if licence is None:
-            continue
-        person = await Person.get(id=licence.holder_person_id)
-        if person.mobile and person.mobile.startswith("1990000"):
-            return int(person.mobile[-4:]), requirement, licence
+        if licence is not None:
+            return RESIDENT, requirement, licence
     raise AssertionError(f"the seed has no resident holding a licence that {item.name} accepts")
 
 

@@ -11,12 +11,23 @@ graphql-core.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Any, NamedTuple
 
-from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType
-from graphql.execution.collect_fields import GroupedFieldSet
+from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLString,
+)
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -32,6 +43,7 @@ class _Leaf(NamedTuple):
     nullable: bool
 
 
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 # Per (object type, field name): the plan, or None when the field needs graphql-core. Types live as long as the
 # schema, which is built once per process.
 _plans: dict[tuple[int, str], _Leaf | None] = {}
@@ -60,12 +72,20 @@ def _plan(parent_type: GraphQLObjectType, name: str) -> _Leaf | None:
 
 
 def _coercer(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
-    """strawberry's enum coercion scans every value of the enum per call: the same answers, looked up."""
+    """Values that are already what the type answers pass through (a plain str for String and ID, an int in
+    range for Int, a bool for Boolean); strawberry's enum coercion scans every value of the enum per call: the
+    same answers, looked up. Everything else goes through the type's own coercion."""
+    slow = leaf.coerce_output_value
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return lambda value: value if value.__class__ is str else slow(value)
+    if leaf is GraphQLInt:
+        return lambda value: value if value.__class__ is int and _INT_MIN <= value <= _INT_MAX else slow(value)
+    if leaf is GraphQLBoolean:
+        return lambda value: value if value.__class__ is bool else slow(value)
     wrapped = getattr(leaf, "wrapped_cls", None)
     if not isinstance(leaf, GraphQLEnumType) or not isinstance(wrapped, type) or not issubclass(wrapped, Enum):
         return leaf.coerce_output_value
-    names = {member: leaf.coerce_output_value(member) for member in wrapped}
-    slow = leaf.coerce_output_value
+    names = {member: slow(member) for member in wrapped}
 
     def coerce(value: Any) -> Any:
         return names[value] if value.__class__ is wrapped else slow(value)
@@ -83,6 +103,80 @@ def _leaf_plan(parent_type: GraphQLObjectType, name: str) -> _Leaf | None:
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def _plain(self) -> bool:
+        middleware = self.middleware_manager
+        return middleware is None or middleware._middleware_resolvers is None
+
+    def complete_iterable_value(
+        self,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        items: Iterable[Any],
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        """A list of objects whose selected fields are all plain leaves (a timeline) becomes a list of dicts
+        without completing every item as a field of its own; anything unusual is completed the usual way."""
+        rows = self._plain_rows(item_type, field_details_list, info, path, items, position_context)
+        if rows is not None:
+            return rows
+        return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
+
+    def _plain_rows(
+        self,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        items: Iterable[Any],
+        position_context: Any,
+    ) -> list[dict[str, Any]] | None:
+        if (
+            not isinstance(item_type, GraphQLNonNull)
+            or not isinstance(item_type.of_type, GraphQLObjectType)
+            or not isinstance(items, list | tuple)
+            or position_context is not None
+            or not self._plain()
+            or self.get_stream_usage(field_details_list, path) is not None
+        ):
+            return None
+        object_type: GraphQLObjectType = item_type.of_type
+        grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
+        if new_defer_usages:
+            return None
+        plans: list[tuple[str, _Leaf]] = []
+        for response_name, details in grouped_field_set.items():
+            plan = _leaf_plan(object_type, details[0].node.name.value)
+            if plan is None:
+                return None
+            plans.append((response_name, plan))
+        is_type_of = object_type.is_type_of
+        is_awaitable = self.is_awaitable
+        rows: list[dict[str, Any]] = []
+        for item in items:
+            if item is None or (is_type_of is not None and is_type_of(item, info) is not True):
+                return None
+            row: dict[str, Any] = {}
+            for response_name, plan in plans:
+                value = plan.read(item, plan.attribute)
+                if value is None:
+                    if not plan.nullable:
+                        return None
+                    row[response_name] = None
+                    continue
+                if isinstance(value, Exception) or is_awaitable(value):
+                    return None
+                try:
+                    coerced = plan.coerce(value)
+                except Exception:  # graphql-core's own path reports it
+                    return None
+                if coerced is None or coerced is Undefined:
+                    return None
+                row[response_name] = coerced
+            rows.append(row)
+        return rows
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -91,8 +185,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        middleware = self.middleware_manager
-        if middleware is not None and middleware._middleware_resolvers is not None:
+        if not self._plain():
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
         plain: dict[str, Any] = {}
         rest: GroupedFieldSet = {}

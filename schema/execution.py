@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 from graphql import (
     GraphQLBoolean,
@@ -44,9 +45,9 @@ class _Leaf(NamedTuple):
 
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-# Per (object type, field name): the plan, or None when the field needs graphql-core. Types live as long as the
-# schema, which is built once per process.
-_plans: dict[tuple[int, str], _Leaf | None] = {}
+# Per object type, per field name: the plan, or None when the field needs graphql-core. Keyed weakly by the type
+# itself (never by id(), which a later schema's type could reuse once an earlier schema is collected).
+_plans: WeakKeyDictionary[GraphQLObjectType, dict[str, _Leaf | None]] = WeakKeyDictionary()
 
 
 def _plan(parent_type: GraphQLObjectType, name: str) -> _Leaf | None:
@@ -94,11 +95,13 @@ def _coercer(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
 
 
 def _leaf_plan(parent_type: GraphQLObjectType, name: str) -> _Leaf | None:
-    key = (id(parent_type), name)
+    fields = _plans.get(parent_type)
+    if fields is None:
+        fields = _plans[parent_type] = {}
     try:
-        return _plans[key]
+        return fields[name]
     except KeyError:
-        found = _plans[key] = _plan(parent_type, name)
+        found = fields[name] = _plan(parent_type, name)
         return found
 
 

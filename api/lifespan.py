@@ -27,7 +27,7 @@ from api.platforms.alipay import AlipayGateway
 from api.platforms.province_sso import ProvinceSsoClient
 from api.platforms.sms import AliyunSmsClient
 from api.platforms.wechat import WechatClient
-from api.settings import Settings
+from api.settings import Settings, activate
 from api.worker import start_in_process_worker
 from schema.root import build_schema
 from schema.view import GraphQLEndpoint
@@ -70,6 +70,7 @@ def _keys(settings: Settings) -> tuple[dict[str, str], str, PiiCipher, str, str]
 
 async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack) -> Services:
     jwt_keys, signing_kid, pii, alipay_private, alipay_app_public = _keys(settings)
+    activate(settings)  # the domain policies (deadlines, windows, limits) follow these settings
     await database.connect(settings.resolved_database_url)
     stack.push_async_callback(database.disconnect)
     redis = redis_kit.connect(settings.redis_url)

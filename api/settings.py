@@ -176,3 +176,19 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+
+# The settings the process was started with (set by the API lifespan and the worker's start-up, house rule 6).
+# Domain policies read them through `active()` so that a process created with explicit settings (tests,
+# `create_app(settings)`) applies those, not whatever the environment says; outside a started process (a CLI
+# command, a unit test) the environment's settings apply.
+_active: Settings | None = None
+
+
+def activate(settings: Settings) -> None:
+    global _active  # noqa: PLW0603 - the one process-wide configuration, set at start-up only
+    _active = settings
+
+
+def active() -> Settings:
+    return _active if _active is not None else Settings()

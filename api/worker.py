@@ -24,7 +24,7 @@ from api.kit.redis import Redis
 from api.licenses.jobs import sweep_licenses
 from api.models import Session
 from api.ratings.jobs import expire_unrated_ratings
-from api.settings import Settings
+from api.settings import Settings, activate
 from api.supervision.jobs import scan_deadlines
 
 log = logging.getLogger("zsb.worker")
@@ -55,6 +55,7 @@ CRON_JOBS = [
 
 async def _startup(ctx: dict[str, Any]) -> None:
     settings = Settings()
+    activate(settings)
     await database.connect(settings.resolved_database_url)
     ctx["clock"] = SystemClock()
 

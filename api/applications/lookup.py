@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 
 from api.applications import reading, transitions
 from api.kit.errors import InvalidInput, NotFound, RateLimited
 from api.kit.passwords import DUMMY_HASH, verify_password
 from api.kit.redis import TokenBucket
 from api.models import Application, ApplicationEvent, EventType
-from api.settings import Settings
+from api.settings import active
 
 MAX_PROJECT_NO = 50
 MAX_PASSWORD = 64
@@ -41,10 +40,8 @@ STEP_LABELS: dict[EventType, str] = {
 }
 
 
-@lru_cache(maxsize=1)
 def per_minute() -> int:
-    """Read from settings once per process, lazily (never at import time)."""
-    return Settings().applications.lookup_per_ip_per_minute
+    return active().applications.lookup_per_ip_per_minute
 
 
 @dataclass(frozen=True)

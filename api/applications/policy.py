@@ -1,16 +1,15 @@
-"""The handling policy read from settings once per process (supplement deadline, step SLA, rating window).
+"""The handling policy read from the process settings (supplement deadline, step SLA, rating window).
 
-Services take a `Policy` argument so that tests and callers can pass another one; the default is built from
-`Settings()` lazily, never at import time.
+Services take a `Policy` argument so that tests and callers can pass another one; the default is built from the
+process's active settings (`api.settings.active`), never at import time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 
-from api.settings import Settings
+from api.settings import Settings, active
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,5 @@ def from_settings(settings: Settings) -> Policy:
     )
 
 
-@lru_cache(maxsize=1)
 def current() -> Policy:
-    return from_settings(Settings())
+    return from_settings(active())

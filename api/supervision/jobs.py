@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from api.kit.clock import Clock, SystemClock
-from api.settings import Settings
+from api.settings import active
 from api.supervision.scan import scan
 
 
-@lru_cache(maxsize=1)
 def _batch_size() -> int:
-    # Read once per process, lazily: nothing reads settings at import time.
-    return Settings().supervision.scan_batch_size
+    return active().supervision.scan_batch_size
 
 
 async def scan_deadlines(ctx: dict[str, Any]) -> dict[str, dict[str, int]]:

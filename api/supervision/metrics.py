@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from tortoise import connections
@@ -36,7 +35,7 @@ from api.models import (
     OperatorRole,
     ServiceItem,
 )
-from api.settings import Settings
+from api.settings import active
 
 MAX_PERIOD_DAYS = 3660
 ONLINE_DEPTH = 2  # Ⅱ: applications are taken online
@@ -49,9 +48,8 @@ class Targets:
     online_items_zero_visit: float = 20.0
 
 
-@lru_cache(maxsize=1)
 def current_targets() -> Targets:
-    s = Settings().supervision
+    s = active().supervision
     return Targets(s.target_online_items_max_one_visit, s.target_online_items_zero_visit)
 
 

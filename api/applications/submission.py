@@ -58,6 +58,8 @@ MAX_KEY = 64
 MAX_MATERIALS = 100
 PASSWORD_LENGTH = (6, 32)
 INSTANT = "1"
+# 网办深度 Ⅱ (收件 or 预约 online) is the least at which an application can be received online (domain.md §4).
+ONLINE_APPLICATION_DEPTH = 2
 
 
 class SubmissionRejected(InvalidInput):
@@ -186,6 +188,12 @@ async def find_item(service_code: str, version: int | None, handle_item_code: st
     if found.superseded or item.status in refusals:
         code, path, message = refusals[ItemStatus.SUPERSEDED if found.superseded else item.status]
         raise Conflict(message, path=path, code=code)
+    if item.online_depth_level < ONLINE_APPLICATION_DEPTH:
+        raise Conflict(
+            "this service is handled at the window only (网办深度 Ⅰ): its guide lists where and what to bring",
+            path=["serviceCode"],
+            code="ITEM_NOT_ONLINE",
+        )
     return item
 
 

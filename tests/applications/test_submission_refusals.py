@@ -17,6 +17,7 @@ from tests.applications.support import (
     submit,
     submit_input,
 )
+from tests.catalog.support import CANCEL, SUSPEND, call, operator_token, published
 from tests.support.client import Api
 
 
@@ -133,6 +134,40 @@ class TestSubmitApplicationRefusals:
             "ITEM_NOT_FOUND",
             ["serviceCode"],
         )
+
+    async def test_a_window_only_item_is_not_applied_for_online(self, api: Api) -> None:
+        # given 见义勇为人员奖励, 网办深度 Ⅰ: consultation online, the application at the window
+        token = await resident_token(api, 8)
+        item = await ServiceItem.get(name="见义勇为人员奖励", status="PUBLISHED")
+        assert item.online_depth_level == 1
+        before = await footprint()
+
+        # when
+        result = await submit(api, token, PROMISED_ITEM, serviceCode=item.task_code, materials=[])
+
+        # then
+        assert (result["__typename"], result["code"], result["path"]) == (
+            "ConflictError",
+            "ITEM_NOT_ONLINE",
+            ["serviceCode"],
+        )
+        assert await footprint() == before
+
+    async def test_a_suspended_then_a_cancelled_item(self, api: Api) -> None:
+        # given an item the catalog admin published, then suspended
+        admin = await operator_token(api)
+        item = await published(api, admin)
+        await call(api, SUSPEND, admin, serviceItemId=item["id"], reason="系统升级")
+        token = await resident_token(api, 8)
+        before = await footprint()
+
+        # when / then: suspended, then cancelled, each refused with nothing stored
+        result = await submit(api, token, PROMISED_ITEM, serviceCode=item["serviceCode"], materials=[])
+        assert (result["__typename"], result["code"]) == ("ConflictError", "ITEM_SUSPENDED")
+        await call(api, CANCEL, admin, serviceItemId=item["id"], reason="事项取消")
+        result = await submit(api, token, PROMISED_ITEM, serviceCode=item["serviceCode"], materials=[])
+        assert (result["__typename"], result["code"]) == ("ConflictError", "ITEM_CANCELLED")
+        assert await footprint() == before
 
 
 async def _code(basic: str) -> str:

@@ -16,6 +16,7 @@ from datetime import datetime
 from tortoise.expressions import Q
 
 from api.applications import access, reading, transitions
+from api.identity import data_reads
 from api.identity.tokens import AccessClaims
 from api.kit.errors import InvalidInput
 from api.kit.pagination import Page, clamp_first, decode_cursor, encode_cursor
@@ -64,7 +65,15 @@ async def one(claims: AccessClaims | None, application_id: uuid.UUID, now: datet
     if app is None:
         return None
     viewer = await viewer_of(claims, app, now)
-    return None if viewer is None else await reading.view_of(app, viewer)
+    if viewer is None:
+        return None
+    if viewer is reading.Viewer.OPERATOR:
+        await data_reads.record(claims, [case_subject(app)], "CASE_HANDLING", now)
+    return await reading.view_of(app, viewer)
+
+
+def case_subject(app: Application) -> data_reads.Subject:
+    return data_reads.Subject("APPLICATION", app.id, app.applicant_person_id, app.applicant_enterprise_id)
 
 
 def _keyset(q: Q, after: str | None) -> Q:

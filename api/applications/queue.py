@@ -14,7 +14,8 @@ from typing import Protocol, TypeVar
 
 from tortoise.expressions import Q
 
-from api.applications import reading, transitions
+from api.applications import listing, reading, transitions
+from api.identity import data_reads
 from api.identity.tokens import AccessClaims
 from api.kit.errors import Forbidden, InvalidInput
 from api.kit.pagination import Page, clamp_first, decode_cursor, encode_cursor
@@ -47,7 +48,11 @@ def _after(after: str | None) -> Q:
 
 
 async def case_queue(
-    claims: AccessClaims | None, statuses: Iterable[ApplicationStatus] | None, first: int | None, after: str | None
+    claims: AccessClaims | None,
+    statuses: Iterable[ApplicationStatus] | None,
+    first: int | None,
+    after: str | None,
+    now: datetime,
 ) -> Page[reading.ApplicationView]:
     """The caller's department's cases in `statuses` (default: every open status), oldest application first."""
     if claims is None or OperatorRole.CASE_HANDLER.value not in claims.roles or claims.department_id is None:
@@ -63,6 +68,7 @@ async def case_queue(
     )
     shown = rows[:n]
     cursors = [encode_cursor([row.apply_time.isoformat(), str(row.id)]) for row in shown]
+    await data_reads.record(claims, [listing.case_subject(row) for row in shown], "CASE_HANDLING", now)
     return Page(await views(shown, reading.Viewer.OPERATOR), cursors, len(rows) > n)
 
 

@@ -19,6 +19,7 @@ from api.models.applications import (
     SupplementRequest,
     TimerState,
 )
+from api.models.audit import PersonalDataRead
 from api.models.catalog import (
     Bundle,
     CatalogAudit,
@@ -103,6 +104,7 @@ __all__ = [
     "Organization",
     "OutboxEvent",
     "Person",
+    "PersonalDataRead",
     "Policy",
     "PrincipalType",
     "ProvidedVia",

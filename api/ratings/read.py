@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from tortoise.expressions import Q
 
+from api.identity import data_reads
 from api.identity.tokens import AccessClaims
 from api.kit.errors import Forbidden, InvalidInput
 from api.kit.pagination import Page, clamp_first, decode_cursor, encode_cursor
@@ -133,6 +134,7 @@ async def rectifications(
     statuses: list[RectificationStatus] | None,
     first: int | None,
     after: str | None,
+    now: datetime,
 ) -> Page[RectificationView]:
     org = visible_org(claims, org_id)
     q = Q()
@@ -151,7 +153,15 @@ async def rectifications(
         evaluation = evaluations[r.evaluation_id]
         case = cases.get(evaluation.application_id) if evaluation.application_id else None
         views.append(RectificationView(r, evaluation, case, names.get(r.assigned_org_id, "")))
+    await data_reads.record(claims, [_rater(v) for v in views], "RECTIFICATION_CALLBACK", now)
     return Page(views, cursors, more)
+
+
+def _rater(view: RectificationView) -> data_reads.Subject:
+    """The rater's contact is shown for the callback of a real-name 差评; an anonymous rater's never is."""
+    evaluation = view.evaluation
+    person = evaluation.rater_person_id if evaluation.real_name else None
+    return data_reads.Subject("RECTIFICATION", view.row.id, person)
 
 
 async def rating_view(evaluation: Evaluation, rectification: Rectification | None) -> RatingView:
@@ -169,7 +179,9 @@ async def rectification_view(row: Rectification) -> RectificationView:
     return RectificationView(row, evaluation, case, names.get(row.assigned_org_id, ""))
 
 
-async def rectification_for(claims: AccessClaims, rectification_id: uuid.UUID) -> RectificationView | None:
+async def rectification_for(
+    claims: AccessClaims, rectification_id: uuid.UUID, now: datetime
+) -> RectificationView | None:
     """One rectification with its history; another department's is reported as missing."""
     row = await Rectification.get_or_none(id=rectification_id)
     if row is None:
@@ -177,4 +189,6 @@ async def rectification_for(claims: AccessClaims, rectification_id: uuid.UUID) -
     org = visible_org(claims, None)
     if org is not None and row.assigned_org_id != org:
         return None
-    return await rectification_view(row)
+    view = await rectification_view(row)
+    await data_reads.record(claims, [_rater(view)], "RECTIFICATION_CALLBACK", now)
+    return view

@@ -149,7 +149,7 @@ class HandlingQuery:
     ) -> Connection[Application]:
         wanted = [StatusRow(s.value) for s in status] if status else None
         try:
-            page = await queue.case_queue(_claims(info), wanted, first, after)
+            page = await queue.case_queue(_claims(info), wanted, first, after, _now(info))
         except AppError as exc:
             raise StrawberryGraphQLError(exc.message, extensions={"code": exc.code}) from None
         return Connection.of(page, Application.from_view)

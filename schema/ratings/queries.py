@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
@@ -35,6 +35,10 @@ def _claims(info: Info) -> AccessClaims:
     claims = info.context.principal.claims
     assert claims is not None  # the field's permission class guarantees it
     return claims
+
+
+def _now(info: Info) -> datetime:
+    return info.context.identity.clock.now()
 
 
 def _refuse(exc: AppError) -> StrawberryGraphQLError:
@@ -87,7 +91,7 @@ class RatingQuery:
     ) -> Connection[Rectification]:
         org = _id(org_id, "orgId")
         try:
-            page = await read.rectifications(_claims(info), org, status_rows(status), first, after)
+            page = await read.rectifications(_claims(info), org, status_rows(status), first, after, _now(info))
         except AppError as exc:
             raise _refuse(exc) from None
         return Connection.of(page, Rectification.build)
@@ -101,7 +105,7 @@ class RatingQuery:
         if rectification_id is None:
             return None
         try:
-            view = await read.rectification_for(_claims(info), rectification_id)
+            view = await read.rectification_for(_claims(info), rectification_id, _now(info))
         except AppError as exc:
             raise _refuse(exc) from None
         return Rectification.build(view) if view else None

@@ -332,4 +332,4 @@ class TestRectificationListCost:
             await api.data(RECTIFICATIONS, {"first": 1}, token)
         with counting_sql() as many:
             await api.data(RECTIFICATIONS, {"first": 3}, token)
-        assert len(one) == len(many) == 4  # tickets, evaluations, cases, org names
+        assert len(one) == len(many) == 5  # tickets, evaluations, cases, org names, the record of the read

@@ -1,7 +1,7 @@
 """Which materials an application carries, and how each was provided (domain.md §8.2, 国办函〔2016〕108号).
 
 The client names a requirement and a way: an upload (grade C until checked against the original), a licence of
-the applicant's wallet (A), a material verified at a window for an earlier case of the same applicant (B), or a
+the applicant's wallet (A), the same material verified at a window for an earlier case of the applicant (B), or a
 commitment (告知承诺, D) where the requirement allows one. Whatever the client leaves out is completed here: a
 required material that a valid wallet licence satisfies is attached from the wallet (never asked for again), one
 the department obtains by data sharing is recorded as such, and only what remains missing is refused. Optional
@@ -241,6 +241,17 @@ def check_claim(
                     [*at, "reusedMaterialId"],
                     "REUSED_NOT_FOUND",
                     "no material verified at a window for an earlier application of yours",
+                    requirement.name,
+                )
+            )
+            return
+        if earlier.requirement_id != requirement.id and earlier.name != requirement.name:
+            # Grade B vouches for the original of that material: a verified 分娩记录 is no verified 申请表.
+            out.problems.append(
+                Problem(
+                    [*at, "reusedMaterialId"],
+                    "REUSED_OTHER_MATERIAL",
+                    f"the verified material is 「{earlier.name}」, not 「{requirement.name}」",
                     requirement.name,
                 )
             )

@@ -86,7 +86,8 @@ def _fen(value: str | None) -> int | None:
     if value is None:
         return None
     text = value.strip()
-    if not text.isdigit() or len(text) > 12:
+    # ASCII only: str.isdigit() also accepts '²' and other digits that int() refuses.
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
         raise InvalidInput("integer fen as decimal digits", path=["amountFen"], code="INVALID_AMOUNT")
     return int(text)
 

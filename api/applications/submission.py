@@ -30,6 +30,7 @@ from api.applications.journal import Actor, notice_payload
 from api.catalog import read as catalog
 from api.identity.tokens import AccessClaims
 from api.kit.clock import shanghai_date
+from api.kit.codes import normalize_mobile
 from api.kit.errors import Conflict, InvalidInput, NotFound
 from api.kit.ids import new_id
 from api.kit.passwords import hash_password
@@ -148,11 +149,7 @@ def _check_basics(sub: Submission) -> None:
             raise InvalidInput(
                 f"a query password has {low} to {high} characters", path=["queryPassword"], code="INVALID_PASSWORD"
             )
-    if (
-        sub.contact is not None
-        and sub.contact.mobile
-        and not (len(sub.contact.mobile) == 11 and sub.contact.mobile.isdigit() and sub.contact.mobile.startswith("1"))
-    ):
+    if sub.contact is not None and sub.contact.mobile and normalize_mobile(sub.contact.mobile) != sub.contact.mobile:
         raise InvalidInput("not a mobile number", path=["contact", "mobile"], code="INVALID_MOBILE")
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from api.kit.codes import is_valid_uscc
+from api.kit.codes import is_ascii_digits, is_valid_uscc
 
 TASK_CODE_LENGTH = 31
 _CATALOG_CODE = re.compile(r"^[0-9A-Z]{12}$")
@@ -35,7 +35,7 @@ def parse_task_code(code: str) -> TaskCode | None:
     if len(code) != TASK_CODE_LENGTH:
         return None
     uscc, level, catalog = code[:18], code[18], code[19:]
-    if not is_valid_uscc(uscc) or not level.isdigit() or int(level) not in USE_LEVELS:
+    if not is_valid_uscc(uscc) or not is_ascii_digits(level) or int(level) not in USE_LEVELS:
         return None
     if not _CATALOG_CODE.fullmatch(catalog):
         return None
@@ -48,7 +48,7 @@ def task_code_problem(code: str) -> str | None:
         return f"实施编码 must have {TASK_CODE_LENGTH} characters (USCC 18 + 行使层级 1 + 基本编码 12)"
     if not is_valid_uscc(code[:18]):
         return "the first 18 characters of the 实施编码 are not a valid 统一社会信用代码 (GB 32100)"
-    if not code[18].isdigit() or int(code[18]) not in USE_LEVELS:
+    if not is_ascii_digits(code[18]) or int(code[18]) not in USE_LEVELS:
         return "character 19 of the 实施编码 must be a 行使层级 digit 1–7"
     if not _CATALOG_CODE.fullmatch(code[19:]):
         return "the last 12 characters of the 实施编码 must be a 基本编码 of digits and capital letters"

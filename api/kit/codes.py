@@ -8,7 +8,7 @@ USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
 _ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _ID_CHECK = "10X98765432"
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def uscc_check_char(first17: str) -> str:
@@ -38,6 +38,17 @@ def is_valid_id_number(value: str) -> bool:
     return id_number_check_char(value[:17]) == value[17]
 
 
+def is_ascii_digits(value: str) -> bool:
+    """0–9 only: str.isdigit() also accepts '²', '١' and other digits that int() or a code check refuses."""
+    return value.isascii() and value.isdigit()
+
+
+def parse_fen(raw: str, max_digits: int) -> int | None:
+    """A non-negative amount in integer fen written as decimal digits, or None."""
+    text = raw.strip()
+    return int(text) if is_ascii_digits(text) and len(text) <= max_digits else None
+
+
 def normalize_mobile(raw: str) -> str | None:
     """Mainland mobile numbers only (SMS one-time codes go to them); `+86`/`0086` prefixes and spaces allowed."""
     digits = re.sub(r"[\s-]", "", raw)
@@ -49,6 +60,6 @@ def normalize_mobile(raw: str) -> str | None:
 
 def normalize_region(raw: str) -> str | None:
     """GB/T 2260 in its 12-digit extended form; 6-digit input is right-padded."""
-    if not raw.isdigit() or len(raw) not in (6, 12):
+    if not is_ascii_digits(raw) or len(raw) not in (6, 12):
         return None
     return raw.ljust(12, "0")

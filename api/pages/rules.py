@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from api.kit.codes import is_ascii_digits
+
 EXPIRY_WINDOW_DAYS = 90
 NEWBORN_WINDOW_DAYS = 365
 RETIREMENT_AGE = 60
@@ -73,7 +75,7 @@ def age_on(birth_date: date, today: date) -> int:
 
 def region_ancestors(region_code: str | None) -> list[str]:
     """A 12-digit GB/T 2260 code and the codes above it (district → city → province): the regions serving it."""
-    if not region_code or len(region_code) != 12 or not region_code.isdigit():
+    if not region_code or len(region_code) != 12 or not is_ascii_digits(region_code):
         return []
     found = [region_code]
     for keep in (9, 6, 4, 2):

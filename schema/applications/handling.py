@@ -16,6 +16,7 @@ from strawberry.exceptions import StrawberryGraphQLError
 
 from api.applications import delivery, handling, queue, reading, results, special, supplements, transitions, workflow
 from api.identity.tokens import AccessClaims
+from api.kit.codes import parse_fen
 from api.kit.errors import AppError, InvalidInput
 from api.kit.ids import parse_uuid
 from api.models import Application as ApplicationRow
@@ -85,11 +86,10 @@ def _notice(items: list[inputs.NoticeItemInput]) -> list[supplements.NoticeItem]
 def _fen(value: str | None) -> int | None:
     if value is None:
         return None
-    text = value.strip()
-    # ASCII only: str.isdigit() also accepts '²' and other digits that int() refuses.
-    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+    fen = parse_fen(value, 12)
+    if fen is None:
         raise InvalidInput("integer fen as decimal digits", path=["amountFen"], code="INVALID_AMOUNT")
-    return int(text)
+    return fen
 
 
 def _spec(summary: str, given: inputs.IssuedLicenseInput | None) -> results.ResultSpec:

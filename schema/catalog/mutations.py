@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import strawberry
 
 from api.catalog import read, service
+from api.kit.codes import parse_fen
 from api.kit.errors import AppError, InvalidInput
 from api.kit.ids import parse_uuid
 from api.models import OperatorRole
@@ -148,10 +149,10 @@ def _camel(name: str) -> str:
 def _fen(value: str | None, index: int) -> int | None:
     if value is None:
         return None
-    text = value.strip()
-    if not text.isdigit() or len(text) > 15:
+    fen = parse_fen(value, 15)
+    if fen is None:
         raise InvalidInput("integer fen as decimal digits", path=["fees", str(index), "amountFen"], code="INVALID_FEN")
-    return int(text)
+    return fen
 
 
 def _changes(data: inputs.UpdateServiceItemDraftInput) -> service.DraftChanges:

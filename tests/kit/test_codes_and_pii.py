@@ -8,7 +8,15 @@ import os
 
 import pytest
 
-from api.kit.codes import is_valid_id_number, is_valid_uscc, normalize_mobile, normalize_region, uscc_check_char
+from api.kit.codes import (
+    is_ascii_digits,
+    is_valid_id_number,
+    is_valid_uscc,
+    normalize_mobile,
+    normalize_region,
+    parse_fen,
+    uscc_check_char,
+)
 from api.kit.logging import JsonFormatter, request_id_var
 from api.kit.pii import PiiCipher, mask_id_number, redact
 
@@ -79,3 +87,23 @@ class TestRedaction:
             request_id_var.reset(token)
         assert line["request_id"] == "req-12345678"
         assert line["msg"] == "sign-in of 138****8000"
+
+
+class TestDigitsOnlyAscii:
+    """str.isdigit() accepts '²', '١' and full-width digits; int() or a later check then fails with a 500."""
+
+    @pytest.mark.parametrize("raw", ["²", "١٢", "１２３", "12²", "", " "])
+    def test_non_ascii_or_empty_digits_are_refused(self, raw: str) -> None:
+        assert is_ascii_digits(raw) is False
+        assert parse_fen(raw, 12) is None
+
+    def test_fen_is_parsed_within_its_digit_cap(self) -> None:
+        assert parse_fen(" 1500 ", 12) == 1500
+        assert parse_fen("0", 12) == 0
+        assert parse_fen("1" * 13, 12) is None
+        assert parse_fen("-100", 12) is None
+
+    def test_a_mobile_in_full_width_or_arabic_digits_is_not_a_mobile(self) -> None:
+        assert normalize_mobile("１３８００１３８０００") is None
+        assert normalize_mobile("1٣800138000") is None
+        assert normalize_region("٩٩٠١٠٠") is None

@@ -102,6 +102,8 @@ async def append(
     changes: dict[str, Any] = {"status": after, "last_seq": seq, "updated_at": now, **entry.changes}
     if after is not before and after in transitions.PAUSING and before not in transitions.PAUSING:
         changes.setdefault("resume_status", before)
+    elif after in transitions.TERMINAL:
+        changes.setdefault("resume_status", None)  # a finished case resumes nothing
     updated = await Application.filter(id=app.id, last_seq=app.last_seq).using_db(db).update(**changes)
     if updated != 1:
         raise Conflict("the application was changed by someone else just now; reload it and try again")

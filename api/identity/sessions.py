@@ -45,19 +45,20 @@ class SessionStart:
     ip: str
 
 
-def _revoked_key(family_id: uuid.UUID) -> str:
+def revoked_key(family_id: uuid.UUID) -> str:
+    """The mark that stops the access tokens of a revoked family (present while any of them could be alive)."""
     return f"sess:revoked:{family_id}"
 
 
 async def is_revoked(deps: IdentityDeps, family_id: uuid.UUID) -> bool:
-    return bool(await deps.redis.exists(_revoked_key(family_id)))
+    return bool(await deps.redis.exists(revoked_key(family_id)))
 
 
 async def _mark_revoked(deps: IdentityDeps, family_ids: list[uuid.UUID]) -> None:
     ttl = int(deps.tokens.ttl.total_seconds()) + 60
     async with deps.redis.pipeline(transaction=False) as pipe:
         for family_id in family_ids:
-            pipe.set(_revoked_key(family_id), b"1", ex=ttl)
+            pipe.set(revoked_key(family_id), b"1", ex=ttl)
         await pipe.execute()
 
 

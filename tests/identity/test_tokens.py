@@ -77,6 +77,15 @@ class TestAccessToken:
         api.live.clock.advance(timedelta(minutes=15, seconds=1))
         await _refused(api, session.access_token)
 
+    async def test_a_token_in_use_is_refused_once_it_expires(self, api: Api) -> None:
+        # Given a token the server has verified (and so remembers) on an earlier request
+        session = await api.sign_in()
+        assert (await api.data(ME, {}, session.access_token))["me"]["id"] == session.person_id
+        # When it expires, then the next request with the same bytes is refused
+        api.live.clock.advance(timedelta(minutes=15, seconds=1))
+        body = await _refused(api, session.access_token)
+        assert body["errors"][0]["message"] == "access token expired"
+
     async def test_forged_signature_is_refused(self, api: Api) -> None:
         session = await api.sign_in()
         other_key = ec.generate_private_key(ec.SECP256R1())

@@ -25,3 +25,25 @@ class TestTakeAll:
         later = [(await buckets.take_all([bucket], now_ms=60_000)).allowed for _ in range(4)]
         assert later == [True, True, True, False]
         await redis.aclose()
+
+
+class TestTakeAllUnless:
+    async def test_takes_the_buckets_as_take_all_while_the_gate_key_is_absent(self) -> None:
+        redis = connect("")
+        buckets = TokenBucket(redis)
+        bucket = Bucket("gated", 2.0, 2)
+        results = [await buckets.take_all_unless("gate", [bucket], now_ms=1_000) for _ in range(3)]
+        assert [r.allowed if r else None for r in results] == [True, True, False]
+        assert results[2] is not None and results[2].retry_after_ms == 500
+        await redis.aclose()
+
+    async def test_answers_none_and_charges_nothing_when_the_gate_key_exists(self) -> None:
+        redis = connect("")
+        buckets = TokenBucket(redis)
+        bucket = Bucket("closed", 1.0, 1)
+        await redis.set("gate", b"1")
+        assert await buckets.take_all_unless("gate", [bucket], now_ms=0) is None
+        assert await redis.exists("rl:closed") == 0
+        await redis.delete("gate")
+        assert (await buckets.take_all([bucket], now_ms=0)).allowed
+        await redis.aclose()

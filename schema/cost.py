@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-import orjson
 from graphql import (
     ExecutionResult,
     FieldNode,
@@ -126,11 +125,18 @@ def document_cost(
 
 # The cost of a document depends only on its text, the operation chosen and the variables that bound lists; the
 # walk over a large page costs as much as a tenth of its execution, so repeated documents are costed once.
-_COSTS: dict[tuple[str, str | None, bytes], int] = {}
+_CostKey = tuple[str, str | None, tuple[tuple[str, int], ...]]
+_COSTS: dict[_CostKey, int] = {}
 _COSTS_MAX = 2048
 
 
-def _cached_cost(key: tuple[str, str | None, bytes], compute: Callable[[], int]) -> int:
+def _bounding(variables: dict[str, object]) -> tuple[tuple[str, int], ...]:
+    """The variables the walk can read as a bound: `_argument_bound` uses a variable only when it is an int, so
+    the others (a mutation's whole input, an idempotency key) need not make every request a cache miss."""
+    return tuple(sorted((name, value) for name, value in variables.items() if isinstance(value, int)))
+
+
+def _cached_cost(key: _CostKey, compute: Callable[[], int]) -> int:
     cost = _COSTS.get(key)
     if cost is None:
         if len(_COSTS) >= _COSTS_MAX:
@@ -160,7 +166,7 @@ class CostLimiter(SchemaExtension):
             )
             if chosen is not None:
                 variables = dict(ctx.variables or {})
-                key = (ctx.query or "", ctx.operation_name, orjson.dumps(variables, option=orjson.OPT_SORT_KEYS))
+                key = (ctx.query or "", ctx.operation_name, _bounding(variables))
                 self.cost = _cached_cost(key, lambda: document_cost(ctx.schema._schema, chosen, fragments, variables))
                 if self.cost > self.max_cost:
                     # A result set before execution replaces it: nothing is resolved.

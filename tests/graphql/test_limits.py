@@ -83,6 +83,18 @@ class TestDocumentLimits:
         assert refused["data"] is None and _code(refused) == "QUERY_TOO_COSTLY"
         assert refused["errors"][0]["extensions"]["cost"] == 25 * 51
 
+    async def test_cost_follows_the_bounding_variable_and_ignores_the_others(self, api: Api) -> None:
+        # Given one document whose list is bounded by $first, and a string variable that bounds nothing
+        session = await api.sign_in()
+        query = "query L($first: Int, $after: String) { myLicenses(first: $first, after: $after) { edges { cursor } } }"
+        costs = []
+        # When it is sent with different bounds, then with only the other variable changed
+        for variables in ({"first": 5}, {"first": 10}, {"first": 5, "after": None}, {"first": 10, "after": "x"}):
+            body = await api.gql(query, variables, session.access_token)
+            costs.append(body["extensions"]["cost"])
+        # Then the cost is that of each bound, whatever the other variable holds
+        assert costs[0] == costs[2] and costs[1] == costs[3] and costs[1] > costs[0]
+
     async def test_input_lists_over_100_items_are_refused_and_nothing_changes(self, api: Api) -> None:
         session = await api.sign_in()
         query = """mutation G($input: GrantAgentInput!) { grantAgent(input: $input) { __typename } }"""

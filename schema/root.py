@@ -16,7 +16,6 @@ from strawberry.extensions import (
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
@@ -42,6 +41,7 @@ from schema.ratings.queries import RatingQuery
 from schema.scalars import SCALAR_MAP
 from schema.supervision.mutations import SupervisionMutation
 from schema.supervision.queries import SupervisionQuery
+from schema.validation import ValidationCache
 
 SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 

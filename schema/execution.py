@@ -97,6 +97,55 @@ def _coercer(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
     return coerce
 
 
+class _Nested(NamedTuple):
+    """A plain field holding one object (no arguments, resolver, permission or extension): read `attribute`."""
+
+    read: Callable[[Any, str], Any]
+    attribute: str
+    object_type: GraphQLObjectType
+    nullable: bool
+
+
+_nested_plans: WeakKeyDictionary[GraphQLObjectType, dict[str, _Nested | None]] = WeakKeyDictionary()
+
+
+def _plan_nested(parent_type: GraphQLObjectType, name: str) -> _Nested | None:
+    field_def = parent_type.fields.get(name)
+    if field_def is None or field_def.args:
+        return None
+    definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    resolver = field_def.resolve
+    if (
+        not isinstance(definition, StrawberryField)
+        or not definition.is_basic_field
+        or definition.permission_classes
+        or not getattr(resolver, "_is_default", False)
+        or getattr(resolver, "__name__", "") != "_get_basic_result"
+    ):
+        return None
+    kind = field_def.type
+    nullable = not isinstance(kind, GraphQLNonNull)
+    inner = kind if nullable else kind.of_type
+    if not isinstance(inner, GraphQLObjectType):
+        return None
+    return _Nested(definition.default_resolver, definition.python_name, inner, nullable)
+
+
+def _nested_plan(parent_type: GraphQLObjectType, name: str) -> _Nested | None:
+    fields = _nested_plans.get(parent_type)
+    if fields is None:
+        fields = _nested_plans[parent_type] = {}
+    try:
+        return fields[name]
+    except KeyError:
+        found = fields[name] = _plan_nested(parent_type, name)
+        return found
+
+
+# One selected field of a plain row: its response name, how to read it, and for an object its own fields.
+_RowField = tuple[str, _Leaf | _Nested, "list[_RowField] | None"]
+
+
 def _leaf_plan(parent_type: GraphQLObjectType, name: str) -> _Leaf | None:
     fields = _plans.get(parent_type)
     if fields is None:
@@ -148,40 +197,75 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         ):
             return None
         object_type: GraphQLObjectType = item_type.of_type
+        fields = self._row_fields(object_type, field_details_list, depth=0)
+        if fields is None:
+            return None
+        rows: list[dict[str, Any]] = []
+        for item in items:
+            row = self._row(item, object_type, fields, info)
+            if row is None:
+                return None
+            rows.append(row)
+        return rows
+
+    def _row_fields(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList, depth: int
+    ) -> list[_RowField] | None:
+        """The selection on `object_type` as plain leaves and plain objects (a recommendation's item), or None
+        when any selected field needs graphql-core."""
+        if depth > 3:
+            return None
         grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
         if new_defer_usages:
             return None
-        plans: list[tuple[str, _Leaf]] = []
+        fields: list[_RowField] = []
         for response_name, details in grouped_field_set.items():
-            plan = _leaf_plan(object_type, details[0].node.name.value)
-            if plan is None:
+            name = details[0].node.name.value
+            leaf = _leaf_plan(object_type, name)
+            if leaf is not None:
+                fields.append((response_name, leaf, None))
+                continue
+            nested = _nested_plan(object_type, name)
+            if nested is None:
                 return None
-            plans.append((response_name, plan))
+            sub = self._row_fields(nested.object_type, details, depth + 1)
+            if sub is None:
+                return None
+            fields.append((response_name, nested, sub))
+        return fields
+
+    def _row(
+        self, item: Any, object_type: GraphQLObjectType, fields: list[_RowField], info: GraphQLResolveInfo[Any]
+    ) -> dict[str, Any] | None:
+        """One object as a dict, or None when anything about it needs graphql-core's own completion."""
         is_type_of = object_type.is_type_of
+        if item is None or (is_type_of is not None and is_type_of(item, info) is not True):
+            return None
         is_awaitable = self.is_awaitable
-        rows: list[dict[str, Any]] = []
-        for item in items:
-            if item is None or (is_type_of is not None and is_type_of(item, info) is not True):
+        row: dict[str, Any] = {}
+        for response_name, plan, sub in fields:
+            value = plan.read(item, plan.attribute)
+            if value is None:
+                if not plan.nullable:
+                    return None
+                row[response_name] = None
+                continue
+            if value.__class__ not in _INERT and (isinstance(value, Exception) or is_awaitable(value)):
                 return None
-            row: dict[str, Any] = {}
-            for response_name, plan in plans:
-                value = plan.read(item, plan.attribute)
-                if value is None:
-                    if not plan.nullable:
-                        return None
-                    row[response_name] = None
-                    continue
-                if value.__class__ not in _INERT and (isinstance(value, Exception) or is_awaitable(value)):
+            if isinstance(plan, _Nested):
+                nested = self._row(value, plan.object_type, sub or [], info)
+                if nested is None:
                     return None
-                try:
-                    coerced = plan.coerce(value)
-                except Exception:  # graphql-core's own path reports it
-                    return None
-                if coerced is None or coerced is Undefined:
-                    return None
-                row[response_name] = coerced
-            rows.append(row)
-        return rows
+                row[response_name] = nested
+                continue
+            try:
+                coerced = plan.coerce(value)
+            except Exception:  # graphql-core's own path reports it
+                return None
+            if coerced is None or coerced is Undefined:
+                return None
+            row[response_name] = coerced
+        return row
 
     def execute_fields(
         self,

@@ -276,9 +276,9 @@ class TestInstantPath:
         await assert_journal_consistent(case["id"])
 
     async def test_an_instant_item_yielding_a_licence_puts_it_in_the_wallet(self, api: Api) -> None:
-        # given 补领结婚证 (即办件, result 结婚证)
+        # given 个体工商户设立登记 (即办件 fully online, result 营业执照)
         resident = await resident_token(api)
-        item = await ServiceItem.get(name="补领结婚证", status="PUBLISHED")
+        item = await ServiceItem.get(name="个体工商户设立登记", status="PUBLISHED")
         data: dict[str, Any] = {
             "idempotencyKey": support.idempotency_key(),
             "serviceCode": item.task_code,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import random
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -33,6 +34,17 @@ from api.models import (
 from tests.support.client import Api, Session
 
 _serial = itertools.count(1)
+# Provinces 90–98 are unassigned in GB/T 2260 (the seed uses 99): 900 test cities, one per call in a session, so
+# that one test's popular items never rank in another test's city.
+_cities = itertools.count(random.randrange(900))
+
+
+def fresh_district() -> str:
+    """A 12-digit district code in a city no other call of this session returned."""
+    n = next(_cities) % 900
+    return f"{90 + n // 100}{n % 100:02d}01000000"
+
+
 CATALOG_REDIS: list[Redis] = []  # the live server's Redis, set by tests/pages/conftest.py
 
 

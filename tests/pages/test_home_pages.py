@@ -18,6 +18,7 @@ from tests.pages.support import (
     bundle,
     counting_sql,
     enterprise_of,
+    fresh_district,
     item,
     licence,
     resident,
@@ -151,7 +152,7 @@ class TestRecommendations:
 
     async def test_popular_items_are_those_serving_the_callers_region(self, api: Api) -> None:
         # given: a region of its own (98 is unassigned), its city level item popular, another region's more so
-        district = f"98{uuid.uuid4().int % 10_000:04d}000000"
+        district = fresh_district()
         city = district[:4] + "00000000"
         session, _ = await resident(api, region_code=district)
         served = await item("测试本市热门", region_code=city, popularity=9_000_000)
@@ -169,7 +170,7 @@ class TestRecommendations:
 
     async def test_a_publish_refreshes_the_cached_recommendations(self, api: Api) -> None:
         # given: a region of its own, its popular item cached by the first page
-        district = f"98{uuid.uuid4().int % 10_000:04d}000000"
+        district = fresh_district()
         city = district[:4] + "00000000"
         session, _ = await resident(api, region_code=district)
         before = await item("测试本市热门", region_code=city, popularity=8_000_000)
@@ -284,7 +285,7 @@ class TestPolicyMatching:
         # given: an enterprise in industry I6510, SMALL, district 98xx02
         rep_hash = unique("h", 64)
         session, _ = await resident(api, id_number_hash=rep_hash)
-        district = f"98{uuid.uuid4().int % 10_000:04d}000000"
+        district = fresh_district()
         district = district[:4] + "02000000"
         enterprise = await enterprise_of(
             rep_hash, industry_code="I6510", size=EnterpriseSize.SMALL, region_code=district
@@ -332,7 +333,7 @@ class TestPolicyMatching:
 
 async def _heavy_resident(api: Api, n: int) -> tuple[str, uuid.UUID]:
     """A resident of 60+ with a newborn ward, `n` expiring licences (with renewal items), `n` viewed items."""
-    district = f"98{uuid.uuid4().int % 10_000:04d}000000"
+    district = fresh_district()
     session, me = await resident(api, birth_date=today(api) - timedelta(days=65 * 366), region_code=district)
     for i in range(n):
         type_code = unique("T", 21)

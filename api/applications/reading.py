@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,11 @@ from api.models import (
 )
 
 TIMELINE_SHOWN = 60  # the GraphQL cost of a full case stays under the document limit (graphql.md §3)
+# Timelines by (case, last_seq). Events are append-only and the row's `last_seq` moves in the same transaction as
+# each new event, so the committed timeline up to a given seq never changes: a cached one is never stale, in this
+# or any other process. Bounded; reads inside a transaction (which may roll back) neither fill nor use it.
+_TIMELINES: OrderedDict[tuple[uuid.UUID, int], list[EventView]] = OrderedDict()
+_TIMELINES_MAX = 2048
 
 
 class Viewer(StrEnum):
@@ -267,8 +273,12 @@ async def view_of(app: Application, viewer: Viewer, db: BaseDBAsyncClient | None
         else _none()
     )
     # The latest entries only: `seq` runs 1…last_seq without gaps, so the total needs no count.
+    key = (app.id, app.last_seq)
+    cached = _TIMELINES.get(key) if db is None else None
     events_q = (
-        ApplicationEvent.filter(application_id=app.id)
+        _none()
+        if cached is not None
+        else ApplicationEvent.filter(application_id=app.id, seq__lte=app.last_seq)
         .using_db(db)
         .order_by("-seq")
         .limit(TIMELINE_SHOWN)
@@ -285,13 +295,20 @@ async def view_of(app: Application, viewer: Viewer, db: BaseDBAsyncClient | None
         specials, deliveries, events = await specials_q, await deliveries_q, await events_q
     licences = await _licences({m.elicense_id for m in materials if m.elicense_id}, db)
     names = {str(m.requirement_id): m.name for m in materials if m.requirement_id}
+    timeline = cached if cached is not None else [_event_from_columns(e) for e in reversed(events)]
+    if cached is None and db is None:
+        _TIMELINES[key] = timeline
+        if len(_TIMELINES) > _TIMELINES_MAX:
+            _TIMELINES.popitem(last=False)
+    elif cached is not None:
+        _TIMELINES.move_to_end(key)
     return ApplicationView(
         app=app,
         materials=material_views(materials, licences),
         supplements=[_supplement(s, names) for s in supplements],
         specials=list(specials),
         deliveries=list(deliveries),
-        timeline=[_event_from_columns(e) for e in reversed(events)],
+        timeline=timeline,
         viewer=viewer,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.applications import lookup
+from tests.applications.handling_support import done
 from tests.applications.support import (
     APPLICATION,
     PROMISED_ITEM,
@@ -46,6 +47,22 @@ class TestApplication:
         assert mine["allowedActions"] == ["WITHDRAW"]
         assert other is None and wrong_dept is None
         assert handler["id"] == app["id"] and "PRECHECK_PASS" in handler["allowedActions"]
+
+    async def test_a_timeline_read_again_after_a_step_shows_the_step(self, api: Api) -> None:
+        # given a case whose timeline was read (and remembered by its last seq)
+        token = await resident_token(api, 12)
+        app = await submitted(api, token)
+        first = (await api.data(APPLICATION, {"id": app["id"]}, token))["application"]
+        assert [e["type"] for e in first["timeline"]] == ["SUBMIT"]
+
+        # when the department passes its pre-review
+        handler = await handler_token(api, "wjw")
+        await done(api, handler, "passApplicationPrecheck", applicationId=app["id"])
+
+        # then both readers see the new entry at once
+        for reader in (token, handler):
+            again = (await api.data(APPLICATION, {"id": app["id"]}, reader))["application"]
+            assert [e["type"] for e in again["timeline"]] == ["SUBMIT", "PRECHECK_PASS"]
 
 
 class TestMyApplications:

@@ -15,16 +15,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
+from api.kit.ids import new_id
 from api.models import (
     Application,
     ApplicationMaterial,
     ELicense,
     LicenseStatus,
+    LicenseUse,
+    LicenseUseType,
     MaterialRequirement,
     ProvidedVia,
     Situation,
@@ -345,3 +349,42 @@ async def reusable(wallet: Wallet, ids: Sequence[uuid.UUID]) -> list[Application
         await Application.filter(owner, id__in=list({r.application_id for r in rows})).values_list("id", flat=True)
     )
     return [r for r in rows if r.application_id in mine]
+
+
+async def insert(
+    app: Application, resolved: Resolved, now: datetime, db: BaseDBAsyncClient, round_no: int = 0
+) -> list[ApplicationMaterial]:
+    """Store the checked materials of a submission (round 0) or of a 补正 round, and the use of each wallet
+    licence, in the caller's transaction."""
+    rows = [
+        ApplicationMaterial(
+            id=new_id(),
+            application_id=app.id,
+            receive_time=now,
+            supplement_round=round_no,
+            created_at=now,
+            updated_at=now,
+            **row,
+        )
+        for row in resolved.rows
+    ]
+    if rows:
+        await ApplicationMaterial.bulk_create(rows, using_db=db)
+    if resolved.licence_ids:
+        await LicenseUse.bulk_create(
+            [
+                LicenseUse(
+                    id=new_id(),
+                    elicense_id=licence_id,
+                    use_type=LicenseUseType.ATTACH_TO_APPLICATION,
+                    purpose=f"办件 {app.project_no}（{app.item_name}）",
+                    application_id=app.id,
+                    detail={"projectNo": app.project_no, "supplementRound": round_no},
+                    created_at=now,
+                    updated_at=now,
+                )
+                for licence_id in resolved.licence_ids
+            ],
+            using_db=db,
+        )
+    return rows

@@ -23,15 +23,12 @@ from api.applications.submission import SubmissionRejected, find_materials_conte
 from api.identity.tokens import AccessClaims
 from api.kit.clock import shanghai_date
 from api.kit.errors import Conflict, InvalidInput, NotFound
-from api.kit.ids import new_id
 from api.models import (
     ActorType,
     Application,
     ApplicationMaterial,
     ELicense,
     EventType,
-    LicenseUse,
-    LicenseUseType,
     MaterialRequirement,
     Person,
     ServiceItem,
@@ -95,42 +92,6 @@ async def withdraw(claims: AccessClaims, application_id: uuid.UUID, reason: str,
     return app
 
 
-async def _insert_materials(
-    app: Application, resolved: rules.Resolved, now: datetime, db: BaseDBAsyncClient, round_no: int = 0
-) -> None:
-    rows = [
-        ApplicationMaterial(
-            id=new_id(),
-            application_id=app.id,
-            receive_time=now,
-            supplement_round=round_no,
-            created_at=now,
-            updated_at=now,
-            **row,
-        )
-        for row in resolved.rows
-    ]
-    if rows:
-        await ApplicationMaterial.bulk_create(rows, using_db=db)
-    if resolved.licence_ids:
-        await LicenseUse.bulk_create(
-            [
-                LicenseUse(
-                    id=new_id(),
-                    elicense_id=licence_id,
-                    use_type=LicenseUseType.ATTACH_TO_APPLICATION,
-                    purpose=f"办件 {app.project_no}（{app.item_name}）",
-                    application_id=app.id,
-                    detail={"projectNo": app.project_no, "supplementRound": round_no},
-                    created_at=now,
-                    updated_at=now,
-                )
-                for licence_id in resolved.licence_ids
-            ],
-            using_db=db,
-        )
-
-
 def _wallet(app: Application) -> rules.Wallet:
     return rules.Wallet(
         app.applicant_person_id if app.applicant_enterprise_id is None else None, app.applicant_enterprise_id
@@ -162,7 +123,7 @@ async def resubmit(claims: AccessClaims, application_id: uuid.UUID, fix: Correct
         app = await _own(claims, application_id, now, db)
         if resolved is not None:
             await ApplicationMaterial.filter(application_id=app.id, supplement_round=0).using_db(db).delete()
-            await _insert_materials(app, resolved, now, db)
+            await rules.insert(app, resolved, now, db)
         await journal.append(
             app,
             EventType.SUBMIT,
@@ -276,7 +237,7 @@ async def supplement(
         app = await _own(claims, application_id, now, db)
         _ensure(app, EventType.SUPPLEMENT_DONE)
         _check_round(await _open_round(app, db), round_no, now)
-        await _insert_materials(app, resolved, now, db, round_no)
+        await rules.insert(app, resolved, now, db, round_no)
         changes = await supplements.fulfil(app, now, db)
         await journal.append(
             app,

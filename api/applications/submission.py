@@ -45,8 +45,6 @@ from api.models import (
     ELicense,
     EventType,
     ItemStatus,
-    LicenseUse,
-    LicenseUseType,
     OutboxEvent,
     ServiceItem,
 )
@@ -312,29 +310,7 @@ async def _create(
         updated_at=now,
     )
     await app.save(using_db=db, force_create=True)
-    rows = [
-        ApplicationMaterial(id=new_id(), application_id=app.id, receive_time=now, created_at=now, updated_at=now, **row)
-        for row in resolved.rows
-    ]
-    if rows:
-        await ApplicationMaterial.bulk_create(rows, using_db=db)
-    if resolved.licence_ids:
-        await LicenseUse.bulk_create(
-            [
-                LicenseUse(
-                    id=new_id(),
-                    elicense_id=licence_id,
-                    use_type=LicenseUseType.ATTACH_TO_APPLICATION,
-                    purpose=f"办件 {project_no}（{item.name}）",
-                    application_id=app.id,
-                    detail={"projectNo": project_no},
-                    created_at=now,
-                    updated_at=now,
-                )
-                for licence_id in resolved.licence_ids
-            ],
-            using_db=db,
-        )
+    rows = await rules.insert(app, resolved, now, db)
     event = await _record_submit(app, actor, now, db, fingerprint, len(rows))
     return app, rows, event
 

@@ -19,7 +19,7 @@ from api.applications import access, reading, transitions
 from api.identity import data_reads
 from api.identity.tokens import AccessClaims
 from api.kit.errors import InvalidInput
-from api.kit.pagination import Page, clamp_first, decode_cursor, encode_cursor
+from api.kit.pagination import Page, clamp_first, encode_cursor, moment_id_after
 from api.licenses import wallet
 from api.models import Application, ApplicationStatus
 
@@ -76,19 +76,6 @@ def case_subject(app: Application) -> data_reads.Subject:
     return data_reads.Subject("APPLICATION", app.id, app.applicant_person_id, app.applicant_enterprise_id)
 
 
-def _keyset(q: Q, after: str | None) -> Q:
-    position = decode_cursor(after)
-    if position is None:
-        return q
-    if not (isinstance(position, list) and len(position) == 2 and all(isinstance(p, str) for p in position)):
-        raise InvalidInput("not a cursor of this list", path=["after"], code="INVALID_CURSOR")
-    try:
-        applied, row_id = datetime.fromisoformat(position[0]), uuid.UUID(position[1])
-    except ValueError:
-        raise InvalidInput("not a cursor of this list", path=["after"], code="INVALID_CURSOR") from None
-    return q & (Q(apply_time__lt=applied) | Q(apply_time=applied, id__lt=row_id))
-
-
 async def mine(
     claims: AccessClaims, now: datetime, where: Filter, first: int | None, after: str | None
 ) -> Page[Application]:
@@ -110,7 +97,9 @@ async def mine(
         q &= Q(status__in=sorted(statuses))
     if where.service_code:
         q &= Q(task_code=where.service_code.strip().upper())
-    rows = await Application.filter(_keyset(q, after)).order_by("-apply_time", "-id").limit(n + 1)
+    rows = (
+        await Application.filter(q & moment_id_after(after, "apply_time")).order_by("-apply_time", "-id").limit(n + 1)
+    )
     shown = rows[:n]
     cursors = [encode_cursor([row.apply_time.isoformat(), str(row.id)]) for row in shown]
     return Page(shown, cursors, len(rows) > n)

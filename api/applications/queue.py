@@ -18,7 +18,7 @@ from api.applications import listing, reading, transitions
 from api.identity import data_reads
 from api.identity.tokens import AccessClaims
 from api.kit.errors import Forbidden, InvalidInput
-from api.kit.pagination import Page, clamp_first, decode_cursor, encode_cursor
+from api.kit.pagination import Page, clamp_first, encode_cursor, moment_id_after
 from api.models import (
     Application,
     ApplicationEvent,
@@ -32,19 +32,6 @@ from api.models import (
 )
 
 OPEN = sorted(transitions.NON_TERMINAL, key=lambda s: s.value)
-
-
-def _after(after: str | None) -> Q:
-    position = decode_cursor(after)
-    if position is None:
-        return Q()
-    if not (isinstance(position, list) and len(position) == 2 and all(isinstance(p, str) for p in position)):
-        raise InvalidInput("not a cursor of this list", path=["after"], code="INVALID_CURSOR")
-    try:
-        applied, row_id = datetime.fromisoformat(position[0]), uuid.UUID(position[1])
-    except ValueError:
-        raise InvalidInput("not a cursor of this list", path=["after"], code="INVALID_CURSOR") from None
-    return Q(apply_time__gt=applied) | Q(apply_time=applied, id__gt=row_id)
 
 
 async def case_queue(
@@ -62,7 +49,10 @@ async def case_queue(
     if ApplicationStatus.DRAFT in wanted:
         raise InvalidInput("a draft is never a case", path=["status"], code="INVALID_STATUS")
     rows = (
-        await Application.filter(Q(accepting_org_id=claims.department_id, status__in=wanted) & _after(after))
+        await Application.filter(
+            Q(accepting_org_id=claims.department_id, status__in=wanted)
+            & moment_id_after(after, "apply_time", newest_first=False)
+        )
         .order_by("apply_time", "id")
         .limit(n + 1)
     )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 import orjson
+from tortoise.expressions import Q
 
 from api.kit.errors import InvalidInput
 
@@ -60,3 +63,21 @@ def offset_page(rows: Sequence[T], *, start: int, first: int, total: int | None 
     """`rows` fetched with limit first + 1 from `start`: the extra row only says whether there is more."""
     shown = rows[:first]
     return Page(shown, [encode_cursor(start + i) for i in range(len(shown))], len(rows) > first, total)
+
+
+def moment_id_after(after: str | None, field: str, *, newest_first: bool = True) -> Q:
+    """The rows after a cursor of `encode_cursor([moment.isoformat(), str(id)])` on the sort (`field`, id), newest
+    first by default; an empty condition without a cursor, a typed error for a cursor of another list."""
+    position = decode_cursor(after)
+    if position is None:
+        return Q()
+    if not (isinstance(position, list) and len(position) == 2 and all(isinstance(p, str) for p in position)):
+        raise InvalidInput("not a cursor of this list", path=["after"], code="INVALID_CURSOR")
+    try:
+        moment, row_id = datetime.fromisoformat(position[0]), uuid.UUID(position[1])
+    except ValueError:
+        raise InvalidInput("not a cursor of this list", path=["after"], code="INVALID_CURSOR") from None
+    op = "lt" if newest_first else "gt"
+    before: dict[str, object] = {f"{field}__{op}": moment}
+    tied: dict[str, object] = {field: moment, f"id__{op}": row_id}
+    return Q(**before) | Q(**tied)  # type: ignore[arg-type]

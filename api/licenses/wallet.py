@@ -16,8 +16,8 @@ from tortoise.expressions import Q
 
 from api.identity.tokens import AccessClaims
 from api.kit.clock import Clock, shanghai_date
-from api.kit.errors import Forbidden, InvalidInput, NotFound
-from api.kit.pagination import Page, clamp_first, decode_cursor, encode_cursor
+from api.kit.errors import Forbidden, NotFound
+from api.kit.pagination import Page, clamp_first, encode_cursor, moment_id_after
 from api.models import (
     AgentAuthorization,
     ELicense,
@@ -80,19 +80,6 @@ async def owned_licence(claims: AccessClaims, licence_id: uuid.UUID, now: dateti
     raise NotFound("no such licence in your wallet", path=[field], code="LICENSE_NOT_FOUND")
 
 
-def _keyset(query_q: Q, after: str | None) -> Q:
-    position = decode_cursor(after)
-    if position is None:
-        return query_q
-    if not (isinstance(position, list) and len(position) == 2 and all(isinstance(p, str) for p in position)):
-        raise InvalidInput("not a cursor of this list", path=["after"], code="INVALID_CURSOR")
-    try:
-        created, row_id = datetime.fromisoformat(position[0]), uuid.UUID(position[1])
-    except ValueError:
-        raise InvalidInput("not a cursor of this list", path=["after"], code="INVALID_CURSOR") from None
-    return query_q & (Q(created_at__lt=created) | Q(created_at=created, id__lt=row_id))
-
-
 def _page(rows: Sequence[ELicense] | Sequence[LicenseUse], first: int) -> tuple[list[str], bool]:
     shown = rows[:first]
     cursors = [encode_cursor([row.created_at.isoformat(), str(row.id)]) for row in shown]
@@ -101,7 +88,7 @@ def _page(rows: Sequence[ELicense] | Sequence[LicenseUse], first: int) -> tuple[
 
 async def licences(q: Q, first: int | None, after: str | None) -> Page[ELicense]:
     n = clamp_first(first)
-    rows = await ELicense.filter(_keyset(q, after)).order_by("-created_at", "-id").limit(n + 1)
+    rows = await ELicense.filter(q & moment_id_after(after, "created_at")).order_by("-created_at", "-id").limit(n + 1)
     cursors, more = _page(rows, n)
     return Page(rows[:n], cursors, more)
 
@@ -160,7 +147,7 @@ async def my_uses(claims: AccessClaims, now: datetime, first: int | None, after:
     ids = await ELicense.filter(holders.q()).values_list("id", flat=True)
     n = clamp_first(first)
     rows = (
-        await LicenseUse.filter(_keyset(Q(elicense_id__in=list(ids)), after))
+        await LicenseUse.filter(Q(elicense_id__in=list(ids)) & moment_id_after(after, "created_at"))
         .order_by("-created_at", "-id")
         .limit(n + 1)
     )

@@ -15,8 +15,8 @@ from tortoise.expressions import Q
 
 from api.identity import data_reads
 from api.identity.tokens import AccessClaims
-from api.kit.errors import Forbidden, InvalidInput
-from api.kit.pagination import Page, clamp_first, decode_cursor, encode_cursor
+from api.kit.errors import Forbidden
+from api.kit.pagination import Page, clamp_first, encode_cursor, moment_id_after
 from api.models import (
     Application,
     Evaluation,
@@ -54,22 +54,11 @@ class RectificationView:
     org_name: str
 
 
-def _keyset(q: Q, after: str | None) -> Q:
-    position = decode_cursor(after)
-    if position is None:
-        return q
-    if not (isinstance(position, list) and len(position) == 2 and all(isinstance(p, str) for p in position)):
-        raise InvalidInput("not a cursor of this list", path=["after"], code="INVALID_CURSOR")
-    try:
-        created, row_id = datetime.fromisoformat(position[0]), uuid.UUID(position[1])
-    except ValueError:
-        raise InvalidInput("not a cursor of this list", path=["after"], code="INVALID_CURSOR") from None
-    return q & (Q(created_at__lt=created) | Q(created_at=created, id__lt=row_id))
-
-
 async def _page(model: type[T], q: Q, first: int | None, after: str | None) -> tuple[list[T], list[str], bool]:
     n = clamp_first(first)
-    rows = list(await model.filter(_keyset(q, after)).order_by("-created_at", "-id").limit(n + 1))
+    rows = list(
+        await model.filter(q & moment_id_after(after, "created_at")).order_by("-created_at", "-id").limit(n + 1)
+    )
     shown = rows[:n]
     return shown, [encode_cursor([r.created_at.isoformat(), str(r.id)]) for r in shown], len(rows) > n
 

@@ -38,6 +38,7 @@ from api.models import (
 from api.seed import case_feedback
 from api.seed.cases import Applicant, Case, Numbers, Step, accept_changes, enterprise, resident
 from api.seed.context import SeedContext, SeedPart, seed_id
+from api.seed.reference import DEPARTMENTS
 from api.seed.residents import BY_NUMBER
 from api.workdays.store import calendar_for, sync_shipped
 
@@ -47,11 +48,12 @@ C = ApplicationChannel
 
 @dataclass
 class Scripts:
-    """Step builders for one seed run: the moment, the calendar and the items by name."""
+    """Step builders for one seed run: the moment, the calendar, the items by name and the departments by id."""
 
     ctx: SeedContext
     calendar: WorkCalendar
     items: dict[str, ServiceItem]
+    orgs: dict[uuid.UUID, Organization]
 
     def accept(self, item: str, days_ago: float, label: str) -> list[Step]:
         at = self.ctx.now - timedelta(days=days_ago)
@@ -390,11 +392,14 @@ def build_cases(s: Scripts) -> list[Case]:  # noqa: PLR0915 - one readable list 
     built = []
     for label, item, who, channel, ago, steps, final in cases:
         row = s.items[item]
-        built.append(Case(label, row, ORGS[row.dept_id], who, channel, ago, steps, final))
+        built.append(Case(label, row, s.orgs[row.dept_id], who, channel, ago, steps, final))
     return built
 
 
-ORGS: dict[uuid.UUID, Organization] = {}
+# The case handler of each seeded department acts on its cases.
+HANDLER_OF: dict[uuid.UUID, uuid.UUID] = {
+    seed_id("organization", d.key): seed_id("operator", f"handler.{d.key}") for d in DEPARTMENTS
+}
 
 
 async def is_loaded(db: BaseDBAsyncClient) -> bool:
@@ -402,18 +407,15 @@ async def is_loaded(db: BaseDBAsyncClient) -> bool:
 
 
 async def load(ctx: SeedContext) -> None:
-    ORGS.clear()
-    ORGS.update({o.id: o for o in await Organization.all().using_db(ctx.db)})
+    orgs = {o.id: o for o in await Organization.all().using_db(ctx.db)}
     items = {i.name: i for i in await ServiceItem.filter(status=ItemStatus.PUBLISHED).using_db(ctx.db)}
     await sync_shipped(ctx.db)  # `zsb migrate` loads it; a database migrated by other means gets it here
     calendar = await calendar_for(ctx.today, db=ctx.db)
-    scripts = Scripts(ctx, calendar, items)
+    scripts = Scripts(ctx, calendar, items, orgs)
     numbers = Numbers()
     apps: dict[str, Application] = {}
     for case in build_cases(scripts):
-        handler = journal.Actor(
-            ActorType.STAFF, seed_id("operator", f"handler.{_dept_key(case.org)}"), "演示窗口", case.org.uscc
-        )
+        handler = journal.Actor(ActorType.STAFF, HANDLER_OF[case.org.id], "演示窗口", case.org.uscc)
         apps[case.label] = await case.run(ctx, numbers, handler)
     await numbers.save(ctx)
     await _issued_licence(ctx, apps["completed-e-delivered"], scripts)
@@ -422,18 +424,12 @@ async def load(ctx: SeedContext) -> None:
     await case_feedback.load(ctx, apps)
 
 
-def _dept_key(org: Organization) -> str:
-    from api.seed.reference import DEPARTMENTS
-
-    return next(d.key for d in DEPARTMENTS if seed_id("organization", d.key) == org.id)
-
-
 async def _issued_licence(ctx: SeedContext, app: Application, scripts: Scripts) -> None:
     """The e-licence the seeded 出证 step put in the wallet, issued by the live issuing code."""
     item = scripts.items[app.item_name]
     if not results.yields_licence(item):
         return
-    org = ORGS[app.accepting_org_id]
+    org = scripts.orgs[app.accepting_org_id]
     issued_at = app.result_time or ctx.now
     actor = journal.Actor(ActorType.STAFF, None, "演示窗口", org.uscc)
     licence = await results.issue_licence(app, item, actor, issued_at, ctx.db, results.ResultSpec())

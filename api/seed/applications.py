@@ -8,6 +8,7 @@ the states the loop and the deadline scan would have left.
 from __future__ import annotations
 
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -57,7 +58,7 @@ class Scripts:
 
     def accept(self, item: str, days_ago: float, label: str) -> list[Step]:
         at = self.ctx.now - timedelta(days=days_ago)
-        doc = f"受理字〔{at.year}〕{abs(hash(label)) % 100000:05d}号"
+        doc = f"受理字〔{at.year}〕{zlib.crc32(label.encode()) % 100000:05d}号"
         changes = accept_changes(self.items[item], at, self.calendar, doc)
         return [
             Step(E.PRECHECK_PASS, days_ago + 0.2, "预审通过", action_result="PASS"),

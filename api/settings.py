@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Environment(StrEnum):
@@ -104,6 +106,33 @@ class SupervisionSettings(BaseModel):
     target_online_items_zero_visit: float = 20.0  # % of online items needing no visit at all (零跑动)
 
 
+class PaymentsSettings(BaseModel):
+    """payments.md §2. Empty gateway URLs and keys outside production: the sandboxes of this process and their keys."""
+
+    alipay_gateway_url: str = ""  # production https://openapi.alipay.com/gateway.do
+    alipay_app_id: str = "2021000000000001"
+    alipay_seller_id: str = "2088000000000001"
+    alipay_app_private_key: SecretStr = SecretStr("")  # PEM (PKCS#1 or PKCS#8) or the console's bare base64
+    alipay_public_key: SecretStr = SecretStr("")
+    alipay_notify_url: str = ""  # empty: {base_url}/pay/notify/alipay
+    wechat_gateway_url: str = ""  # production https://api.mch.weixin.qq.com
+    wechat_mchid: str = "1900000001"
+    wechat_appid: str = "wx-sandbox-pay-app"
+    wechat_merchant_private_key: SecretStr = SecretStr("")  # PKCS#8 PEM
+    wechat_merchant_serial_no: str = ""
+    wechat_apiv3_key: SecretStr = SecretStr("")  # 32 characters
+    wechat_public_key: SecretStr = SecretStr("")
+    wechat_public_key_id: str = ""  # PUB_KEY_ID_…
+    wechat_notify_url: str = ""  # empty: {base_url}/pay/notify/wechat
+    order_ttl_seconds: int = 1800
+    channel_connect_timeout: float = 3.0
+    channel_read_timeout: float = 10.0
+    min_assurance_level: int = 2  # paying needs L2 unless the item asks for more
+    refund_on_withdrawal: bool = True  # 撤回后退费: a paid fee is refunded when its application is withdrawn
+    # Reconciliation may refund a DUPLICATE_PAYMENT by itself only with this approval flag in production.
+    auto_refund_duplicates: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="APP_", env_nested_delimiter="__", extra="ignore")
 
@@ -131,6 +160,7 @@ class Settings(BaseSettings):
     applications: ApplicationSettings = Field(default_factory=ApplicationSettings)
     ratings: RatingSettings = Field(default_factory=RatingSettings)
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
+    payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:
@@ -151,6 +181,23 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"production needs {', '.join(missing)}")
+        return self
+
+    @model_validator(mode="after")
+    def _payment_gateways_are_safe(self) -> Settings:
+        gateways = {
+            "APP_PAYMENTS__ALIPAY_GATEWAY_URL": self.payments.alipay_gateway_url,
+            "APP_PAYMENTS__WECHAT_GATEWAY_URL": self.payments.wechat_gateway_url,
+        }
+        for name, url in gateways.items():
+            if not url:
+                if not self.sandbox_enabled:
+                    raise ValueError(f"{name} is required when the sandboxes are off")
+            elif self.sandbox_enabled and urlsplit(url).hostname not in _LOOPBACK:
+                # Sandbox keys must never meet a real payment gateway.
+                raise ValueError(f"{name} must be a loopback URL while APP_SANDBOX is on")
+            elif not self.sandbox_enabled and urlsplit(url).scheme != "https":
+                raise ValueError(f"{name} must be https://")
         return self
 
     @property

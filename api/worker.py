@@ -17,12 +17,14 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.cron import cron
 
 from api import database
+from api.applications import payment_relay
 from api.applications.jobs import expire_supplements
 from api.identity.deps import IdentityDeps
 from api.kit.clock import Clock, SystemClock
 from api.kit.redis import Redis
 from api.licenses.jobs import sweep_licenses
 from api.models import Session
+from api.outbox import runner as outbox_runner
 from api.ratings.jobs import expire_unrated_ratings
 from api.settings import Settings, activate
 from api.supervision.jobs import scan_deadlines
@@ -40,7 +42,13 @@ async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
     return int(removed)
 
 
-FUNCTIONS = [purge_expired_sessions, sweep_licenses, expire_unrated_ratings, expire_supplements, scan_deadlines]
+# Outbox relays keep no result, so that a kick's de-dup job id is free again as soon as a run ends.
+RELAYS = [(payment_relay.CONSUMER, payment_relay.relay_applications)]
+FUNCTIONS: list[arq.worker.Function] = [
+    *map(arq.worker.func, (purge_expired_sessions, sweep_licenses, expire_unrated_ratings, expire_supplements)),
+    arq.worker.func(scan_deadlines),
+    *(arq.worker.func(job, keep_result=0) for _, job in RELAYS),
+]
 # arq's cron runs in UTC: 19:30, 16:05 and 16:20 UTC are 03:30, 00:05 and 00:20 in Asia/Shanghai.
 CRON_JOBS = [
     cron(purge_expired_sessions, hour={19}, minute={30}, run_at_startup=False),
@@ -50,7 +58,14 @@ CRON_JOBS = [
     cron(expire_supplements, minute={10}, run_at_startup=False),
     # 提示 / 黄牌 / 红牌 within minutes of a deadline passing; each run reads only the rows a rule matches.
     cron(scan_deadlines, minute=set(range(2, 60, 5)), run_at_startup=False),
+    # Relays every minute as a safety net; kicks after commits make them run at once.
+    *(cron(job, second={20}, run_at_startup=True, keep_result=0) for _, job in RELAYS),
 ]
+
+
+async def kick_relays(redis: Redis) -> None:
+    """PaymentsDeps.kick_relays: run the outbox relays now (after a commit that wrote outbox rows)."""
+    await outbox_runner.kick(redis, [(consumer, job.__name__) for consumer, job in RELAYS])
 
 
 async def _startup(ctx: dict[str, Any]) -> None:

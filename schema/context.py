@@ -9,6 +9,7 @@ import strawberry
 
 from api.identity.deps import IdentityDeps
 from api.identity.principal import Principal
+from payments.deps import PaymentsDeps
 
 
 @dataclass
@@ -16,6 +17,8 @@ class Context:
     principal: Principal
     identity: IdentityDeps
     device_name: str
+    # The process's payments (channels, clock): None only in a process built without them.
+    payments: PaymentsDeps | None = None
     # Per-request DataLoaders, created on first use so that requests that need none pay nothing.
     loaders: dict[str, Any] = field(default_factory=dict)
 

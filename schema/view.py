@@ -27,6 +27,7 @@ from api.kit.errors import Unauthenticated
 from api.kit.logging import request_id_var
 from api.kit.redis import Bucket
 from api.settings import GraphQLSettings
+from payments.deps import PaymentsDeps
 from schema import caching
 from schema.context import Context
 
@@ -86,9 +87,11 @@ class GraphQLEndpoint:
         limits: GraphQLSettings,
         trusted_proxies: list[str],
         graphiql_html: str | None,
+        payments: PaymentsDeps | None = None,
     ) -> None:
         self.schema = schema
         self.identity = identity
+        self.payments = payments  # passed to every request's context
         self.limits = limits
         self.trusted_proxies = trusted_proxies
         self.graphiql_html = graphiql_html
@@ -223,6 +226,7 @@ class GraphQLEndpoint:
             principal=principal,
             identity=self.identity,
             device_name=request.headers.get("user-agent", "")[:128],
+            payments=self.payments,
         )
         operation_name = payload.get("operationName")
         chosen_operation = operation_name if isinstance(operation_name, str) else None

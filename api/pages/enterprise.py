@@ -3,8 +3,8 @@
 
 Membership is decided like `api.identity.profile.enterprises_of`: the caller's ID hash is the enterprise's legal
 representative's, or the caller holds a live, unrevoked STAFF authorization for it. With every section selected the
-page costs at most 6 statements (the caller, the enterprise, the grant when not the representative, licences,
-agents, policies), however many licences, agents or policies there are.
+page costs 7 statements for the legal representative (the caller, the enterprise, licences, agents, policies, open
+cases, unpaid bills) and one more for a 经办人 (the grant), however many licences, agents, policies or bills there are.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from api.models import (
     Policy,
     PrincipalType,
 )
-from api.pages import cases, rules
+from api.pages import bills, cases, rules
 from api.pages.personal import LICENSE_FIELDS
 
 T = TypeVar("T")
@@ -65,14 +65,7 @@ class EnterpriseApplication:
     updated_at: datetime
 
 
-@dataclass(frozen=True)
-class PendingPayment:
-    """Filled by payments (issue 5)."""
-
-    id: uuid.UUID
-    title: str
-    amount_fen: int
-    due_at: datetime | None
+PendingPayment = bills.BillDue
 
 
 class EnterprisePage:
@@ -164,8 +157,8 @@ class EnterprisePage:
         ]
 
     async def pending_payments(self) -> list[PendingPayment]:
-        """Seam for payments (issue 5): the enterprise's unpaid bills."""
-        return []
+        """The enterprise's UNPAID bills, soonest due first."""
+        return await bills.unpaid(enterprise_id=self.enterprise.id, limit=MAX_PAYMENTS)
 
 
 async def open_page(clock: Clock, person_id: uuid.UUID, enterprise_id: uuid.UUID) -> EnterprisePage:

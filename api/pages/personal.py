@@ -1,9 +1,9 @@
 """市民主页 (domain.md §1 principle 7): the signed-in resident's page, read through one per-request loader.
 
 `PersonalPage` is the page's DataLoader: each personal source is read once per request by one statement, shared by
-every section that needs it, whatever the sections selected and however many licences, views or grants the person
-has: the person, their wards, their licences, their recent views, their open cases. With every section selected the
-page costs 5 statements.
+every section that needs it, whatever the sections selected and however many licences, views, grants or bills the
+person has: the person, their wards, their licences, their recent views, their open cases, their unpaid bills. With
+every section selected the page costs 6 statements.
 
 What the page recommends out of the catalog is the same for everyone (the published items, their summaries, the
 renewal item of each licence type, the popular items of each region, the life-event bundles): every process keeps
@@ -12,8 +12,8 @@ it in `CATALOG`, built by 2 statements and versioned like the search index by th
 request reads one Redis key instead of 3 statements, and the first request after a change rebuilds it. It is also
 rebuilt when older than `CATALOG_MAX_AGE`, for popularity written without a version bump.
 
-Bills and the inbox belong to later issues; their sections are seams here (`bills_due`, `unread_message_count`)
-that return nothing until those modules exist.
+The inbox belongs to a later issue; its section is a seam here (`unread_message_count`) that returns nothing until
+that module exists.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
@@ -45,7 +45,7 @@ from api.models import (
     ServiceItem,
     ServiceView,
 )
-from api.pages import cases, rules
+from api.pages import bills, cases, rules
 
 T = TypeVar("T")
 
@@ -128,15 +128,7 @@ class Recommendation:
 ApplicationInProgress = cases.OpenCase
 
 
-@dataclass(frozen=True)
-class BillDue:
-    """Filled by payments (issue 5): one unpaid bill."""
-
-    id: uuid.UUID
-    title: str
-    amount_fen: int
-    due_at: datetime | None
-    application_id: uuid.UUID | None
+BillDue = bills.BillDue
 
 
 @dataclass(frozen=True)
@@ -405,8 +397,9 @@ class PersonalPage:
         return await cases.open_cases(cases.of_person(self.person_id), self.now, MAX_APPLICATIONS)
 
     async def bills_due(self) -> list[BillDue]:
-        """Seam for payments (issue 5): the caller's unpaid bills, soonest due first."""
-        return []
+        """The caller's own UNPAID bills (fines, utilities, social insurance, application fees), soonest due first;
+        an enterprise's bills are on its page."""
+        return await bills.unpaid(person_id=self.person_id, limit=MAX_BILLS)
 
     async def unread_message_count(self) -> int:
         """Seam for the inbox (issue 7)."""

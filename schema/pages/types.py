@@ -16,7 +16,10 @@ from api.models import AgentAuthorization as AgentAuthorizationRow
 from api.models import ELicense as LicenseRow
 from api.pages import enterprise as enterprise_page
 from api.pages import personal, rules
+from api.pages.bills import BillDue
+from payments.money import fen_to_yuan
 from schema.identity.types import Enterprise
+from schema.payments.types import BillKind
 
 
 @strawberry.enum(description="Why the page recommends an item or bundle.")
@@ -141,6 +144,23 @@ class HomeBill:
     amount_yuan: str = strawberry.field(description="The amount in yuan, e.g. 50.00.")
     due_at: datetime | None
     application_id: strawberry.ID | None
+    bill_no: str = strawberry.field(description="缴款单号")
+    kind: BillKind
+    issuer: str = strawberry.field(description="The issuing organisation, also the payee")
+
+    @classmethod
+    def of(cls, bill: BillDue) -> HomeBill:
+        return cls(
+            id=strawberry.ID(str(bill.id)),
+            title=bill.title,
+            amount_fen=str(bill.amount_fen),
+            amount_yuan=fen_to_yuan(bill.amount_fen),
+            due_at=bill.due_at,
+            application_id=strawberry.ID(str(bill.application_id)) if bill.application_id else None,
+            bill_no=bill.bill_no,
+            kind=BillKind(bill.kind.value),
+            issuer=bill.issuer,
+        )
 
 
 @strawberry.type(description="An entry of the page's app grid.")
@@ -176,22 +196,12 @@ class MyHomePage:
         ]
 
     @strawberry.field(
-        description="Your unpaid bills, at most 10. Always empty until payments lands (issue 5; seam: "
-        "api.pages.personal.PersonalPage.bills_due)."
+        description="Your own unpaid bills (fees of your applications, fines, utilities, social insurance), soonest "
+        "due first (those without a due date last), at most 10; pay them with createPayment."
     )
     async def bills_due(self) -> list[HomeBill]:
         rows = await self.page.bills_due()
-        return [
-            HomeBill(
-                id=strawberry.ID(str(b.id)),
-                title=b.title,
-                amount_fen=str(b.amount_fen),
-                amount_yuan=f"{b.amount_fen // 100}.{b.amount_fen % 100:02d}",
-                due_at=b.due_at,
-                application_id=strawberry.ID(str(b.application_id)) if b.application_id else None,
-            )
-            for b in rows[: personal.MAX_BILLS]
-        ]
+        return [HomeBill.of(b) for b in rows[: personal.MAX_BILLS]]
 
     @strawberry.field(description="Your VALID licences expiring within 90 days, soonest first, at most 20.")
     async def expiring_licenses(self) -> list[HomeLicense]:
@@ -295,6 +305,24 @@ class EnterprisePayment:
     amount_fen: str = strawberry.field(description="Integer fen as decimal digits.")
     amount_yuan: str
     due_at: datetime | None
+    bill_no: str = strawberry.field(description="缴款单号")
+    kind: BillKind
+    issuer: str = strawberry.field(description="The issuing organisation, also the payee")
+    application_id: strawberry.ID | None
+
+    @classmethod
+    def of(cls, bill: BillDue) -> EnterprisePayment:
+        return cls(
+            id=strawberry.ID(str(bill.id)),
+            title=bill.title,
+            amount_fen=str(bill.amount_fen),
+            amount_yuan=fen_to_yuan(bill.amount_fen),
+            due_at=bill.due_at,
+            bill_no=bill.bill_no,
+            kind=BillKind(bill.kind.value),
+            issuer=bill.issuer,
+            application_id=strawberry.ID(str(bill.application_id)) if bill.application_id else None,
+        )
 
 
 @strawberry.type(description="法人空间: an enterprise's page for its legal representative or a live 经办人.")
@@ -343,18 +371,9 @@ class EnterpriseHomePage:
         return [PolicyMatch.of(found) for found in await self.page.policy_matches()]
 
     @strawberry.field(
-        description="Its unpaid bills, at most 10. Always empty until payments lands (issue 5; seam: "
-        "api.pages.enterprise.EnterprisePage.pending_payments)."
+        description="Its unpaid bills, soonest due first (those without a due date last), at most 10; the "
+        "legal representative or a 经办人 acting for it pays them with createPayment."
     )
     async def pending_payments(self) -> list[EnterprisePayment]:
         rows = await self.page.pending_payments()
-        return [
-            EnterprisePayment(
-                id=strawberry.ID(str(p.id)),
-                title=p.title,
-                amount_fen=str(p.amount_fen),
-                amount_yuan=f"{p.amount_fen // 100}.{p.amount_fen % 100:02d}",
-                due_at=p.due_at,
-            )
-            for p in rows[: enterprise_page.MAX_PAYMENTS]
-        ]
+        return [EnterprisePayment.of(p) for p in rows[: enterprise_page.MAX_PAYMENTS]]

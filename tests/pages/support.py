@@ -19,6 +19,9 @@ from api.kit.redis import Redis
 from api.models import (
     AgentAuthorization,
     AgentKind,
+    Bill,
+    BillKind,
+    BillStatus,
     Bundle,
     CatalogItem,
     ELicense,
@@ -58,7 +61,7 @@ HOME = """
 query Home {
   myHomePage {
     applicationsInProgress { id projectNo serviceName status nextAction nextActionText updatedAt }
-    billsDue { id title amountFen amountYuan dueAt applicationId }
+    billsDue { id title amountFen amountYuan dueAt applicationId billNo kind issuer }
     expiringLicenses { id name typeCode typeName certNumber issuerName validTo daysLeft }
     unreadMessageCount
     recommendations {
@@ -79,7 +82,7 @@ query EnterpriseHome($id: ID!) {
     applications { id projectNo serviceName status nextAction updatedAt }
     agents { authorizationId agentPersonId agentName allServices serviceCount validTo }
     policyMatches { policyId code title summary validTo serviceCode rules { rule anyValue matchedBy value } }
-    pendingPayments { id title amountFen amountYuan dueAt }
+    pendingPayments { id title amountFen amountYuan dueAt billNo kind issuer applicationId }
   }
 }
 """
@@ -192,6 +195,35 @@ async def ward_of(api: Api, guardian_id: uuid.UUID, *, born_days_ago: int) -> Pe
         granted_by_person_id=guardian_id,
     )
     return ward
+
+
+async def bill(
+    api: Api,
+    *,
+    person_id: uuid.UUID | None = None,
+    enterprise_id: uuid.UUID | None = None,
+    due_in_days: int | None,
+    amount_fen: int = 5000,
+    status: BillStatus = BillStatus.UNPAID,
+    kind: BillKind = BillKind.UTILITY,
+    subject: str = "测试水费",
+    application_id: uuid.UUID | None = None,
+) -> Bill:
+    """A bill written straight to its table, as payments' create_bill leaves it (UNPAID unless `status`)."""
+    now = api.live.clock.now()
+    return await Bill.create(
+        bill_no=unique("TB", 20),
+        kind=kind,
+        person_id=person_id,
+        enterprise_id=enterprise_id,
+        application_id=application_id,
+        issuer="测试演示水务公司",
+        subject=subject,
+        lines=[{"name": subject, "amountFen": amount_fen}],
+        amount_fen=amount_fen,
+        due_at=None if due_in_days is None else now + timedelta(days=due_in_days),
+        status=status,
+    )
 
 
 async def bundle(name: str, life_event: str) -> Bundle:

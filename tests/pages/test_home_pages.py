@@ -1,5 +1,5 @@
 """市民主页 and 法人空间 over HTTP: sections, recommendation reasons, membership, policy matching, SQL statements per
-page, query cost and payload size."""
+page, query cost and payload size (the bill sections have their own module, test_bills_due)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from api.seed.context import seed_id
 from tests.pages.support import (
     ENTERPRISE_HOME,
     HOME,
+    bill,
     bundle,
     counting_sql,
     enterprise_of,
@@ -340,8 +341,9 @@ async def _heavy_resident(api: Api, n: int) -> tuple[str, uuid.UUID]:
         await item(f"测试延续{i}", elicense_type_code=type_code, keywords=["延续"])
         await licence(api, person_id=me, type_code=type_code, type_name=f"测试证{i}", valid_in_days=1 + i % 80)
     await views(me, [await item(f"测试浏览{i}") for i in range(n)])
-    for _ in range(n):
+    for i in range(n):
         await ward_of(api, me, born_days_ago=30)
+        await bill(api, person_id=me, due_in_days=1 + i % 40)
     return session.access_token, me
 
 
@@ -364,8 +366,9 @@ class TestStatementsPerPage:
         few = await _statements(api, HOME, light)
         many = await _statements(api, HOME, heavy)
 
-        # then: the person, their wards, their licences, their views, their open cases; the catalog part is cached
-        assert len(few) == len(many) == 5, (few, many)
+        # then: the person, their wards, their licences, their views, their open cases, their unpaid bills; the
+        # catalog part is cached
+        assert len(few) == len(many) == 6, (few, many)
         assert len(many) <= MAX_STATEMENTS
 
     async def test_the_first_page_after_a_publish_rebuilds_the_catalog_part_with_2_more_statements(
@@ -383,7 +386,7 @@ class TestStatementsPerPage:
             await api.data(HOME, token=token)
 
         # then
-        assert len(statements) == 7, statements
+        assert len(statements) == 8, statements
 
     async def test_enterprise_home_page_runs_the_same_statements_for_1_and_for_50_licences_and_agents(
         self, api: Api
@@ -404,13 +407,14 @@ class TestStatementsPerPage:
                 )
                 agent = await Person.create(name=f"测试经办人{i}")
                 await staff_agent(api, enterprise, agent.id, me)
+                await bill(api, enterprise_id=enterprise.id, due_in_days=1 + i)
             tokens.append((session.access_token, str(enterprise.id)))
 
         # when
         counts = [len(await _statements(api, ENTERPRISE_HOME, token, {"id": eid})) for token, eid in tokens]
 
         # then
-        assert counts[0] == counts[1] == 6, counts
+        assert counts[0] == counts[1] == 7, counts
         assert counts[1] <= MAX_STATEMENTS
 
 

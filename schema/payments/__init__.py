@@ -1,0 +1,1 @@
+"""GraphQL edge of 缴 (payments.md §10, §13)."""

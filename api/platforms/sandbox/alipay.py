@@ -45,7 +45,9 @@ class AlipayMethodCall:
     biz_content: dict[str, Any] | None
 
 
-AlipayMethodHandler = Callable[[AlipayMethodCall], Awaitable[dict[str, Any]]]
+# A handler answers the `<method>_response` node, or a whole `Response` of its own (a page method such as wap
+# pay's cashier, or a reply a test scripted to be late, broken or mis-signed).
+AlipayMethodHandler = Callable[[AlipayMethodCall], Awaitable[dict[str, Any] | Response]]
 
 
 class AlipayGatewayError(Exception):
@@ -92,6 +94,18 @@ class AlipaySandbox(Sandbox):
     def register_method(self, method: str, handler: AlipayMethodHandler) -> None:
         """The handler returns the `<method>_response` node (with `code` "10000" or a business failure)."""
         self._methods[method] = handler
+
+    def app_key(self, app_id: str) -> rsa.RSAPublicKey | None:
+        """The registered public key of an app, for methods that check a signature themselves (order strings)."""
+        return self._apps.get(app_id)
+
+    def sign(self, content: str) -> str:
+        """RSA2 with the gateway's Alipay key, as Alipay signs its notifies."""
+        return rsa2_sign(self._key, content)
+
+    async def reply(self, name: str, node: dict[str, Any], *, corrupt: bool = False, status: int = 200) -> Response:
+        """A signed gateway reply `{"<name>": node, "sign": …}`; `corrupt` signs other content instead."""
+        return await self._reply(name, node, corrupt=corrupt, status=status)
 
     def mint_auth_code(self, user_id: str, open_id: str | None = None, *, app_id: str | None = None) -> str:
         """What `my.getAuthCode()` would give the mini-program: single-use, valid for five minutes."""
@@ -143,6 +157,8 @@ class AlipaySandbox(Sandbox):
             if handler is None:
                 raise _invalid("isv.invalid-method", f"不存在的方法名: {method_call.method}")
             node = await handler(method_call)
+            if isinstance(node, Response):
+                return node
             name = node_name(method_call.method)
         except AlipayGatewayError as refusal:
             name, node = "error_response", refusal.node

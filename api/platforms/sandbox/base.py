@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from fnmatch import fnmatchcase
@@ -154,6 +154,8 @@ class Sandbox:
         self.clock = clock
         self._requests: list[RecordedRequest] = []
         self._scripts: list[Script] = []
+        self._app: Starlette | None = None
+        self._added_routes: list[BaseRoute] = []
 
     # -- in-process harness --
 
@@ -181,6 +183,16 @@ class Sandbox:
         """Forget what tests did (requests, scripts); registrations made by the composition root stay."""
         self.clear_requests()
         self.clear_scripts()
+
+    def add_routes(self, routes: Sequence[BaseRoute]) -> None:
+        """Serve more routes from this sandbox's app, even after the hub has built and mounted it.
+
+        They are matched before the built-in ones, so that a package may refine one (e.g. `_control/script`)
+        and hand the rest back through `control_script`.
+        """
+        self._added_routes[0:0] = routes
+        if self._app is not None:
+            self._app.router.routes[0:0] = routes
 
     def listing(self) -> dict[str, str]:
         return {"name": self.name, "baseUrl": self.base_url, "controlUrl": self.control_url}
@@ -212,7 +224,8 @@ class Sandbox:
             Route(path, self._provider_endpoint(path, handler), methods=methods)
             for path, methods, handler in self.provider_routes()
         ]
-        return Starlette(routes=[*control, *self.harness_routes(), *provider])
+        self._app = Starlette(routes=[*self._added_routes, *control, *self.harness_routes(), *provider])
+        return self._app
 
     def _provider_endpoint(self, path: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -266,6 +279,10 @@ class Sandbox:
             self.clear_requests()
             return Response(status_code=204)
         return JSONResponse([recorded.to_json() for recorded in self._requests])
+
+    async def control_script(self, request: Request) -> Response:
+        """The built-in `_control/script` endpoint, for a route added in front of it to delegate to."""
+        return await self._control_script(request)
 
     async def _control_script(self, request: Request) -> Response:
         if request.method == "DELETE":

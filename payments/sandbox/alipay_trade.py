@@ -1,0 +1,554 @@
+"""Alipay trade methods for the project's one Alipay sandbox gateway (payments.md §14), plus their test harness.
+
+The gateway (api.platforms.sandbox.alipay) verifies our request signatures and signs every answer; this module
+keeps the trades in memory, answers the trade methods as Alipay does, serves the cashier page and the bill file,
+and posts signed notifies under its own clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.responses import JSONResponse, Response
+
+from api.kit.clock import SHANGHAI, Clock
+from api.models.payment import Product
+from api.platforms.alipay.response import node_name
+from api.platforms.alipay.rsa2 import rsa2_sign, rsa2_verify, sign_content
+from api.platforms.sandbox import AlipayGatewayError, AlipayMethodCall, RecordedRequest
+from api.platforms.sandbox.alipay import AlipaySandbox
+from payments.channels.base import BillLine
+from payments.money import fen_to_yuan
+from payments.sandbox import alipay_pages
+from payments.sandbox.alipay_bill_file import bill_zip, lines_for
+from payments.sandbox.alipay_trades import (
+    APP_PAY,
+    BILL_URL,
+    CLOSE,
+    CREATE,
+    PRECREATE,
+    QUERY,
+    REFUND,
+    REFUND_QUERY,
+    TRADE_METHODS,
+    WAP_PAY,
+    SandboxRefund,
+    SandboxTrade,
+    TradeStatus,
+    amount_of,
+    beijing,
+    biz_of,
+    business_failure,
+    invalid_parameter,
+    new_buyer_id,
+    new_trade_of,
+    notify_fields,
+    notify_sign_content,
+    out_trade_no_of,
+    same_order,
+)
+from payments.sandbox.notifier import ALIPAY_RETRIES, Delivery, NotifySender
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
+_NOT_EXIST = ("ACQ.TRADE_NOT_EXIST", "交易不存在")
+MethodHandler = Callable[[AlipayMethodCall], Awaitable[dict[str, Any] | Response]]
+
+
+@dataclass
+class OperationScript:
+    operation: str
+    delay_s: float | None
+    http_status: int | None
+    mis_sign: bool
+    perform_anyway: bool
+    remaining: int | None  # None: until reset
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "delayS": self.delay_s,
+            "httpStatus": self.http_status,
+            "misSign": self.mis_sign,
+            "performAnyway": self.perform_anyway,
+            "times": self.remaining,
+        }
+
+
+def _alipay_accepts(status: int, body: str) -> bool:
+    return body == "success"  # Alipay retries on anything else, whatever the HTTP status
+
+
+class AlipayTradeSandbox:
+    """Trades of one app (`app_id`, collecting for `seller_id`) at the shared sandbox gateway."""
+
+    def __init__(
+        self,
+        gateway: AlipaySandbox,
+        *,
+        app_id: str,
+        seller_id: str,
+        clock: Clock,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.app_id = app_id
+        self.seller_id = seller_id
+        self.clock = clock
+        self.base_url = gateway.base_url
+        self._owned_http: httpx.AsyncClient | None = None
+        self._notifier = NotifySender(clock, ALIPAY_RETRIES, _alipay_accepts, http)
+        self._trades: dict[str, SandboxTrade] = {}
+        self._scripts: list[OperationScript] = []
+        self._bills: dict[date, tuple[BillLine, ...]] = {}
+        self._bill_files: dict[str, bytes] = {}
+        self._installed = False
+        if http is None:
+            self._owned_http = httpx.AsyncClient(timeout=10.0)
+            self._notifier.bind(self._owned_http)
+
+    def install(self) -> None:
+        """Register the trade methods with the gateway and serve the cashier, bill files and `_control` routes."""
+        if self._installed:
+            raise RuntimeError("the Alipay trade sandbox is already installed")
+        handlers: dict[str, MethodHandler] = {
+            WAP_PAY: self._wap_pay,
+            CREATE: self._create,
+            PRECREATE: self._precreate,
+            QUERY: self._query,
+            CLOSE: self._close,
+            REFUND: self._refund,
+            REFUND_QUERY: self._refund_query,
+            BILL_URL: self._bill_url,
+        }
+        for method, handler in handlers.items():
+            self.gateway.register_method(method, self._scripted(handler))
+        self.gateway.add_routes(alipay_pages.routes(self))
+        self._installed = True
+
+    async def aclose(self) -> None:
+        if self._owned_http is not None:
+            await self._owned_http.aclose()
+
+    # -- harness --
+
+    def trade(self, out_trade_no: str) -> SandboxTrade | None:
+        return self._trades.get(out_trade_no)
+
+    def trades(self) -> list[SandboxTrade]:
+        return list(self._trades.values())
+
+    async def pay(self, out_trade_no: str, amount_fen: int | None = None, notify: bool = True) -> SandboxTrade:
+        """The payer pays (through the cashier, opened if it was not). `amount_fen` makes Alipay's facts say
+        another amount; `notify=False` is a lost notify. Returns once the first notify post has been answered."""
+        trade = self._trades.get(out_trade_no)
+        if trade is None:
+            raise KeyError(
+                f"the sandbox has not seen {out_trade_no}: app and wap orders become known when their cashier URL "
+                "is made (cashier_url) or opened (open_order)"
+            )
+        if amount_fen is not None and (type(amount_fen) is not int or amount_fen <= 0):
+            raise ValueError("amount_fen must be a positive int")
+        self._complete(trade, amount_fen)
+        if notify:
+            self._notify(trade)
+            await self.settle()
+        return trade
+
+    async def close_trade(self, out_trade_no: str) -> SandboxTrade:
+        """Close an unpaid trade at Alipay's side (the payer gave up, or Alipay timed it out). No notify."""
+        trade = self._trades.get(out_trade_no)
+        if trade is None:
+            raise KeyError(f"no trade {out_trade_no}")
+        trade.expire(self.clock.now())
+        if trade.status is not TradeStatus.WAIT_BUYER_PAY:
+            raise ValueError(f"trade {out_trade_no} is {trade.status}")
+        trade.status, trade.closed_at = TradeStatus.TRADE_CLOSED, self.clock.now()
+        return trade
+
+    def drop_notifies(self, out_trade_no: str) -> None:
+        self._notifier.drop(out_trade_no)
+
+    async def deliver_pending(self) -> list[Delivery]:
+        return await self._notifier.deliver_pending()
+
+    async def redeliver(self, delivery_id: int, concurrency: int = 1) -> Delivery:
+        await self._notifier.redeliver(delivery_id, concurrency)
+        return self._notifier.get(delivery_id)
+
+    def notify_fields(self, out_trade_no: str, **overrides: str) -> dict[str, str]:
+        """A notify about a trade in its current state (fresh notify_id), for a test to alter and send."""
+        trade = self._trades.get(out_trade_no)
+        if trade is None:
+            raise KeyError(f"no trade {out_trade_no}")
+        return notify_fields(trade, seller_id=self.seller_id, now=self.clock.now()) | overrides
+
+    async def send_notify(
+        self, fields: dict[str, str], sign_with: rsa.RSAPrivateKey | None = None, *, url: str | None = None
+    ) -> Delivery:
+        """Post `fields` as a notify, signed with the gateway's Alipay key, or with `sign_with` (a forgery).
+
+        Fields that already carry `sign` are posted as they are. The URL is the trade's notify URL by default.
+        """
+        fields = dict(fields)
+        if "sign" not in fields:
+            fields.setdefault("sign_type", "RSA2")
+            content = notify_sign_content(fields)
+            fields["sign"] = rsa2_sign(sign_with, content) if sign_with is not None else self.gateway.sign(content)
+        out_trade_no = fields.get("out_trade_no", "")
+        trade = self._trades.get(out_trade_no)
+        target = url or (trade.notify_url if trade else None)
+        if not target:
+            raise ValueError("no notify URL: pass url=, or name a trade that has one")
+        delivery = self._notifier.queue(out_trade_no, target, {"Content-Type": FORM_CONTENT_TYPE}, _form(fields))
+        await self.settle()
+        return delivery
+
+    def script(
+        self,
+        operation: str,
+        *,
+        delay_s: float | None = None,
+        http_status: int | None = None,
+        mis_sign: bool = False,
+        perform_anyway: bool = False,
+        times: int | None = 1,
+    ) -> None:
+        """Break the answer to the next `times` calls of a method (None: until reset).
+
+        `delay_s` holds the answer back; `http_status` answers that status instead; `mis_sign` signs the answer
+        over other content. The operation takes effect unless an HTTP status is scripted, or always with
+        `perform_anyway` (then at once, before the delay: Alipay did it, only the answer is late or lost).
+        """
+        if operation not in TRADE_METHODS or operation == APP_PAY:
+            raise ValueError(f"not a scriptable trade method: {operation!r}")
+        if delay_s is not None and (isinstance(delay_s, bool) or not isinstance(delay_s, int | float) or delay_s < 0):
+            raise ValueError("delay_s must be a non-negative number of seconds")
+        if http_status is not None and (type(http_status) is not int or not 100 <= http_status <= 599):
+            raise ValueError("http_status must be an HTTP status")
+        if times is not None and (type(times) is not int or times < 1):
+            raise ValueError("times must be a positive integer or None")
+        script = OperationScript(operation, delay_s, http_status, bool(mis_sign), bool(perform_anyway), times)
+        self._scripts.append(script)
+
+    def scripts(self) -> list[OperationScript]:
+        return list(self._scripts)
+
+    def clear_scripts(self) -> None:
+        self._scripts.clear()
+
+    def set_bill(self, bill_date: date, lines: Sequence[BillLine]) -> None:
+        """Replace what the bill of `bill_date` says (to stage a reconciliation difference)."""
+        self._bills[bill_date] = tuple(lines)
+
+    def requests(self, method: str | None = None, *, out_trade_no: str | None = None) -> list[RecordedRequest]:
+        """Gateway calls received (failed signature checks included), optionally of one method or trade."""
+        found = []
+        for recorded in self.gateway.requests():
+            fields = {**recorded.query, **(recorded.body if isinstance(recorded.body, dict) else {})}
+            if method is not None and fields.get("method") != method:
+                continue
+            if out_trade_no is not None and _biz_field(fields, "out_trade_no") != out_trade_no:
+                continue
+            found.append(recorded)
+        return found
+
+    async def settle(self) -> None:
+        """Wait for the notify posts already started."""
+        await self._notifier.settle()
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return list(self._notifier.deliveries)
+
+    def reset(self) -> None:
+        """Forget trades, scripts, bills and deliveries (the gateway's own request log is the hub's to reset)."""
+        self._trades.clear()
+        self._scripts.clear()
+        self._bills.clear()
+        self._bill_files.clear()
+        self._notifier.reset()
+
+    # -- the cashier, for the composition root and the pages --
+
+    def cashier_url(self, product: Product | str, out_trade_no: str, payload: dict[str, Any]) -> str | None:
+        """The sandbox cashier page of an order. For app and wap orders the sandbox also learns the order here,
+        as if the phone had been handed it: `pay(out_trade_no)` then works (the trade still answers
+        ACQ.TRADE_NOT_EXIST to queries until it is opened or paid)."""
+        product = Product(product)
+        if product is Product.APP and isinstance(payload.get("orderString"), str):
+            self.open_order(payload["orderString"], open_cashier=False)
+            return f"{self.base_url}/cashier?order_string={quote(payload['orderString'], safe='')}"
+        if product in (Product.WAP, Product.H5) and isinstance(payload.get("url"), str):
+            self.open_order(payload["url"], open_cashier=False)
+            return str(payload["url"])
+        if product in (Product.JSAPI, Product.NATIVE):
+            return f"{self.base_url}/cashier/{quote(out_trade_no, safe='')}"
+        return None
+
+    def open_order(self, order: str, *, open_cashier: bool = True) -> SandboxTrade:
+        """An app order string or a wap URL whose signature checks out: the trade it describes (opened when the
+        payer opens the cashier). Raises ValueError for anything we did not sign."""
+        query = urlsplit(order).query if order.startswith(("http://", "https://")) else order
+        pairs = parse_qsl(query, keep_blank_values=True)
+        params = dict(pairs)
+        method = params.get("method")
+        if len(params) != len(pairs) or method not in (APP_PAY, WAP_PAY):
+            raise ValueError("not an app order string or a wap pay URL")
+        app_key = self.gateway.app_key(params.get("app_id", ""))
+        if params.get("app_id") != self.app_id or app_key is None:
+            raise ValueError("the order is not for this sandbox's app")
+        if params.get("sign_type") != "RSA2" or not rsa2_verify(app_key, sign_content(params), params.get("sign", "")):
+            raise ValueError("the order's signature does not verify against the app's registered key")
+        try:
+            trade = self._offer(method, self.app_id, params, biz_of(params))
+        except AlipayGatewayError as exc:
+            raise ValueError(str(exc)) from exc
+        if open_cashier:
+            trade.opened = True
+        return trade
+
+    def complete_from_cashier(self, trade: SandboxTrade) -> None:
+        """支付 on the cashier page: paid at once and notified at once (the page does not wait for the merchant)."""
+        self._complete(trade, None)
+        self._notify(trade)
+
+    def bill_file(self, token: str) -> bytes | None:
+        return self._bill_files.get(token)
+
+    # -- trade methods --
+
+    def _scripted(self, handler: MethodHandler) -> MethodHandler:
+        async def run(call: AlipayMethodCall) -> dict[str, Any] | Response:
+            if call.app_id != self.app_id:
+                raise AlipayGatewayError(
+                    "40006", "Insufficient Permissions", "isv.insufficient-isv-permissions", "ISV权限不足"
+                )
+            script = self._take_script(call.method)
+            if script is None:
+                return await handler(call)
+            performs = script.http_status is None or script.perform_anyway
+            outcome = await _attempt(handler, call) if performs and script.perform_anyway else None
+            if script.delay_s:
+                await asyncio.sleep(script.delay_s)
+            if performs and outcome is None:
+                outcome = await _attempt(handler, call)
+            if script.http_status is not None or outcome is None:
+                return JSONResponse({"error": "scripted failure"}, status_code=script.http_status or 500)
+            name, node = outcome
+            if isinstance(node, Response):
+                return node
+            return await self.gateway.reply(name, node, corrupt=script.mis_sign)
+
+        return run
+
+    def _take_script(self, method: str) -> OperationScript | None:
+        for script in self._scripts:
+            if script.operation == method:
+                if script.remaining is not None:
+                    script.remaining -= 1
+                    if script.remaining == 0:
+                        self._scripts.remove(script)
+                return script
+        return None
+
+    async def _wap_pay(self, call: AlipayMethodCall) -> Response:
+        # A page method: the browser arrives with the signed URL; the gateway has checked its signature.
+        try:
+            trade = self._offer(WAP_PAY, call.app_id, call.params, biz_of(call.params))
+        except AlipayGatewayError as refusal:
+            return alipay_pages.error_page(refusal.node.get("sub_msg", "参数错误"))
+        trade.opened = True
+        return alipay_pages.cashier_page(self, trade)
+
+    async def _create(self, call: AlipayMethodCall) -> dict[str, Any]:
+        biz = biz_of(call.params)
+        if not biz.get("buyer_id") and not biz.get("buyer_open_id"):
+            raise invalid_parameter("buyer_id 与 buyer_open_id 不能同时为空")
+        trade = self._place(CREATE, call, biz)
+        return {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no}
+
+    async def _precreate(self, call: AlipayMethodCall) -> dict[str, Any]:
+        trade = self._place(PRECREATE, call, biz_of(call.params))
+        if trade.qr_code is None:
+            # Scanning the code opens the sandbox cashier, where a person presses 支付.
+            trade.qr_code = f"{self.base_url}/cashier/{quote(trade.out_trade_no, safe='')}"
+        return {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no, "qr_code": trade.qr_code}
+
+    async def _query(self, call: AlipayMethodCall) -> dict[str, Any]:
+        trade = self._visible(biz_of(call.params))
+        node: dict[str, Any] = {
+            "code": "10000",
+            "msg": "Success",
+            "trade_no": trade.trade_no,
+            "out_trade_no": trade.out_trade_no,
+            "trade_status": trade.status.value,
+            "total_amount": fen_to_yuan(trade.amount_fen),
+        }
+        if trade.paid_at is not None:
+            node |= {
+                "buyer_logon_id": "sandbox***@alipay.test",
+                "buyer_user_id": trade.buyer_id,
+                "buyer_pay_amount": fen_to_yuan(trade.amount_fen),
+                "receipt_amount": fen_to_yuan(trade.amount_fen),
+                "send_pay_date": beijing(trade.paid_at),
+            }
+        return node
+
+    async def _close(self, call: AlipayMethodCall) -> dict[str, Any]:
+        trade = self._visible(biz_of(call.params))
+        if trade.status is not TradeStatus.WAIT_BUYER_PAY:
+            raise business_failure("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
+        trade.status, trade.closed_at = TradeStatus.TRADE_CLOSED, self.clock.now()
+        return {"code": "10000", "msg": "Success", "trade_no": trade.trade_no, "out_trade_no": trade.out_trade_no}
+
+    async def _refund(self, call: AlipayMethodCall) -> dict[str, Any]:
+        biz = biz_of(call.params)
+        trade = self._visible(biz)
+        amount = amount_of(biz, "refund_amount")
+        # Without out_request_no Alipay takes the out_trade_no: one full refund.
+        request_no = str(biz.get("out_request_no") or trade.out_trade_no)
+        existing = trade.refunds.get(request_no)
+        if existing is None:
+            if trade.status is not TradeStatus.TRADE_SUCCESS:
+                raise business_failure("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
+            if amount > trade.amount_fen - trade.refunded_fen:
+                raise business_failure("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
+            refund = SandboxRefund(request_no, amount, str(biz.get("refund_reason") or ""), self.clock.now())
+            trade.refunds[request_no] = refund
+            if trade.refunded_fen == trade.amount_fen:
+                trade.status, trade.closed_at = TradeStatus.TRADE_CLOSED, refund.at
+            self._notify(trade, refund)
+        # The same out_request_no again refunds nothing more: Alipay answers it without moving money.
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "trade_no": trade.trade_no,
+            "out_trade_no": trade.out_trade_no,
+            "buyer_logon_id": "sandbox***@alipay.test",
+            "fund_change": "N" if existing is not None else "Y",
+            "refund_fee": fen_to_yuan(trade.refunded_fen),
+        }
+
+    async def _refund_query(self, call: AlipayMethodCall) -> dict[str, Any]:
+        biz = biz_of(call.params)
+        trade = self._visible(biz)
+        refund = trade.refunds.get(str(biz.get("out_request_no") or trade.out_trade_no))
+        node: dict[str, Any] = {"code": "10000", "msg": "Success"}
+        if refund is not None:
+            node |= {
+                "trade_no": trade.trade_no,
+                "out_trade_no": trade.out_trade_no,
+                "out_request_no": refund.out_request_no,
+                "total_amount": fen_to_yuan(trade.amount_fen),
+                "refund_amount": fen_to_yuan(refund.amount_fen),
+                "refund_status": "REFUND_SUCCESS",
+                "gmt_refund_pay": beijing(refund.at),
+            }
+        return node
+
+    async def _bill_url(self, call: AlipayMethodCall) -> dict[str, Any]:
+        biz = biz_of(call.params)
+        if biz.get("bill_type") != "trade":
+            raise business_failure("isp.bill_type_not_exist", "账单类型不存在")
+        try:
+            bill_date = date.fromisoformat(str(biz.get("bill_date")))
+        except ValueError as exc:
+            raise invalid_parameter("bill_date") from exc
+        now = self.clock.now()
+        staged = self._bills.get(bill_date)
+        # A day's bill is published only after the day (Beijing time) is over.
+        if staged is None and bill_date >= now.astimezone(SHANGHAI).date():
+            raise business_failure("isp.bill_not_exist", "账单不存在")
+        lines = staged if staged is not None else tuple(lines_for(self._trades.values(), bill_date))
+        token = secrets.token_urlsafe(18)
+        self._bill_files[token] = bill_zip(self.seller_id, bill_date, lines, exported_at=now)
+        return {"code": "10000", "msg": "Success", "bill_download_url": f"{self.base_url}/bills/{token}"}
+
+    # -- the book --
+
+    def _offer(self, method: str, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> SandboxTrade:
+        """An app or wap order: known from now on, whatever became of it since (the page shows its state)."""
+        new = new_trade_of(method, app_id, params, biz, self.clock.now())
+        existing = self._trades.get(new.out_trade_no)
+        if existing is None:
+            self._trades[new.out_trade_no] = new
+            return new
+        if existing.amount_fen != new.amount_fen:
+            raise business_failure("ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改")
+        existing.expire(self.clock.now())
+        return existing
+
+    def _place(self, method: str, call: AlipayMethodCall, biz: dict[str, Any]) -> SandboxTrade:
+        """trade.create / precreate: the trade exists at once, WAIT_BUYER_PAY; the same order again is answered
+        again, as Alipay does."""
+        now = self.clock.now()
+        new = new_trade_of(method, call.app_id, call.params, biz, now)
+        existing = self._trades.get(new.out_trade_no)
+        if existing is not None:
+            existing.expire(now)
+            same_order(existing, new)
+            existing.opened = True
+            return existing
+        new.opened = True
+        self._trades[new.out_trade_no] = new
+        return new
+
+    def _visible(self, biz: dict[str, Any]) -> SandboxTrade:
+        if biz.get("out_trade_no"):
+            trade = self._trades.get(out_trade_no_of(biz))
+        elif biz.get("trade_no"):
+            trade = next((t for t in self._trades.values() if t.trade_no == biz["trade_no"]), None)
+        else:
+            raise invalid_parameter("out_trade_no 与 trade_no 不能同时为空")
+        if trade is None or not trade.opened:
+            raise business_failure(*_NOT_EXIST)
+        trade.expire(self.clock.now())
+        return trade
+
+    def _complete(self, trade: SandboxTrade, amount_fen: int | None) -> None:
+        now = self.clock.now()
+        trade.expire(now)
+        if trade.status is not TradeStatus.WAIT_BUYER_PAY:
+            raise ValueError(f"trade {trade.out_trade_no} is {trade.status}, it cannot be paid")
+        if amount_fen is not None:
+            trade.amount_fen = amount_fen
+        trade.opened = True
+        trade.status, trade.paid_at = TradeStatus.TRADE_SUCCESS, now
+        trade.buyer_id = trade.buyer_id or new_buyer_id()
+
+    def _notify(self, trade: SandboxTrade, refund: SandboxRefund | None = None) -> Delivery | None:
+        if not trade.notify_url:
+            return None  # no notify_url in the order: Alipay notifies nobody
+        fields = notify_fields(trade, seller_id=self.seller_id, now=self.clock.now(), refund=refund)
+        fields["sign"] = self.gateway.sign(notify_sign_content(fields))
+        headers = {"Content-Type": FORM_CONTENT_TYPE}
+        return self._notifier.queue(trade.out_trade_no, trade.notify_url, headers, _form(fields))
+
+
+async def _attempt(handler: MethodHandler, call: AlipayMethodCall) -> tuple[str, dict[str, Any] | Response]:
+    try:
+        return node_name(call.method), await handler(call)
+    except AlipayGatewayError as refusal:
+        return "error_response", refusal.node
+
+
+def _form(fields: dict[str, str]) -> bytes:
+    return urlencode(fields).encode("utf-8")
+
+
+def _biz_field(fields: dict[str, Any], name: str) -> Any:
+    biz = fields.get("biz_content")
+    if isinstance(biz, str):
+        try:
+            biz = biz_of({"biz_content": biz})
+        except AlipayGatewayError:
+            return None
+    return biz.get(name) if isinstance(biz, dict) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 import httpx
 import orjson
+from arq.connections import ArqRedis
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
@@ -23,12 +25,14 @@ from api.identity.tokens import TokenService
 from api.kit import redis as redis_kit
 from api.kit.clock import Clock
 from api.kit.pii import PiiCipher
+from api.payments_root import ChannelKeys, PaymentsHarness, build_payments
 from api.platforms.alipay import AlipayGateway
 from api.platforms.province_sso import ProvinceSsoClient
 from api.platforms.sms import AliyunSmsClient
 from api.platforms.wechat import WechatClient
 from api.settings import Settings, activate
-from api.worker import start_in_process_worker
+from api.worker import kick_relays, start_in_process_worker
+from payments.deps import PaymentsDeps
 from schema.root import build_schema
 from schema.view import GraphQLEndpoint
 
@@ -45,6 +49,23 @@ class Services:
     graphql: GraphQLEndpoint
     sandbox_app: ASGIApp | None
     sandbox: object | None
+    payments: PaymentsDeps
+    payments_sandbox: PaymentsHarness | None
+
+
+def _payment_keys(settings: Settings) -> ChannelKeys:
+    """Explicit keys in production (their public halves live at the channels' consoles); generated otherwise."""
+    p = settings.payments
+    dev = None if settings.is_production else devsecrets.load_or_create(settings.var_dir)
+    return ChannelKeys(
+        alipay_app_private_key=p.alipay_app_private_key.get_secret_value()
+        or (dev.alipay_app_private_key if dev else ""),
+        alipay_app_public_key=dev.alipay_app_public_key if dev else "",
+        wechat_merchant_private_key=p.wechat_merchant_private_key.get_secret_value()
+        or (dev.wechat_merchant_private_key if dev else ""),
+        wechat_merchant_public_key=dev.wechat_merchant_public_key if dev else "",
+        wechat_merchant_serial_no=p.wechat_merchant_serial_no or (dev.wechat_merchant_serial_no if dev else ""),
+    )
 
 
 def _keys(settings: Settings) -> tuple[dict[str, str], str, PiiCipher, str, str]:
@@ -141,6 +162,17 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
             redirect_uri=settings.province_sso.redirect_uri,
         ),
     )
+    arq_pool = ArqRedis(connection_pool=redis.connection_pool)
+    payments, payments_sandbox = await build_payments(
+        settings,
+        clock=clock,
+        http=http,
+        redis=redis,
+        stack=stack,
+        keys=_payment_keys(settings),
+        hub=hub,
+        kick_relays=functools.partial(kick_relays, arq_pool),
+    )
     schema = build_schema(settings.graphql, introspection=not settings.is_production)
     graphiql = None if settings.is_production else _graphiql_html(settings)
     endpoint = GraphQLEndpoint(
@@ -149,8 +181,11 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
         limits=settings.graphql,
         trusted_proxies=settings.security.trusted_proxies,
         graphiql_html=graphiql,
+        payments=payments,
     )
-    return Services(settings, clock, redis, http, identity, endpoint, hub.app if hub else None, hub)
+    return Services(
+        settings, clock, redis, http, identity, endpoint, hub.app if hub else None, hub, payments, payments_sandbox
+    )
 
 
 def _graphiql_html(settings: Settings) -> str:
@@ -166,7 +201,9 @@ def lifespan_for(settings: Settings, clock: Clock) -> object:
             services = await build_services(settings, clock, stack)
             app.state.services = services
             if settings.worker_in_process:
-                worker_task = await start_in_process_worker(settings, services.identity, services.redis)
+                worker_task = await start_in_process_worker(
+                    settings, services.identity, services.redis, services.payments
+                )
                 stack.push_async_callback(_stop, worker_task)
             # Objects alive now live for the whole process: keep the collector off them (graphql.md §4).
             gc.collect()

@@ -28,6 +28,7 @@ from api.outbox import runner as outbox_runner
 from api.ratings.jobs import expire_unrated_ratings
 from api.settings import Settings, activate
 from api.supervision.jobs import scan_deadlines
+from payments.deps import PaymentsDeps
 
 log = logging.getLogger("zsb.worker")
 
@@ -102,14 +103,16 @@ async def _skip_redis_info(*_args: object) -> None:
     return None
 
 
-async def start_in_process_worker(settings: Settings, identity: IdentityDeps, redis: Redis) -> asyncio.Task[None]:
+async def start_in_process_worker(
+    settings: Settings, identity: IdentityDeps, redis: Redis, payments: PaymentsDeps | None = None
+) -> asyncio.Task[None]:
     pool = ArqRedis(connection_pool=redis.connection_pool)
     worker = arq.worker.Worker(
         functions=FUNCTIONS,
         cron_jobs=CRON_JOBS,
         redis_pool=pool,
         handle_signals=False,
-        ctx={"clock": identity.clock},
+        ctx={"clock": identity.clock, "payments": payments},
         poll_delay=0.2,
         max_tries=5,
     )

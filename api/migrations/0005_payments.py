@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ('due_soon_sent_for', fields.DateField(null=True)),
                 ('version', fields.IntField(default=0)),
             ],
-            options={'table': 'bill', 'app': 'models', 'indexes': [Index(fields=['person_id', 'status']), Index(fields=['enterprise_id', 'status']), Index(fields=['status', 'due_at'])], 'pk_attr': 'id', 'table_description': "缴款单: what a person or an enterprise pays; an application fee's bill is what 待缴费 waits on."},
+            options={'table': 'bill', 'app': 'models', 'indexes': [Index(fields=['person_id', 'status']), Index(fields=['enterprise_id', 'status']), Index(fields=['status', 'due_at'])], 'pk_attr': 'id', 'table_description': '缴款单: what a person or an enterprise pays. The bill of an application fee is what 待缴费 waits on.'},
             bases=['Entity'],
         ),
         ops.CreateModel(
@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
                 ('event_id', fields.BigIntField()),
                 ('handled_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'outbox_receipt', 'app': 'models', 'unique_together': (('consumer', 'event_id'),), 'pk_attr': 'id', 'table_description': "One row per (consumer, event) handled, written in the handler's transaction: at most once per consumer."},
+            options={'table': 'outbox_receipt', 'app': 'models', 'unique_together': (('consumer', 'event_id'),), 'pk_attr': 'id', 'table_description': 'One row per (consumer, event) handled, written in the transaction of the handler: at most once per consumer.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -128,7 +128,7 @@ class Migration(migrations.Migration):
                 ('issued_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('file_ref', fields.CharField(max_length=200)),
             ],
-            options={'table': 'receipt', 'app': 'models', 'pk_attr': 'id', 'table_description': "电子票据, one per paid bill, written with the bill's PAID transition."},
+            options={'table': 'receipt', 'app': 'models', 'pk_attr': 'id', 'table_description': '电子票据, one per paid bill, written with the PAID transition of the bill.'},
             bases=['Entity'],
         ),
         ops.CreateModel(

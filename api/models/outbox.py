@@ -31,7 +31,7 @@ class OutboxProgress(Model):
 
 
 class OutboxReceipt(Model):
-    """One row per (consumer, event) handled, written in the handler's transaction: at most once per consumer."""
+    """One row per (consumer, event) handled, written in the transaction of the handler: at most once per consumer."""
 
     id = fields.BigIntField(primary_key=True)
     consumer = fields.CharField(max_length=64)

@@ -111,7 +111,7 @@ class DiffResolution(StrEnum):
 
 
 class Bill(Entity):
-    """缴款单: what a person or an enterprise pays; an application fee's bill is what 待缴费 waits on."""
+    """缴款单: what a person or an enterprise pays. The bill of an application fee is what 待缴费 waits on."""
 
     bill_no = fields.CharField(max_length=32, unique=True)
     kind = fields.CharEnumField(BillKind, max_length=20)
@@ -141,7 +141,7 @@ class Bill(Entity):
 
 
 class Receipt(Entity):
-    """电子票据, one per paid bill, written with the bill's PAID transition."""
+    """电子票据, one per paid bill, written with the PAID transition of the bill."""
 
     bill_id = fields.UUIDField(unique=True)
     receipt_no = fields.CharField(max_length=40, unique=True)

@@ -22,6 +22,10 @@ def _serve(settings: Settings) -> None:
     print(f"  GraphQL   {base}/graphql" + ("   (GraphiQL: open it in a browser)" if not settings.is_production else ""))
     if settings.sandbox_enabled:
         print(f"  Sandboxes {base}/sandbox   SMS codes: {base}/sandbox/sms/messages?phone=<phone>")
+        print(
+            f"  Cashier   {base}/sandbox/alipay/cashier/<outTradeNo>  {base}/sandbox/wechatpay/cashier/<outTradeNo>"
+            "   (each PaymentOrder's sandboxCashierUrl)"
+        )
     print(f"  Health    {base}/healthz  {base}/readyz  {base}/metrics", flush=True)
     # log_config=None: uvicorn logs through our JSON handler too, with the request id and redaction.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
@@ -23,9 +23,9 @@ async def world() -> AsyncIterator[AlipayWorld]:
 
 
 @pytest.fixture
-def env(world: AlipayWorld) -> Iterator[AlipayWorld]:
+def env(world: AlipayWorld) -> AlipayWorld:
     world.reset()
-    yield world
+    return world
 
 
 def _params(query: str) -> dict[str, str]:
@@ -111,9 +111,7 @@ class TestCreateAppOrder:
 
 class TestCreateWapOrder:
     @pytest.mark.parametrize("product", [Product.WAP, Product.H5])
-    async def test_the_url_goes_to_the_gateway_and_opens_the_cashier(
-        self, env: AlipayWorld, product: Product
-    ) -> None:
+    async def test_the_url_goes_to_the_gateway_and_opens_the_cashier(self, env: AlipayWorld, product: Product) -> None:
         # given
         spec = env.spec(product, amount_fen=1)
 
@@ -268,7 +266,7 @@ class TestCreateOrderInput:
 
     @pytest.mark.parametrize("fen", [0, -1])
     async def test_a_non_positive_amount_is_refused(self, env: AlipayWorld, fen: int) -> None:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="positive"):
             await env.channel().create_order(env.spec(Product.NATIVE, amount_fen=fen))
         assert env.sandbox.requests() == []
 
@@ -357,9 +355,7 @@ class TestCreateOrderOutcomes:
         assert "isv.invalid-app-id" in result.reason
 
     async def test_a_request_signed_with_another_key_is_rejected(self, env: AlipayWorld) -> None:
-        result = await env.channel(app_private_key_pem=generate_rsa_keypair()[0]).create_order(
-            env.spec(Product.NATIVE)
-        )
+        result = await env.channel(app_private_key_pem=generate_rsa_keypair()[0]).create_order(env.spec(Product.NATIVE))
 
         assert result.outcome is Outcome.REJECTED
         assert "isv.invalid-signature" in result.reason

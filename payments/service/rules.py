@@ -79,6 +79,8 @@ def decide_trade(
     state = fact.state
     if status is _O.PAID:
         if state is TradeState.PAID:
+            if fact.refunded_fen:  # a paid trade's notify stating a refunded total (Alipay partial refunds)
+                return TradeDecision(Kind.REFUND_CONFIRMATION, reason="refunded total reported")
             return TradeDecision(Kind.NOTHING, reason="already paid")
         if state in (TradeState.REFUNDED, TradeState.CLOSED):
             # Alipay TRADE_CLOSED on a paid trade means fully refunded (payments.md §9.1, §13).

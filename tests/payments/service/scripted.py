@@ -264,3 +264,20 @@ def make_world(*, settings: Mapping[str, Any] | None = None) -> World:
 
     world.deps.kick_relays = kick
     return world
+
+
+async def paying_order(world: World, channel: Channel = Channel.WECHAT, amount_fen: int = 5000) -> tuple[Bill, Any]:
+    """A bill and its PAYING order, made through create_payment."""
+    from payments.service import create_payment
+
+    bill = await world.bill(amount_fen)
+    assert bill.person_id is not None
+    order = await create_payment(
+        world.deps,
+        world.claims(bill.person_id),
+        bill_id=bill.id,
+        channel=channel,
+        product=Product.NATIVE,
+        idempotency_key=str(uuid.uuid4()),
+    )
+    return bill, order

@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from api.kit.errors import InvalidInput
 from api.models import Application, ApplicationStatus, Organization, OutboxEvent, ServiceItem
 from api.models.payment import Bill, BillKind, BillStatus, PaymentOrder, Refund
 from api.outbox.relay import Handler
@@ -70,16 +71,31 @@ async def bill_for_fee(deps: PaymentsDeps, event: OutboxEvent) -> Bill | None:
         return None
     org = await Organization.get_or_none(id=app.accepting_org_id)
     item = await ServiceItem.get_or_none(id=app.service_item_id)
-    subject = _subject(app)
+    try:
+        return await _create(deps, event, app, amount, org, item)
+    except (InvalidInput, PaymentsError, ValueError) as exc:
+        # A notice no bill can be made from (no holder, an amount out of range): retrying changes nothing.
+        log.error("payments alert: no bill for fee notice %s: %s", event.id, exc)
+        return None
+
+
+async def _create(
+    deps: PaymentsDeps,
+    event: OutboxEvent,
+    app: Application,
+    amount: int,
+    org: Organization | None,
+    item: ServiceItem | None,
+) -> Bill:
     return await service.create_bill(
         kind=BillKind.APPLICATION_FEE,
         person_id=None if app.applicant_enterprise_id else app.applicant_person_id,
         enterprise_id=app.applicant_enterprise_id,
         issuer=(org.name if org else DEFAULT_ISSUER)[:100],
         issuer_code=org.uscc if org else "",
-        subject=subject,
+        subject=_subject(app),
         amount_fen=amount,
-        lines=_lines(payload.get("feeItems"), amount, app.item_name),
+        lines=_lines(event.payload.get("feeItems"), amount, app.item_name),
         due_at=fee_due_at(event.created_at),
         now=deps.clock.now(),
         application_id=app.id,

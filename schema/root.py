@@ -36,6 +36,9 @@ from schema.licenses.queries import LicenseQuery
 from schema.masking import should_mask
 from schema.pages.mutations import PagesMutation
 from schema.pages.queries import PagesQuery
+from schema.payments.mutations import PaymentsMutation
+from schema.payments.queries import PaymentsQuery
+from schema.payments.scalars import FEN_SCALAR, Fen
 from schema.ratings.mutations import RatingMutation
 from schema.ratings.queries import RatingQuery
 from schema.scalars import SCALAR_MAP
@@ -57,6 +60,7 @@ class Query(
     HandlingQuery,
     RatingQuery,
     SupervisionQuery,
+    PaymentsQuery,
 ):
     pass
 
@@ -71,6 +75,7 @@ class Mutation(
     HandlingMutation,
     RatingMutation,
     SupervisionMutation,
+    PaymentsMutation,
 ):
     pass
 
@@ -102,7 +107,8 @@ def build_schema(limits: GraphQLSettings, *, introspection: bool) -> strawberry.
         mutation=Mutation,
         types=[Error],
         extensions=extensions,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        # Money is the Fen scalar (payments.md §7), registered like the shared scalars through the scalar map.
+        config=StrawberryConfig(scalar_map={**SCALAR_MAP, Fen: FEN_SCALAR}),
         execution_context_class=ExecutionContext,
     )
 

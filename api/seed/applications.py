@@ -38,6 +38,7 @@ from api.models import (
 )
 from api.seed import case_feedback
 from api.seed.cases import Applicant, Case, Numbers, Step, accept_changes, enterprise, resident
+from api.seed.catalog_items import ITEMS
 from api.seed.context import SeedContext, SeedPart, seed_id
 from api.seed.reference import DEPARTMENTS
 from api.seed.residents import BY_NUMBER
@@ -75,6 +76,24 @@ class Scripts:
     def decide(self, days_ago: float, *, approve: bool = True) -> Step:
         opinion = "符合条件，准予许可" if approve else "不符合法定条件，不予许可"
         return Step(E.DECIDE, days_ago, opinion, "决定", {"decision": "APPROVED" if approve else "REJECTED"})
+
+    def fee(self, item: str, days_ago: float) -> Step:
+        """缴款通知 as `handling.fee_notice` records it: the item's fixed fees on the event and in its
+        `application.fee_required` outbox row, from which payments' relay creates the bill."""
+        spec = next(spec for spec in ITEMS if spec.name == item)
+        fees = [(f.name, f.amount_fen) for f in spec.fees if f.amount_fen]
+        lines: list[dict[str, Any]] = [{"name": name, "amountFen": fen} for name, fen in fees]
+        amount = sum(fen for _, fen in fees)
+        note = "请缴纳工本费"
+        return Step(
+            E.FEE_NOTICE,
+            days_ago,
+            note,
+            "缴费",
+            _pause(days_ago, self.ctx),
+            detail={"amountFen": amount, "feeItems": lines},
+            payload={"amountFen": amount, "feeItems": lines, "note": note},
+        )
 
     def complete(self, days_ago: float, code: int, reason: str = "", rated: EvaluationStatus | None = None) -> Step:
         at = self.ctx.now - timedelta(days=days_ago)
@@ -204,15 +223,21 @@ def build_cases(s: Scripts) -> list[Case]:  # noqa: PLR0915 - one readable list 
         [*s.accept("医疗机构执业登记", 8, "sp1"), special],
     )
     add("special-2", "食品经营许可", enterprise("shipin"), C.APP, 7, [*s.accept("食品经营许可", 6, "sp2"), special])
-    fee = Step(E.FEE_NOTICE, 1, "请缴纳工本费", "缴费", _pause(1, ctx))
-    add("payment-1", "普通护照签发", resident(8), C.APP, 4, [*s.accept("普通护照签发", 3, "pay1"), fee])
+    add(
+        "payment-1",
+        "普通护照签发",
+        resident(8),
+        C.APP,
+        4,
+        [*s.accept("普通护照签发", 3, "pay1"), s.fee("普通护照签发", 1)],
+    )
     add(
         "payment-2",
         "机动车驾驶证补领",
         resident(9),
         C.ALIPAY_MP,
         6,
-        [*s.accept("机动车驾驶证补领", 5, "pay2"), *s.steps(3), s.decide(2), fee],
+        [*s.accept("机动车驾驶证补领", 5, "pay2"), *s.steps(3), s.decide(2), s.fee("机动车驾驶证补领", 1)],
     )
     add(
         "decided-1",

@@ -40,6 +40,8 @@ class Step:
     step_name: str = ""
     changes: dict[str, Any] = field(default_factory=dict)
     action_result: str = "OTHER"
+    detail: dict[str, Any] = field(default_factory=dict)  # recorded on the event, as the live step records it
+    payload: dict[str, Any] = field(default_factory=dict)  # added to its outbox row, as the live step adds it
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,12 @@ class Case:
         for step in self.steps:
             actor = applicant_actor if step.event in _APPLICANT_EVENTS else handler
             entry = journal.Entry(
-                opinion=step.opinion, step_name=step.step_name, action_result=step.action_result, changes=step.changes
+                opinion=step.opinion,
+                step_name=step.step_name,
+                action_result=step.action_result,
+                detail=step.detail,
+                changes=step.changes,
+                payload=step.payload,
             )
             await journal.append(app, step.event, actor, self.at(ctx, step.days_ago), ctx.db, entry)
         if self.final:

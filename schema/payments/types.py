@@ -11,12 +11,18 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Any, Protocol, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
+from api.models.payment import Bill as BillRow
 from api.models.payment import Channel, Product
+from api.models.payment import PaymentOrder as OrderRow
+from api.models.payment import Receipt as ReceiptRow
+from api.models.payment import ReconciliationDiff as DiffRow
+from api.models.payment import ReconciliationRun as RunRow
+from api.models.payment import Refund as RefundRow
 from payments.money import fen_to_yuan
 from schema.payments.scalars import Fen
 
@@ -137,15 +143,6 @@ class ReconciliationDiffResolution(Enum):
 # ------------------------------------------------------------------------------------------------ bills
 
 
-class _ReceiptRow(Protocol):
-    id: uuid.UUID
-    receipt_no: str
-    issuer: str
-    amount_fen: int
-    issued_at: datetime
-    file_ref: str
-
-
 @strawberry.type(description="电子票据: the receipt of a paid bill.")
 class Receipt:
     id: strawberry.ID
@@ -157,7 +154,7 @@ class Receipt:
     file_ref: str = strawberry.field(description="Reference of the stored receipt file")
 
     @classmethod
-    def from_row(cls, row: _ReceiptRow) -> Receipt:
+    def from_row(cls, row: ReceiptRow) -> Receipt:
         return cls(
             id=strawberry.ID(str(row.id)),
             receipt_no=row.receipt_no,
@@ -182,24 +179,6 @@ class BillLine:
         return cls(name=str(line.get("name", "")), amount_fen=Fen(fen), amount_yuan=fen_to_yuan(fen))
 
 
-class _BillRow(Protocol):
-    id: uuid.UUID
-    bill_no: str
-    kind: Any
-    subject: str
-    issuer: str
-    issuer_code: str
-    amount_fen: int
-    status: Any
-    due_at: datetime | None
-    paid_at: datetime | None
-    refunded_fen: int
-    lines: list[dict[str, Any]]
-    application_id: uuid.UUID | None
-    enterprise_id: uuid.UUID | None
-    min_assurance: int
-
-
 @strawberry.type(description="缴款单: what you (or an enterprise you act for) pay, with its receipt once paid.")
 class Bill:
     id: strawberry.ID
@@ -219,13 +198,10 @@ class Bill:
     lines: list[BillLine] = strawberry.field(description=f"Its lines, at most {MAX_BILL_LINES}")
     receipt: Receipt | None = strawberry.field(description="电子票据, once paid")
     application_id: strawberry.ID | None = strawberry.field(description="The application whose fee this is")
-    application_project_no: str | None = strawberry.field(description="办件编号 of that application")
     enterprise_id: strawberry.ID | None = strawberry.field(description="The enterprise holding it; null: a person")
 
     @classmethod
-    def from_row(
-        cls, row: _BillRow, receipt: _ReceiptRow | None = None, application_project_no: str | None = None
-    ) -> Bill:
+    def from_row(cls, row: BillRow, receipt: ReceiptRow | None = None) -> Bill:
         return cls(
             id=strawberry.ID(str(row.id)),
             bill_no=row.bill_no,
@@ -244,7 +220,6 @@ class Bill:
             lines=[BillLine.from_dict(line) for line in (row.lines or [])[:MAX_BILL_LINES] if isinstance(line, dict)],
             receipt=Receipt.from_row(receipt) if receipt is not None else None,
             application_id=_id(row.application_id),
-            application_project_no=application_project_no,
             enterprise_id=_id(row.enterprise_id),
         )
 
@@ -345,19 +320,6 @@ def payment_payload(channel: Channel, product: Product, payload: Mapping[str, An
     return RedirectPayload(url=_pick(payload, "url", "h5_url", "h5Url", "redirectUrl"))
 
 
-class _OrderRow(Protocol):
-    id: uuid.UUID
-    bill_id: uuid.UUID
-    channel: Channel
-    product: Product
-    out_trade_no: str
-    amount_fen: int
-    status: Any
-    prepay_payload: dict[str, Any] | None
-    expires_at: datetime
-    paid_at: datetime | None
-
-
 @strawberry.type(description="One payment attempt on one channel for one bill.")
 class PaymentOrder:
     id: strawberry.ID
@@ -379,7 +341,7 @@ class PaymentOrder:
     )
 
     @classmethod
-    def from_row(cls, row: _OrderRow, cashier_url: str | None = None) -> PaymentOrder:
+    def from_row(cls, row: OrderRow, cashier_url: str | None = None) -> PaymentOrder:
         status = PaymentOrderStatus(str(getattr(row.status, "value", row.status)))
         channel, product = Channel(row.channel), Product(row.product)
         payable = status in (PaymentOrderStatus.CREATED, PaymentOrderStatus.PAYING)
@@ -402,19 +364,6 @@ class PaymentOrder:
 # ------------------------------------------------------------------------------------------------ refunds
 
 
-class _RefundRow(Protocol):
-    id: uuid.UUID
-    order_id: uuid.UUID
-    bill_id: uuid.UUID
-    out_refund_no: str
-    amount_fen: int
-    reason: str
-    status: Any
-    requested_by: str
-    created_at: datetime
-    succeeded_at: datetime | None
-
-
 @strawberry.type(description="A refund of (part of) a paid order.")
 class Refund:
     id: strawberry.ID
@@ -430,7 +379,7 @@ class Refund:
     succeeded_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: _RefundRow) -> Refund:
+    def from_row(cls, row: RefundRow) -> Refund:
         return cls(
             id=strawberry.ID(str(row.id)),
             order_id=strawberry.ID(str(row.order_id)),
@@ -449,17 +398,6 @@ class Refund:
 # ------------------------------------------------------------------------------------------------ finance
 
 
-class _RunRow(Protocol):
-    id: uuid.UUID
-    channel: Any
-    bill_date: date
-    status: Any
-    counts: dict[str, int]
-    created_at: datetime
-    finished_at: datetime | None
-    error: str
-
-
 @strawberry.type(description="One daily reconciliation of a channel's bill against our orders and refunds.")
 class ReconciliationRun:
     id: strawberry.ID
@@ -472,7 +410,7 @@ class ReconciliationRun:
     error: str
 
     @classmethod
-    def from_row(cls, row: _RunRow) -> ReconciliationRun:
+    def from_row(cls, row: RunRow) -> ReconciliationRun:
         return cls(
             id=strawberry.ID(str(row.id)),
             channel=PaymentChannel(str(getattr(row.channel, "value", row.channel))),
@@ -483,20 +421,6 @@ class ReconciliationRun:
             finished_at=row.finished_at,
             error=row.error,
         )
-
-
-class _DiffRow(Protocol):
-    id: uuid.UUID
-    run_id: uuid.UUID
-    kind: Any
-    out_trade_no: str | None
-    out_refund_no: str | None
-    ours: dict[str, Any]
-    theirs: dict[str, Any]
-    critical: bool
-    resolution: Any
-    resolved_by: str | None
-    created_at: datetime
 
 
 @strawberry.type(description="One key (trade or refund) on which our records and the channel's bill differ.")
@@ -514,7 +438,7 @@ class ReconciliationDiff:
     found_at: datetime
 
     @classmethod
-    def from_row(cls, row: _DiffRow) -> ReconciliationDiff:
+    def from_row(cls, row: DiffRow) -> ReconciliationDiff:
         return cls(
             id=strawberry.ID(str(row.id)),
             run_id=strawberry.ID(str(row.run_id)),

@@ -28,11 +28,12 @@ _SAMPLES = {
     "Boolean": False,
     "DateTime": "2030-01-01T00:00:00+08:00",
     "Date": "2030-01-01",
+    "Fen": "1",
 }
 
 
 # Values every field must answer with a typed result: not an id, not a code, not a phone.
-_GARBAGE = _SAMPLES | {"ID": "not-an-id", "String": "☃' OR 1=1 --", "Int": -1}
+_GARBAGE = _SAMPLES | {"ID": "not-an-id", "String": "☃' OR 1=1 --", "Int": -1, "Fen": "0"}
 
 
 def _sample(kind: GraphQLInputType, samples: dict[str, Any] = _SAMPLES) -> Any:

@@ -174,7 +174,8 @@ class ScriptedChannel:
             return None
         if "trade" in doc:
             trade = doc["trade"]
-            fact = self.fact(trade["out_trade_no"], **{k: v for k, v in trade.items() if k != "state"})
+            changes = {k: v for k, v in trade.items() if k not in ("state", "out_trade_no")}
+            fact = self.fact(trade["out_trade_no"], **changes)
             if "state" in trade:
                 fact = TradeFact(**(fact.__dict__ | {"state": TradeState(trade["state"])}))
             return NotifyFact(doc["dedupe"], trade=fact)

@@ -643,7 +643,7 @@ class TestDownloadBill:
         # then
         assert bill.outcome is Outcome.OK
         assert [(x.kind, x.out_trade_no, x.channel_trade_no, x.amount_fen) for x in bill.lines] == [
-            ("pay", "T-X", "4200X", 1)
+            ("pay", "T-THEIRS", "4200X", 1)
         ]
 
     async def test_a_day_without_trades_has_no_bill(self, env: WechatEnv) -> None:

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from prometheus_client import Gauge
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from api.kit.clock import shanghai_date
@@ -111,23 +112,43 @@ class StuckCounts:
         return {"created": self.created, "paying_past_expiry": self.paying_past_expiry, "refunds": self.refunds}
 
 
-async def stuck_alarms(now: datetime) -> StuckCounts:
-    created = PaymentOrder.filter(status=OrderStatus.CREATED, created_at__lt=now - STUCK_CREATED)
-    paying = PaymentOrder.filter(status=OrderStatus.PAYING, expires_at__lt=now - STUCK_PAYING_PAST_EXPIRY)
-    refunds = Refund.filter(
-        status__in=(RefundStatus.SUBMITTED, RefundStatus.UNKNOWN), created_at__lt=now - STUCK_REFUND
+@dataclass(frozen=True)
+class Stuck:
+    """The rows each alarm counts at `now` (payments.md §12)."""
+
+    created: QuerySet[PaymentOrder]
+    paying_past_expiry: QuerySet[PaymentOrder]
+    refunds: QuerySet[Refund]
+
+
+def stuck_at(now: datetime) -> Stuck:
+    return Stuck(
+        created=PaymentOrder.filter(status=OrderStatus.CREATED, created_at__lt=now - STUCK_CREATED),
+        paying_past_expiry=PaymentOrder.filter(
+            status=OrderStatus.PAYING, expires_at__lt=now - STUCK_PAYING_PAST_EXPIRY
+        ),
+        refunds=Refund.filter(
+            status__in=(RefundStatus.SUBMITTED, RefundStatus.UNKNOWN), created_at__lt=now - STUCK_REFUND
+        ),
     )
-    counts = StuckCounts(await created.count(), await paying.count(), await refunds.count())
+
+
+async def stuck_alarms(now: datetime) -> StuckCounts:
+    stuck = stuck_at(now)
+    counts = StuckCounts(
+        await stuck.created.count(), await stuck.paying_past_expiry.count(), await stuck.refunds.count()
+    )
     for kind, number in counts.as_dict().items():
         STUCK.labels(kind).set(number)
     if counts.created:
-        ids = await created.order_by("created_at").limit(_LISTED).values_list("out_trade_no", flat=True)
+        ids = await stuck.created.order_by("created_at").limit(_LISTED).values_list("out_trade_no", flat=True)
         log.warning("payment orders stuck in CREATED", extra={"count": counts.created, "out_trade_nos": list(ids)})
     if counts.paying_past_expiry:
-        ids = await paying.order_by("expires_at").limit(_LISTED).values_list("out_trade_no", flat=True)
+        late = stuck.paying_past_expiry.order_by("expires_at").limit(_LISTED)
+        ids = await late.values_list("out_trade_no", flat=True)
         extra = {"count": counts.paying_past_expiry, "out_trade_nos": list(ids)}
         log.warning("payment orders PAYING long past expiry", extra=extra)
     if counts.refunds:
-        ids = await refunds.order_by("created_at").limit(_LISTED).values_list("out_refund_no", flat=True)
+        ids = await stuck.refunds.order_by("created_at").limit(_LISTED).values_list("out_refund_no", flat=True)
         log.warning("refunds stuck unresolved", extra={"count": counts.refunds, "out_refund_nos": list(ids)})
     return counts

@@ -8,6 +8,7 @@ and posts signed notifies under its own clock.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ from payments.sandbox.alipay_trades import (
 from payments.sandbox.notifier import ALIPAY_RETRIES, Delivery, NotifySender
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
+log = logging.getLogger("zsb.sandbox.alipay")
 _NOT_EXIST = ("ACQ.TRADE_NOT_EXIST", "交易不存在")
 MethodHandler = Callable[[AlipayMethodCall], Awaitable[dict[str, Any] | Response]]
 
@@ -284,14 +286,21 @@ class AlipayTradeSandbox:
         ACQ.TRADE_NOT_EXIST to queries until it is opened or paid)."""
         product = Product(product)
         if product is Product.APP and isinstance(payload.get("orderString"), str):
-            self.open_order(payload["orderString"], open_cashier=False)
+            self._learn(payload["orderString"])
             return f"{self.base_url}/cashier?order_string={quote(payload['orderString'], safe='')}"
         if product in (Product.WAP, Product.H5) and isinstance(payload.get("url"), str):
-            self.open_order(payload["url"], open_cashier=False)
+            self._learn(payload["url"])
             return str(payload["url"])
         if product in (Product.JSAPI, Product.NATIVE):
             return f"{self.base_url}/cashier/{quote(out_trade_no, safe='')}"
         return None
+
+    def _learn(self, order: str) -> None:
+        try:
+            self.open_order(order, open_cashier=False)
+        except ValueError as exc:
+            # Still a page to show: it explains the refusal, as the real cashier would.
+            log.warning("the sandbox cannot take an order it is shown: %s", exc)
 
     def open_order(self, order: str, *, open_cashier: bool = True) -> SandboxTrade:
         """An app order string or a wap URL whose signature checks out: the trade it describes (opened when the

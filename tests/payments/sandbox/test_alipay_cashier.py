@@ -171,3 +171,19 @@ class TestCashierPages:
         pages = [await env.http.get(f"{base}/cashier/{no}"), await env.http.post(f"{base}/cashier/{no}/pay")]
 
         assert [page.status_code for page in pages] == [404, 404]
+
+
+class TestCashierUrlOfAForeignOrder:
+    async def test_an_order_the_sandbox_cannot_verify_still_gets_a_page_that_says_so(self, env: AlipayWorld) -> None:
+        # given: an app whose key the gateway never registered
+        channel = env.channel(app_id="2021000000007777")
+        spec = env.spec(Product.APP)
+        result = await channel.create_order(spec)
+
+        # when
+        url = env.sandbox.cashier_url(Product.APP, spec.out_trade_no, result.payload)
+        page = await env.http.get(url or "")
+
+        # then
+        assert env.sandbox.trades() == []
+        assert page.status_code == 400 and "not for this sandbox" in page.text

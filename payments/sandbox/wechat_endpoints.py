@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from api.kit.clock import Clock
@@ -63,7 +64,9 @@ class WechatEndpoints:
     async def complete_refund(self, out_refund_no: str, status: str = "SUCCESS", notify: bool = True) -> None:
         raise NotImplementedError
 
-    async def _respond(self, reply: Reply, *, mis_sign: bool = False, probe: bool = False) -> Response:
+    async def _respond(
+        self, reply: Reply, *, mis_sign: bool = False, probe: bool = False, background: BackgroundTask | None = None
+    ) -> Response:
         raise NotImplementedError
 
     def endpoint_routes(self) -> list[tuple[str, list[str], Handler]]:
@@ -241,7 +244,7 @@ class WechatEndpoints:
         if result is not None:
 
             async def finish() -> None:
-                if refund.status == "PROCESSING":
+                if self._refunds.get(out_refund_no) is refund and refund.status == "PROCESSING":  # not reset
                     await self.complete_refund(out_refund_no, result)
 
             reply.after.append(finish)

@@ -47,6 +47,9 @@ from payments.sandbox.wechat_state import REFUND_SUMMARY, Refund, Trade, TradeSt
 __all__ = ["OPERATIONS", "TradeStateError", "WechatPaySandbox"]
 
 
+_SETTLE_LIMIT_S = 30.0
+
+
 def _acknowledged(status: int, body: str) -> bool:
     return 200 <= status < 300  # WeChat: any 2xx, body ignored
 
@@ -80,6 +83,7 @@ class WechatPaySandbox(WechatEndpoints, Sandbox):
         self._bills: dict[date, list[BillLine]] = {}
         self._bill_files: dict[str, bytes] = {}
         self._op_scripts: list[OpScript] = []
+        self._afters: set[asyncio.Future[None]] = set()  # follow-ups of answers, until they have run
         self._http = http
         self._own_http: httpx.AsyncClient | None = None
         self._notifier = NotifySender(clock, WECHAT_RETRIES, _acknowledged, http)
@@ -192,7 +196,16 @@ class WechatPaySandbox(WechatEndpoints, Sandbox):
         return await self._notifier.redeliver(delivery_id, concurrency)
 
     async def settle(self) -> None:
-        await self._notifier.settle()
+        """Waits for what is under way: follow-ups of answers already given (a refund finishing after its
+        answer) and the notify posts they and the harness started."""
+        while True:
+            if self._afters:
+                # Bounded: a follow-up whose answer was never sent (server shutting down) never runs.
+                await asyncio.wait(list(self._afters), timeout=_SETTLE_LIMIT_S)
+                self._afters = {after for after in self._afters if not after.done()}
+            await self._notifier.settle()
+            if not self._afters:
+                return
 
     async def send_notify(
         self,
@@ -365,11 +378,13 @@ class WechatPaySandbox(WechatEndpoints, Sandbox):
             reply = await perform(mchid, call)
             if script is not None and script.http_status is not None and not 200 <= script.http_status < 300:
                 reply = failure(script.http_status, after=reply.after)
+        background = self._tracked(reply.after) if reply.after else None
         if script is not None and script.delay_s:
             # The action already happened; only the answer is late. Follow-ups wait for it, as they would.
             await asyncio.sleep(script.delay_s)
         mis_sign = call.action.bad_signature or (script is not None and script.mis_sign)
-        return await self._respond(reply, mis_sign=mis_sign, probe=script is not None and script.probe_signature)
+        probe = script is not None and script.probe_signature
+        return await self._respond(reply, mis_sign=mis_sign, probe=probe, background=background)
 
     def _take_op_script(self, operation: str) -> OpScript | None:
         for script in self._op_scripts:
@@ -399,8 +414,9 @@ class WechatPaySandbox(WechatEndpoints, Sandbox):
         parts = (call.method.upper(), target, fields["timestamp"], fields["nonce_str"], body)
         return fields["mchid"] if await asyncio.to_thread(verify, key, fields["signature"], *parts) else None
 
-    async def _respond(self, reply: Reply, *, mis_sign: bool = False, probe: bool = False) -> Response:
-        background = BackgroundTask(_run_all, reply.after) if reply.after else None
+    async def _respond(
+        self, reply: Reply, *, mis_sign: bool = False, probe: bool = False, background: BackgroundTask | None = None
+    ) -> Response:
         if isinstance(reply.body, bytes):
             # A bill file: WeChat does not sign downloads; the signed tradebill answer carries its digest.
             return Response(reply.body, reply.status, media_type="application/octet-stream", background=background)
@@ -413,6 +429,22 @@ class WechatPaySandbox(WechatEndpoints, Sandbox):
         media_type = "application/json; charset=utf-8" if content else None
         return Response(content, reply.status, headers=headers, media_type=media_type, background=background)
 
+    def _tracked(self, steps: Sequence[Callable[[], Awaitable[None]]]) -> BackgroundTask:
+        """Steps run once the answer is sent, and known to settle() from now on."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._afters.add(done)
+
+        async def run() -> None:
+            try:
+                for step in steps:
+                    await step()
+            finally:
+                self._afters.discard(done)
+                if not done.done():
+                    done.set_result(None)
+
+        return BackgroundTask(run)
+
     async def scripted_body(self, call: ProviderCall) -> Response:
         """A generic script's body, signed as a real answer would be (mis-signed with `badSignature`)."""
         body = call.action.body
@@ -420,11 +452,6 @@ class WechatPaySandbox(WechatEndpoints, Sandbox):
             Reply(call.action.status or 200, body if isinstance(body, dict | list) else None),
             mis_sign=call.action.bad_signature,
         )
-
-
-async def _run_all(steps: Sequence[Callable[[], Awaitable[None]]]) -> None:
-    for step in steps:
-        await step()
 
 
 def _bill_line(raw: Mapping[str, Any]) -> BillLine:

@@ -1,15 +1,14 @@
 """Alipay trade methods for the project's one Alipay sandbox gateway (payments.md §14), plus their test harness.
 
-The gateway (api.platforms.sandbox.alipay) verifies our request signatures and signs every answer; this module
-keeps the trades in memory, answers the trade methods as Alipay does, serves the cashier page and the bill file,
-and posts signed notifies under its own clock.
+The gateway (api.platforms.sandbox.alipay) verifies our request signatures and signs every answer. Here the trade
+methods are registered (answered by `alipay_book.TradeBook`), scripted per test, and followed by signed notifies
+posted under the sandbox's own clock; the cashier pages, bill files and `_control` routes are `alipay_pages`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,16 +19,15 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.responses import JSONResponse, Response
 
-from api.kit.clock import SHANGHAI, Clock
+from api.kit.clock import Clock
 from api.models.payment import Product
 from api.platforms.alipay.response import node_name
 from api.platforms.alipay.rsa2 import rsa2_sign, rsa2_verify, sign_content
 from api.platforms.sandbox import AlipayGatewayError, AlipayMethodCall, RecordedRequest
 from api.platforms.sandbox.alipay import AlipaySandbox
 from payments.channels.base import BillLine
-from payments.money import fen_to_yuan
 from payments.sandbox import alipay_pages
-from payments.sandbox.alipay_bill_file import bill_zip, lines_for
+from payments.sandbox.alipay_book import TradeBook
 from payments.sandbox.alipay_trades import (
     APP_PAY,
     BILL_URL,
@@ -44,23 +42,14 @@ from payments.sandbox.alipay_trades import (
     SandboxRefund,
     SandboxTrade,
     TradeStatus,
-    amount_of,
-    beijing,
     biz_of,
-    business_failure,
-    invalid_parameter,
-    new_buyer_id,
-    new_trade_of,
     notify_fields,
     notify_sign_content,
-    out_trade_no_of,
-    same_order,
 )
 from payments.sandbox.notifier import ALIPAY_RETRIES, Delivery, NotifySender
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 log = logging.getLogger("zsb.sandbox.alipay")
-_NOT_EXIST = ("ACQ.TRADE_NOT_EXIST", "交易不存在")
 MethodHandler = Callable[[AlipayMethodCall], Awaitable[dict[str, Any] | Response]]
 
 
@@ -107,10 +96,8 @@ class AlipayTradeSandbox:
         self.base_url = gateway.base_url
         self._owned_http: httpx.AsyncClient | None = None
         self._notifier = NotifySender(clock, ALIPAY_RETRIES, _alipay_accepts, http)
-        self._trades: dict[str, SandboxTrade] = {}
         self._scripts: list[OperationScript] = []
-        self._bills: dict[date, tuple[BillLine, ...]] = {}
-        self._bill_files: dict[str, bytes] = {}
+        self.book = TradeBook(seller_id=seller_id, clock=clock, base_url=self.base_url, on_refund=self._notify)
         self._installed = False
         if http is None:
             self._owned_http = httpx.AsyncClient(timeout=10.0)
@@ -122,13 +109,13 @@ class AlipayTradeSandbox:
             raise RuntimeError("the Alipay trade sandbox is already installed")
         handlers: dict[str, MethodHandler] = {
             WAP_PAY: self._wap_pay,
-            CREATE: self._create,
-            PRECREATE: self._precreate,
-            QUERY: self._query,
-            CLOSE: self._close,
-            REFUND: self._refund,
-            REFUND_QUERY: self._refund_query,
-            BILL_URL: self._bill_url,
+            CREATE: self.book.create,
+            PRECREATE: self.book.precreate,
+            QUERY: self.book.query,
+            CLOSE: self.book.close,
+            REFUND: self.book.refund,
+            REFUND_QUERY: self.book.refund_query,
+            BILL_URL: self.book.bill_url,
         }
         for method, handler in handlers.items():
             self.gateway.register_method(method, self._scripted(handler))
@@ -142,15 +129,15 @@ class AlipayTradeSandbox:
     # -- harness --
 
     def trade(self, out_trade_no: str) -> SandboxTrade | None:
-        return self._trades.get(out_trade_no)
+        return self.book.trades.get(out_trade_no)
 
     def trades(self) -> list[SandboxTrade]:
-        return list(self._trades.values())
+        return list(self.book.trades.values())
 
     async def pay(self, out_trade_no: str, amount_fen: int | None = None, notify: bool = True) -> SandboxTrade:
         """The payer pays (through the cashier, opened if it was not). `amount_fen` makes Alipay's facts say
         another amount; `notify=False` is a lost notify. Returns once the first notify post has been answered."""
-        trade = self._trades.get(out_trade_no)
+        trade = self.book.trades.get(out_trade_no)
         if trade is None:
             raise KeyError(
                 f"the sandbox has not seen {out_trade_no}: app and wap orders become known when their cashier URL "
@@ -158,7 +145,7 @@ class AlipayTradeSandbox:
             )
         if amount_fen is not None and (type(amount_fen) is not int or amount_fen <= 0):
             raise ValueError("amount_fen must be a positive int")
-        self._complete(trade, amount_fen)
+        self.book.complete(trade, amount_fen)
         if notify:
             self._notify(trade)
             await self.settle()
@@ -166,7 +153,7 @@ class AlipayTradeSandbox:
 
     async def close_trade(self, out_trade_no: str) -> SandboxTrade:
         """Close an unpaid trade at Alipay's side (the payer gave up, or Alipay timed it out). No notify."""
-        trade = self._trades.get(out_trade_no)
+        trade = self.book.trades.get(out_trade_no)
         if trade is None:
             raise KeyError(f"no trade {out_trade_no}")
         trade.expire(self.clock.now())
@@ -187,7 +174,7 @@ class AlipayTradeSandbox:
 
     def notify_fields(self, out_trade_no: str, **overrides: str) -> dict[str, str]:
         """A notify about a trade in its current state (fresh notify_id), for a test to alter and send."""
-        trade = self._trades.get(out_trade_no)
+        trade = self.book.trades.get(out_trade_no)
         if trade is None:
             raise KeyError(f"no trade {out_trade_no}")
         return notify_fields(trade, seller_id=self.seller_id, now=self.clock.now()) | overrides
@@ -205,7 +192,7 @@ class AlipayTradeSandbox:
             content = notify_sign_content(fields)
             fields["sign"] = rsa2_sign(sign_with, content) if sign_with is not None else self.gateway.sign(content)
         out_trade_no = fields.get("out_trade_no", "")
-        trade = self._trades.get(out_trade_no)
+        trade = self.book.trades.get(out_trade_no)
         target = url or (trade.notify_url if trade else None)
         if not target:
             raise ValueError("no notify URL: pass url=, or name a trade that has one")
@@ -248,7 +235,7 @@ class AlipayTradeSandbox:
 
     def set_bill(self, bill_date: date, lines: Sequence[BillLine]) -> None:
         """Replace what the bill of `bill_date` says (to stage a reconciliation difference)."""
-        self._bills[bill_date] = tuple(lines)
+        self.book.bills[bill_date] = tuple(lines)
 
     def requests(self, method: str | None = None, *, out_trade_no: str | None = None) -> list[RecordedRequest]:
         """Gateway calls received (failed signature checks included), optionally of one method or trade."""
@@ -272,10 +259,8 @@ class AlipayTradeSandbox:
 
     def reset(self) -> None:
         """Forget trades, scripts, bills and deliveries (the gateway's own request log is the hub's to reset)."""
-        self._trades.clear()
+        self.book.reset()
         self._scripts.clear()
-        self._bills.clear()
-        self._bill_files.clear()
         self._notifier.reset()
 
     # -- the cashier, for the composition root and the pages --
@@ -317,7 +302,7 @@ class AlipayTradeSandbox:
         if params.get("sign_type") != "RSA2" or not rsa2_verify(app_key, sign_content(params), params.get("sign", "")):
             raise ValueError("the order's signature does not verify against the app's registered key")
         try:
-            trade = self._offer(method, self.app_id, params, biz_of(params))
+            trade = self.book.offer(method, self.app_id, params, biz_of(params))
         except AlipayGatewayError as exc:
             raise ValueError(str(exc)) from exc
         if open_cashier:
@@ -326,11 +311,11 @@ class AlipayTradeSandbox:
 
     def complete_from_cashier(self, trade: SandboxTrade) -> None:
         """支付 on the cashier page: paid at once and notified at once (the page does not wait for the merchant)."""
-        self._complete(trade, None)
+        self.book.complete(trade, None)
         self._notify(trade)
 
     def bill_file(self, token: str) -> bytes | None:
-        return self._bill_files.get(token)
+        return self.book.bill_files.get(token)
 
     # -- trade methods --
 
@@ -371,167 +356,11 @@ class AlipayTradeSandbox:
     async def _wap_pay(self, call: AlipayMethodCall) -> Response:
         # A page method: the browser arrives with the signed URL; the gateway has checked its signature.
         try:
-            trade = self._offer(WAP_PAY, call.app_id, call.params, biz_of(call.params))
+            trade = self.book.offer(WAP_PAY, call.app_id, call.params, biz_of(call.params))
         except AlipayGatewayError as refusal:
             return alipay_pages.error_page(refusal.node.get("sub_msg", "参数错误"))
         trade.opened = True
         return alipay_pages.cashier_page(self, trade)
-
-    async def _create(self, call: AlipayMethodCall) -> dict[str, Any]:
-        biz = biz_of(call.params)
-        if not biz.get("buyer_id") and not biz.get("buyer_open_id"):
-            raise invalid_parameter("buyer_id 与 buyer_open_id 不能同时为空")
-        trade = self._place(CREATE, call, biz)
-        return {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no}
-
-    async def _precreate(self, call: AlipayMethodCall) -> dict[str, Any]:
-        trade = self._place(PRECREATE, call, biz_of(call.params))
-        if trade.qr_code is None:
-            # Scanning the code opens the sandbox cashier, where a person presses 支付.
-            trade.qr_code = f"{self.base_url}/cashier/{quote(trade.out_trade_no, safe='')}"
-        return {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no, "qr_code": trade.qr_code}
-
-    async def _query(self, call: AlipayMethodCall) -> dict[str, Any]:
-        trade = self._visible(biz_of(call.params))
-        node: dict[str, Any] = {
-            "code": "10000",
-            "msg": "Success",
-            "trade_no": trade.trade_no,
-            "out_trade_no": trade.out_trade_no,
-            "trade_status": trade.status.value,
-            "total_amount": fen_to_yuan(trade.amount_fen),
-        }
-        if trade.paid_at is not None:
-            node |= {
-                "buyer_logon_id": "sandbox***@alipay.test",
-                "buyer_user_id": trade.buyer_id,
-                "buyer_pay_amount": fen_to_yuan(trade.amount_fen),
-                "receipt_amount": fen_to_yuan(trade.amount_fen),
-                "send_pay_date": beijing(trade.paid_at),
-            }
-        return node
-
-    async def _close(self, call: AlipayMethodCall) -> dict[str, Any]:
-        trade = self._visible(biz_of(call.params))
-        if trade.status is not TradeStatus.WAIT_BUYER_PAY:
-            raise business_failure("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
-        trade.status, trade.closed_at = TradeStatus.TRADE_CLOSED, self.clock.now()
-        return {"code": "10000", "msg": "Success", "trade_no": trade.trade_no, "out_trade_no": trade.out_trade_no}
-
-    async def _refund(self, call: AlipayMethodCall) -> dict[str, Any]:
-        biz = biz_of(call.params)
-        trade = self._visible(biz)
-        amount = amount_of(biz, "refund_amount")
-        # Without out_request_no Alipay takes the out_trade_no: one full refund.
-        request_no = str(biz.get("out_request_no") or trade.out_trade_no)
-        existing = trade.refunds.get(request_no)
-        if existing is None:
-            if trade.status is not TradeStatus.TRADE_SUCCESS:
-                raise business_failure("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
-            if amount > trade.amount_fen - trade.refunded_fen:
-                raise business_failure("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
-            refund = SandboxRefund(request_no, amount, str(biz.get("refund_reason") or ""), self.clock.now())
-            trade.refunds[request_no] = refund
-            if trade.refunded_fen == trade.amount_fen:
-                trade.status, trade.closed_at = TradeStatus.TRADE_CLOSED, refund.at
-            self._notify(trade, refund)
-        # The same out_request_no again refunds nothing more: Alipay answers it without moving money.
-        return {
-            "code": "10000",
-            "msg": "Success",
-            "trade_no": trade.trade_no,
-            "out_trade_no": trade.out_trade_no,
-            "buyer_logon_id": "sandbox***@alipay.test",
-            "fund_change": "N" if existing is not None else "Y",
-            "refund_fee": fen_to_yuan(trade.refunded_fen),
-        }
-
-    async def _refund_query(self, call: AlipayMethodCall) -> dict[str, Any]:
-        biz = biz_of(call.params)
-        trade = self._visible(biz)
-        refund = trade.refunds.get(str(biz.get("out_request_no") or trade.out_trade_no))
-        node: dict[str, Any] = {"code": "10000", "msg": "Success"}
-        if refund is not None:
-            node |= {
-                "trade_no": trade.trade_no,
-                "out_trade_no": trade.out_trade_no,
-                "out_request_no": refund.out_request_no,
-                "total_amount": fen_to_yuan(trade.amount_fen),
-                "refund_amount": fen_to_yuan(refund.amount_fen),
-                "refund_status": "REFUND_SUCCESS",
-                "gmt_refund_pay": beijing(refund.at),
-            }
-        return node
-
-    async def _bill_url(self, call: AlipayMethodCall) -> dict[str, Any]:
-        biz = biz_of(call.params)
-        if biz.get("bill_type") != "trade":
-            raise business_failure("isp.bill_type_not_exist", "账单类型不存在")
-        try:
-            bill_date = date.fromisoformat(str(biz.get("bill_date")))
-        except ValueError as exc:
-            raise invalid_parameter("bill_date") from exc
-        now = self.clock.now()
-        staged = self._bills.get(bill_date)
-        # A day's bill is published only after the day (Beijing time) is over.
-        if staged is None and bill_date >= now.astimezone(SHANGHAI).date():
-            raise business_failure("isp.bill_not_exist", "账单不存在")
-        lines = staged if staged is not None else tuple(lines_for(self._trades.values(), bill_date))
-        token = secrets.token_urlsafe(18)
-        self._bill_files[token] = bill_zip(self.seller_id, bill_date, lines, exported_at=now)
-        return {"code": "10000", "msg": "Success", "bill_download_url": f"{self.base_url}/bills/{token}"}
-
-    # -- the book --
-
-    def _offer(self, method: str, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> SandboxTrade:
-        """An app or wap order: known from now on, whatever became of it since (the page shows its state)."""
-        new = new_trade_of(method, app_id, params, biz, self.clock.now())
-        existing = self._trades.get(new.out_trade_no)
-        if existing is None:
-            self._trades[new.out_trade_no] = new
-            return new
-        if existing.amount_fen != new.amount_fen:
-            raise business_failure("ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改")
-        existing.expire(self.clock.now())
-        return existing
-
-    def _place(self, method: str, call: AlipayMethodCall, biz: dict[str, Any]) -> SandboxTrade:
-        """trade.create / precreate: the trade exists at once, WAIT_BUYER_PAY; the same order again is answered
-        again, as Alipay does."""
-        now = self.clock.now()
-        new = new_trade_of(method, call.app_id, call.params, biz, now)
-        existing = self._trades.get(new.out_trade_no)
-        if existing is not None:
-            existing.expire(now)
-            same_order(existing, new)
-            existing.opened = True
-            return existing
-        new.opened = True
-        self._trades[new.out_trade_no] = new
-        return new
-
-    def _visible(self, biz: dict[str, Any]) -> SandboxTrade:
-        if biz.get("out_trade_no"):
-            trade = self._trades.get(out_trade_no_of(biz))
-        elif biz.get("trade_no"):
-            trade = next((t for t in self._trades.values() if t.trade_no == biz["trade_no"]), None)
-        else:
-            raise invalid_parameter("out_trade_no 与 trade_no 不能同时为空")
-        if trade is None or not trade.opened:
-            raise business_failure(*_NOT_EXIST)
-        trade.expire(self.clock.now())
-        return trade
-
-    def _complete(self, trade: SandboxTrade, amount_fen: int | None) -> None:
-        now = self.clock.now()
-        trade.expire(now)
-        if trade.status is not TradeStatus.WAIT_BUYER_PAY:
-            raise ValueError(f"trade {trade.out_trade_no} is {trade.status}, it cannot be paid")
-        if amount_fen is not None:
-            trade.amount_fen = amount_fen
-        trade.opened = True
-        trade.status, trade.paid_at = TradeStatus.TRADE_SUCCESS, now
-        trade.buyer_id = trade.buyer_id or new_buyer_id()
 
     def _notify(self, trade: SandboxTrade, refund: SandboxRefund | None = None) -> Delivery | None:
         if not trade.notify_url:

@@ -9,6 +9,7 @@ import fakeredis
 import pytest
 from arq.connections import ArqRedis
 
+from api import worker
 from api.outbox import runner
 
 
@@ -106,3 +107,18 @@ class TestKick:
 
         # then: one run, not two
         assert runs == [1]
+
+
+class TestKickRelays:
+    async def test_the_workers_kick_enqueues_every_relay_job_it_registers(self) -> None:
+        # given
+        redis = fresh_redis()
+
+        # when
+        await worker.kick_relays(redis)
+
+        # then: both relays, each registered without a kept result (so that the de-dup id frees at once)
+        jobs = await redis.queued_jobs()
+        assert sorted(j.function for j in jobs) == ["relay_applications", "relay_payments"]
+        registered = {f.name: f for f in worker.FUNCTIONS}
+        assert all(registered[j.function].keep_result_s == 0 for j in jobs)

@@ -8,12 +8,21 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from api.applications import payment_relay
-from api.models import Application, ApplicationStatus, Organization, OutboxEvent, OutboxReceipt, ServiceItem
+from api.applications import handling, payment_relay
+from api.models import (
+    Application,
+    ApplicationEvent,
+    ApplicationStatus,
+    EventType,
+    Organization,
+    OutboxEvent,
+    OutboxReceipt,
+    ServiceItem,
+)
 from api.models.payment import (
     Bill,
     BillKind,
@@ -201,3 +210,39 @@ class TestRelayPaymentsWithdrawn:
         assert await Refund.filter(order_id=order.id).count() == 0
         assert (await Bill.get(id=bill.id)).status is BillStatus.PAID
         assert (await Application.get(id=case_id)).status is ApplicationStatus.WITHDRAWN
+
+
+@pytest.mark.usefixtures("quiet")
+class TestPaidFeeThroughBothRelays:
+    async def test_a_crash_after_the_case_moved_leaves_it_moved_exactly_once_after_the_restart(
+        self, api: Api, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given: the notice made the bill, the applicant paid it (PAID, with its payments.bill_paid row), and the
+        # applications relay crashes right after recording the payment (P20)
+        _, _, case_id = await awaiting_payment(api, 13)
+        j = jobs(api.live)
+        await tasks.relay_payments(j.ctx())
+        (bill,) = await bills_of(case_id)
+        await pay_by_query(j, bill)
+        paid = await OutboxEvent.get(topic="payments.bill_paid", key=str(bill.id))
+        real = handling.record_payment
+
+        async def record_then_crash(application_id: uuid.UUID, bill_id: str, moment: datetime) -> Application:
+            await real(application_id, bill_id, moment)
+            raise ConnectionResetError("the worker died before its commit")
+
+        monkeypatch.setattr(handling, "record_payment", record_then_crash)
+        await payment_relay.relay_applications(j.ctx())
+        after_crash = (await Application.get(id=case_id)).status
+
+        # when: the relay runs again after the restart, twice
+        monkeypatch.setattr(handling, "record_payment", real)
+        await payment_relay.relay_applications(j.ctx())
+        await payment_relay.relay_applications(j.ctx())
+
+        # then: the case left 待缴费 exactly once, for this bill
+        assert after_crash is ApplicationStatus.PENDING_PAYMENT
+        assert (await Application.get(id=case_id)).status is ApplicationStatus.IN_PROGRESS
+        events = await ApplicationEvent.filter(application_id=case_id, event_type=EventType.PAID)
+        assert [e.detail for e in events] == [{"billId": str(bill.id)}]
+        assert await OutboxReceipt.filter(consumer=payment_relay.CONSUMER, event_id=paid.id).count() == 1

@@ -58,6 +58,7 @@ class _Step(Enum):
     REUSE = "REUSE"  # the bill's live attempt fits this request
     SWITCH = "SWITCH"  # the bill's live attempt is on another channel or product: close it first
     BUSY = "BUSY"  # the bill's live attempt is still being created at its channel
+    STALE = "STALE"  # the bill's fitting live attempt never got its channel's answer: ask again, same number
     CREATED = "CREATED"  # a new CREATED row, committed
     RETRY = "RETRY"  # a unique index said no: look again
 
@@ -97,7 +98,7 @@ async def create_payment(
     )
     mine = await PaymentOrder.get_or_none(payer_id=claims.subject, idempotency_key=idempotency_key)
     if mine is not None:
-        return await _replay(mine, digest, deadline)
+        return await _replay(deps, mine, digest, deadline)
     if bill.status is not BillStatus.UNPAID:
         raise _not_payable(bill.status)
     await access.payer_channel_id(claims.subject, channel, product)  # CHANNEL_BINDING_MISSING before any row
@@ -108,11 +109,13 @@ async def create_payment(
                 continue
             assert claim.order is not None
             if claim.step is _Step.REPLAY:
-                return await _replay(claim.order, digest, deadline)
+                return await _replay(deps, claim.order, digest, deadline)
             if claim.step is _Step.REUSE:
                 return await _await_payload(claim.order, deadline)
             if claim.step is _Step.BUSY:
                 raise _in_progress()
+            if claim.step is _Step.STALE:
+                return await _retry_prepay(deps, claim.order)
             if claim.step is _Step.SWITCH:
                 closed = await closing.close_order(deps, claim.order, EventSource.CLIENT_CONFIRM)
                 if closed.status is OrderStatus.PAID:
@@ -149,9 +152,11 @@ async def _claim(
             same = live.channel is channel and live.product is product
             # A mini-program order is bound to its payer's channel identity; other payloads anyone can open.
             fits = same and (product is not Product.JSAPI or live.payer_id == payer_id)
+            in_flight = live.status is OrderStatus.CREATED and now - live.created_at < _prepay_grace(deps)
             if fits and live.expires_at - now > REUSE_MARGIN:
-                return _Claim(_Step.REUSE, live)
-            if live.status is OrderStatus.CREATED and now - live.created_at < _prepay_grace(deps):
+                stale = live.status is OrderStatus.CREATED and not in_flight
+                return _Claim(_Step.STALE if stale else _Step.REUSE, live)
+            if in_flight:
                 return _Claim(_Step.BUSY, live)
             return _Claim(_Step.SWITCH, live)
         expires_at = now + timedelta(seconds=deps.settings.order_ttl_seconds)
@@ -184,12 +189,23 @@ def _prepay_grace(deps: PaymentsDeps) -> timedelta:
     return timedelta(seconds=s.channel_connect_timeout + s.channel_read_timeout + 2)
 
 
-async def _replay(order: PaymentOrder, digest: str, deadline: float) -> PaymentOrder:
+async def _replay(deps: PaymentsDeps, order: PaymentOrder, digest: str, deadline: float) -> PaymentOrder:
     if order.request_hash != digest:
         raise PaymentsError(
             PaymentsErrorCode.IDEMPOTENCY_KEY_REUSED, "this idempotency key was used for another payment request"
         )
+    if order.status is OrderStatus.CREATED and deps.clock.now() - order.created_at >= _prepay_grace(deps):
+        return await _retry_prepay(deps, order)
     return await _await_payload(order, deadline)
+
+
+async def _retry_prepay(deps: PaymentsDeps, order: PaymentOrder) -> PaymentOrder:
+    """A CREATED order whose channel never answered, asked about by a retry: query, then ask for it again with
+    the same out_trade_no (the poller's own unit of work; its claim keeps concurrent retries to one call)."""
+    retried = await closing.refresh_order(deps, order, force=True)
+    if retried.status is OrderStatus.CREATED:
+        raise _in_progress()
+    return retried
 
 
 async def _await_payload(order: PaymentOrder, deadline: float) -> PaymentOrder:

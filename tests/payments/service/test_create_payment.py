@@ -315,3 +315,80 @@ class TestCreatePaymentForOthers:
         assert order.status is OrderStatus.PAYING
         assert world.wechat.specs[-1].payer_channel_id == openid
         assert TradeState.PENDING is world.wechat.trades[order.out_trade_no].state
+
+
+class TestCreatePaymentAfterALostPrepay:
+    async def _lost(self, world: World) -> tuple[Bill, str]:
+        bill = await world.bill()
+        assert bill.person_id is not None
+        key = _key()
+        world.wechat.create_outcome = Outcome.UNKNOWN
+        with pytest.raises(PaymentsError):
+            await create_payment(
+                world.deps,
+                world.claims(bill.person_id),
+                bill_id=bill.id,
+                channel=Channel.WECHAT,
+                product=Product.NATIVE,
+                idempotency_key=key,
+            )
+        world.wechat.create_outcome = None
+        return bill, key
+
+    async def test_within_the_prepay_timeout_a_retry_waits_and_asks_nothing(self, world: World) -> None:
+        bill, key = await self._lost(world)
+        assert bill.person_id is not None
+        with pytest.raises(PaymentsError) as pending:
+            await create_payment(
+                world.deps,
+                world.claims(bill.person_id),
+                bill_id=bill.id,
+                channel=Channel.WECHAT,
+                product=Product.NATIVE,
+                idempotency_key=key,
+            )
+        assert pending.value.payments_code is PaymentsErrorCode.PAYMENT_IN_PROGRESS
+        assert len(world.wechat.ops("create_order")) == 1
+
+    async def test_later_a_retry_asks_again_with_the_same_out_trade_no(self, world: World) -> None:
+        bill, key = await self._lost(world)
+        assert bill.person_id is not None
+        world.clock.advance(seconds=20)
+        for idempotency_key in (key, _key()):  # the same intent, then another device
+            order = await create_payment(
+                world.deps,
+                world.claims(bill.person_id),
+                bill_id=bill.id,
+                channel=Channel.WECHAT,
+                product=Product.NATIVE,
+                idempotency_key=idempotency_key,
+            )
+            assert order.status is OrderStatus.PAYING
+        [row] = await _orders(bill)
+        assert world.wechat.ops("create_order") == [row.out_trade_no, row.out_trade_no]
+        assert world.wechat.ops("query") == [row.out_trade_no]
+
+
+class TestCreatePaymentWithTheRedisGate:
+    async def test_concurrent_clicks_with_different_keys_wait_for_the_first(self, live: LiveServer) -> None:
+        world = make_world()
+        world.deps.redis = live.app.state.services.redis
+        bill = await world.bill()
+        assert bill.person_id is not None
+        claims = world.claims(bill.person_id)
+        world.wechat.create_gate = asyncio.Event()
+
+        async def click() -> PaymentOrder:
+            key = _key()
+            return await create_payment(
+                world.deps, claims, bill_id=bill.id, channel=Channel.WECHAT, product=Product.NATIVE, idempotency_key=key
+            )
+
+        tasks = [asyncio.create_task(click()) for _ in range(5)]
+        await world.wechat.create_called.wait()
+        await asyncio.sleep(0.3)  # the others queue at the gate instead of meeting an error
+        world.wechat.create_gate.set()
+        orders = await asyncio.gather(*tasks)
+        assert {o.id for o in orders} == {orders[0].id}
+        assert len(world.wechat.ops("create_order")) == 1
+        assert await live.app.state.services.redis.get(f"pay:bill:{bill.id}") is None

@@ -14,7 +14,7 @@ from api.models.payment import Bill, BillStatus, Channel, OrderStatus, PaymentEv
 from payments.channels.base import Outcome, TradeState
 from payments.errors import PaymentsError, PaymentsErrorCode
 from payments.service import create_payment
-from tests.payments.service.scripted import World, make_world
+from tests.payments.service.scripted import Trade, World, make_world
 from tests.support.client import LiveServer
 
 
@@ -392,3 +392,33 @@ class TestCreatePaymentWithTheRedisGate:
         assert {o.id for o in orders} == {orders[0].id}
         assert len(world.wechat.ops("create_order")) == 1
         assert await live.app.state.services.redis.get(f"pay:bill:{bill.id}") is None
+
+
+class TestCreatePaymentOvertaken:
+    async def test_a_success_notify_before_the_prepay_answer_wins_and_is_returned(self, world: World) -> None:
+        from api.models.payment import EventSource
+        from payments.service import apply_trade_fact
+
+        bill = await world.bill()
+        assert bill.person_id is not None
+        world.wechat.create_gate = asyncio.Event()
+        task = asyncio.create_task(
+            create_payment(
+                world.deps,
+                world.claims(bill.person_id),
+                bill_id=bill.id,
+                channel=Channel.WECHAT,
+                product=Product.NATIVE,
+                idempotency_key=_key(),
+            )
+        )
+        await world.wechat.create_called.wait()
+        [row] = await _orders(bill)
+        world.wechat.trades.setdefault(row.out_trade_no, Trade(5000))
+        paid = await apply_trade_fact(world.deps, world.wechat.pay(row.out_trade_no), EventSource.NOTIFY)
+        assert paid is not None and paid.status is OrderStatus.PAID  # CREATED → PAID
+        world.wechat.create_gate.set()
+        answer = await task
+        assert (answer.id, answer.status) == (row.id, OrderStatus.PAID)
+        assert answer.prepay_payload is None
+        assert (await Bill.get(id=bill.id)).status is BillStatus.PAID

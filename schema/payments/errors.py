@@ -52,7 +52,7 @@ class AssuranceTooLowError(Error):
     description="A mini-program (JSAPI) payment needs your account bound to that channel (bindWechat / bindAlipay)."
 )
 class ChannelBindingMissingError(Error):
-    channel: PaymentChannel | None
+    channel: PaymentChannel
 
 
 @strawberry.type(
@@ -60,12 +60,12 @@ class ChannelBindingMissingError(Error):
     "Nothing was created; check `availableFen` before asking again."
 )
 class AvailableMismatchError(Error):
-    available_fen: Fen | None
+    available_fen: Fen
 
 
 @strawberry.type(description="The refund is larger than what can still be refunded (`availableFen`).")
 class ExceedsAvailableError(Error):
-    available_fen: Fen | None
+    available_fen: Fen
 
 
 @strawberry.type(description="The order cannot be refunded: it was never paid.")
@@ -86,7 +86,8 @@ def _required_level(value: object) -> int:
     return value if type(value) is int else 2
 
 
-def _typed(exc: PaymentsError) -> Error:
+def _typed(exc: PaymentsError, channel: PaymentChannel | None) -> Error | None:
+    """The error type of a refusal; None when the refusal lacks what its type must carry."""
     code, message, path, extra = exc.code, exc.message, exc.path, exc.extra
     match exc.payments_code:
         case PaymentsErrorCode.IDEMPOTENCY_KEY_REUSED:
@@ -101,27 +102,33 @@ def _typed(exc: PaymentsError) -> Error:
             level = extra.get("required_level", extra.get("min_level"))
             return AssuranceTooLowError(code=code, message=message, path=path, required_level=_required_level(level))
         case PaymentsErrorCode.CHANNEL_BINDING_MISSING:
-            channel = _channel(extra.get("channel"))
+            channel = _channel(extra.get("channel")) or channel
+            if channel is None:
+                return None
             return ChannelBindingMissingError(code=code, message=message, path=path, channel=channel)
-        case PaymentsErrorCode.AVAILABLE_MISMATCH:
+        case PaymentsErrorCode.AVAILABLE_MISMATCH | PaymentsErrorCode.EXCEEDS_AVAILABLE:
             available = _fen(extra.get("available_fen"))
-            return AvailableMismatchError(code=code, message=message, path=path, available_fen=available)
-        case PaymentsErrorCode.EXCEEDS_AVAILABLE:
-            available = _fen(extra.get("available_fen"))
-            return ExceedsAvailableError(code=code, message=message, path=path, available_fen=available)
+            if available is None:
+                return None
+            kind = (
+                AvailableMismatchError
+                if exc.payments_code is PaymentsErrorCode.AVAILABLE_MISMATCH
+                else ExceedsAvailableError
+            )
+            return kind(code=code, message=message, path=path, available_fen=available)
         case PaymentsErrorCode.ORDER_NOT_REFUNDABLE:
             return OrderNotRefundableError(code=code, message=message, path=path)
         case PaymentsErrorCode.BILL_NOT_FOUND | PaymentsErrorCode.ORDER_NOT_FOUND:
             return NotFoundError(code=code, message=message, path=path)
         case PaymentsErrorCode.INVALID_AMOUNT:
             return InvalidInputError(code=code, message=message, path=path)
-    return ConflictError(code=code, message=message, path=path)
+    return None
 
 
-def payments_error(exc: AppError, allowed: tuple[type[Any], ...]) -> Any:
-    """The member of a result union (`allowed`) for an expected refusal."""
-    typed = _typed(exc) if isinstance(exc, PaymentsError) else to_error(exc)
-    if isinstance(typed, allowed):
+def payments_error(exc: AppError, allowed: tuple[type[Any], ...], *, channel: PaymentChannel | None = None) -> Any:
+    """The member of a result union (`allowed`) for an expected refusal; `channel`: the one the input named."""
+    typed = _typed(exc, channel) if isinstance(exc, PaymentsError) else to_error(exc)
+    if typed is not None and isinstance(typed, allowed):
         return typed
     return ConflictError(code=exc.code, message=exc.message, path=exc.path)
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import strawberry
 
 from api.identity.tokens import AccessClaims
-from api.kit.errors import AppError, InvalidInput
+from api.kit.errors import AppError, InvalidInput, NotFound
 from api.kit.ids import parse_uuid
 from api.models import OperatorRole
 from api.models.payment import Channel, Product
@@ -129,7 +129,7 @@ def _uuid(value: strawberry.ID, code: PaymentsErrorCode, field: str) -> uuid.UUI
     parsed = parse_uuid(str(value))
     if parsed is None:
         what = "bill" if code is PaymentsErrorCode.BILL_NOT_FOUND else "payment"
-        raise PaymentsError(code, f"no such {what} among yours", path=[field])
+        raise NotFound(f"no such {what} among yours", path=[field], code=code.value)
     return parsed
 
 
@@ -138,11 +138,13 @@ def _order(deps: PaymentsDeps, row: OrderRow) -> PaymentOrder:
     return PaymentOrder.from_row(row, cashier)
 
 
-async def _guard(call: Callable[[], Awaitable[Any]], allowed: tuple[type[Any], ...]) -> Any:
+async def _guard(
+    call: Callable[[], Awaitable[Any]], allowed: tuple[type[Any], ...], channel: PaymentChannel | None = None
+) -> Any:
     try:
         return await call()
     except AppError as exc:
-        return payments_error(exc, allowed)
+        return payments_error(exc, allowed, channel=channel)
 
 
 @strawberry.type
@@ -168,10 +170,7 @@ class PaymentsMutation:
             )
             return _order(deps, row)
 
-        result = await _guard(run, _CREATE)
-        if isinstance(result, ChannelBindingMissingError) and result.channel is None:
-            result.channel = PaymentChannel(input.channel.value)
-        return result  # type: ignore[no-any-return]
+        return await _guard(run, _CREATE, input.channel)  # type: ignore[no-any-return]
 
     @strawberry.mutation(
         permission_classes=[CitizenOnly],
@@ -215,7 +214,7 @@ class PaymentsMutation:
                 raise InvalidInput(message, path=["reason"], code="INVALID_REASON")
             if input.amount_fen <= 0:
                 message = "a refund is a positive amount of fen"
-                raise PaymentsError(PaymentsErrorCode.INVALID_AMOUNT, message, path=["amountFen"])
+                raise InvalidInput(message, path=["amountFen"], code=PaymentsErrorCode.INVALID_AMOUNT.value)
             row = await service.request_refund(
                 deps,
                 requested_by=str(_claims(info).subject),

@@ -35,13 +35,17 @@ BILL_FIELDS = """
   receipt { id receiptNo issuer amountFen amountYuan issuedAt fileRef }
 """
 REFUND_FIELDS = "id orderId billId outRefundNo amountFen amountYuan reason status requestedBy requestedAt succeededAt"
-ERROR_FIELDS = """
-  ... on Error { code message path }
-  ... on AssuranceTooLowError { requiredLevel }
-  ... on ChannelBindingMissingError { channel }
-  ... on PaymentInProgressError { retryable }
-  ... on AvailableMismatchError { availableFen }
-  ... on ExceedsAvailableError { availableFen }
+ERROR = "... on Error { code message path }"
+CREATE_ERRORS = f"""{ERROR}
+  ... on AssuranceTooLowError {{ requiredLevel }}
+  ... on ChannelBindingMissingError {{ channel }}
+  ... on PaymentInProgressError {{ retryable }}
+"""
+ORDER_ERRORS = f"{ERROR} ... on PaymentInProgressError {{ retryable }}"
+REFUND_ERRORS = f"""{ERROR}
+  ... on AvailableMismatchError {{ availableFen }}
+  ... on ExceedsAvailableError {{ availableFen }}
+  ... on PaymentInProgressError {{ retryable }}
 """
 
 MY_BILLS = f"""
@@ -58,22 +62,22 @@ query Lookup($input: LookupBillInput!) {{ lookupBill(input: $input) {{ {BILL_FIE
 PAYMENT_ORDER = f"query Order($id: ID!) {{ paymentOrder(id: $id) {{ {ORDER_FIELDS} }} }}"
 CREATE_PAYMENT = f"""
 mutation Pay($input: CreatePaymentInput!) {{
-  createPayment(input: $input) {{ __typename ... on PaymentOrder {{ {ORDER_FIELDS} }} {ERROR_FIELDS} }}
+  createPayment(input: $input) {{ __typename ... on PaymentOrder {{ {ORDER_FIELDS} }} {CREATE_ERRORS} }}
 }}
 """
 CONFIRM_PAYMENT = f"""
 mutation Confirm($input: ConfirmPaymentInput!) {{
-  confirmPayment(input: $input) {{ __typename ... on PaymentOrder {{ {ORDER_FIELDS} }} {ERROR_FIELDS} }}
+  confirmPayment(input: $input) {{ __typename ... on PaymentOrder {{ {ORDER_FIELDS} }} {ORDER_ERRORS} }}
 }}
 """
 CANCEL_PAYMENT = f"""
 mutation Cancel($input: CancelPaymentInput!) {{
-  cancelPayment(input: $input) {{ __typename ... on PaymentOrder {{ {ORDER_FIELDS} }} {ERROR_FIELDS} }}
+  cancelPayment(input: $input) {{ __typename ... on PaymentOrder {{ {ORDER_FIELDS} }} {ORDER_ERRORS} }}
 }}
 """
 REQUEST_REFUND = f"""
 mutation Refund($input: RequestRefundInput!) {{
-  requestRefund(input: $input) {{ __typename ... on Refund {{ {REFUND_FIELDS} }} {ERROR_FIELDS} }}
+  requestRefund(input: $input) {{ __typename ... on Refund {{ {REFUND_FIELDS} }} {REFUND_ERRORS} }}
 }}
 """
 ANOMALIES = f"""

@@ -1,5 +1,7 @@
 """Payments' consumer of the outbox (payments.md §13, architecture §3a): `application.fee_required` makes the
-application's Bill, `application.withdrawn` cancels it or refunds it.
+application's Bill, `application.withdrawn` cancels it or refunds it, and `application.terminated` (终止 while
+awaiting payment; the spec is silent) cancels an unpaid one, since nobody should pay for a case that has ended; a
+paid fee of a terminated case is left to finance, the refund policy being about withdrawals.
 
 `fee_required` is handled inside the relay's transaction (the Bill, its `payments.bill_created` row and the
 receipt commit together). `withdrawn` closes live orders at the channel and may refund, so it runs outside it
@@ -30,8 +32,9 @@ log = logging.getLogger("zsb.payments")
 CONSUMER = "payments"
 FEE_REQUIRED = "application.fee_required"
 WITHDRAWN = "application.withdrawn"
-TOPICS = (FEE_REQUIRED, WITHDRAWN)
-OUTSIDE_TRANSACTION = frozenset({WITHDRAWN})
+TERMINATED = "application.terminated"
+TOPICS = (FEE_REQUIRED, WITHDRAWN, TERMINATED)
+OUTSIDE_TRANSACTION = frozenset({WITHDRAWN, TERMINATED})
 
 # 缴费期限: the spec names none. Fifteen days from the notice, a common term for administrative fees; the
 # due-soon reminder goes out three days before.
@@ -44,7 +47,7 @@ def handler(deps: PaymentsDeps) -> Handler:
     async def handle(event: OutboxEvent) -> None:
         if event.topic == FEE_REQUIRED:
             await bill_for_fee(deps, event)
-        elif event.topic == WITHDRAWN:
+        elif event.topic in (WITHDRAWN, TERMINATED):
             await settle_withdrawal(deps, event)
 
     return handle
@@ -125,8 +128,9 @@ def _lines(fee_items: object, amount: int, item_name: str) -> list[dict[str, Any
 
 
 async def settle_withdrawal(deps: PaymentsDeps, event: OutboxEvent) -> None:
-    """Each fee Bill of the withdrawn application: UNPAID → CANCELLED once its live orders are closed at the
-    channel; PAID (the close may reveal a payment) → refunded in full when the refund policy says so."""
+    """Each fee Bill of the withdrawn (or terminated) application: UNPAID → CANCELLED once its live orders are
+    closed at the channel; PAID (the close may reveal a payment) → refunded in full when withdrawn and the refund
+    policy says so."""
     app_id = _uuid(event.payload.get("applicationId")) or _uuid(event.key)
     if app_id is None:
         log.error("payments alert: withdrawal %s names no application", event.id)
@@ -135,9 +139,14 @@ async def settle_withdrawal(deps: PaymentsDeps, event: OutboxEvent) -> None:
         bill = found
         if bill.status is BillStatus.UNPAID:
             # PAYMENT_IN_PROGRESS (a channel did not answer the close) propagates: the relay retries the event.
-            bill = await service.cancel_bill(deps, bill.id, reason=f"办件撤回 (outbox {event.id})")
-        if bill.status in (BillStatus.PAID, BillStatus.PARTIALLY_REFUNDED) and deps.settings.refund_on_withdrawal:
+            reason = "办件撤回" if event.topic == WITHDRAWN else "办件终止"
+            bill = await service.cancel_bill(deps, bill.id, reason=f"{reason} (outbox {event.id})")
+        if bill.status not in (BillStatus.PAID, BillStatus.PARTIALLY_REFUNDED):
+            continue
+        if event.topic == WITHDRAWN and deps.settings.refund_on_withdrawal:
             await _refund_rest(deps, bill, event)
+        elif event.topic == TERMINATED:
+            log.warning("payments: bill %s of terminated application %s stays paid (finance decides)", bill.id, app_id)
 
 
 async def _refund_rest(deps: PaymentsDeps, bill: Bill, event: OutboxEvent) -> None:

@@ -36,6 +36,7 @@ from api.models.payment import (
 )
 from payments import service, tasks, tasks_relay
 from payments.service import ledger
+from tests.applications.handling_support import done
 from tests.applications.test_payment_requests import PASSPORT_FEES, awaiting_payment, withdraw
 from tests.payments.tasks.support import Jobs, TestClock, quiet_relays
 from tests.support.client import Api, LiveServer
@@ -190,6 +191,26 @@ class TestRelayPaymentsWithdrawn:
         )
         assert len(j.sandbox.alipay.requests("alipay.trade.refund", out_trade_no=order.out_trade_no)) == 1
         assert (await Bill.get(id=bill.id)).status is BillStatus.REFUNDED
+
+    async def test_a_terminated_cases_unpaid_bill_is_cancelled_and_a_paid_one_left_to_finance(self, api: Api) -> None:
+        # given: two cases awaiting payment, one of them paid
+        _, handler, unpaid_id = await awaiting_payment(api, 9)
+        _, _, paid_id = await awaiting_payment(api, 13)
+        j = jobs(api.live)
+        await tasks.relay_payments(j.ctx())
+        (unpaid,) = await bills_of(unpaid_id)
+        (paid,) = await bills_of(paid_id)
+        order = await pay_by_query(j, paid)
+
+        # when: both are terminated (作废办结) and the relay runs
+        for case_id in (unpaid_id, paid_id):
+            await done(api, handler, "terminateApplication", applicationId=case_id, resultCode=2, reason="材料虚假")
+        await tasks.relay_payments(j.ctx())
+
+        # then
+        assert (await Bill.get(id=unpaid.id)).status is BillStatus.CANCELLED
+        assert (await Bill.get(id=paid.id)).status is BillStatus.PAID
+        assert await Refund.filter(order_id=order.id).count() == 0
 
     async def test_without_the_refund_policy_a_paid_bill_stays_paid(self, api: Api) -> None:
         # given

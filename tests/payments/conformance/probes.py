@@ -71,9 +71,9 @@ def biz_of(recorded: RecordedRequest) -> dict[str, Any]:
     fields: dict[str, Any] = dict(recorded.query)
     if isinstance(recorded.body, dict):
         fields |= recorded.body
-    raw = fields.get("biz_content")
-    biz = json.loads(raw) if isinstance(raw, str) and raw else {}
-    assert isinstance(biz, dict)
+    raw = fields.get("biz_content")  # the gateway records it parsed when it is JSON
+    biz = json.loads(raw) if isinstance(raw, str) and raw else raw
+    assert isinstance(biz, dict), recorded
     return biz
 
 

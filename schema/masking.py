@@ -6,14 +6,16 @@ from __future__ import annotations
 import logging
 
 from graphql.error import GraphQLError
-from strawberry.exceptions import StrawberryGraphQLError
 
 log = logging.getLogger("zsb.graphql")
 
 
 def should_mask(error: GraphQLError) -> bool:
     original = error.original_error
-    if original is None or isinstance(original, StrawberryGraphQLError):
+    # A GraphQLError cause is graphql-core's own account of bad input (graphql-core 3.3 wraps a variable's coercion
+    # error, built-in scalars' and custom ones' alike, as the cause of "Variable '$x' has invalid value"): the
+    # client's to read, like access errors (StrawberryGraphQLError is one).
+    if original is None or isinstance(original, GraphQLError):
         return False
     log.error("unexpected error in %s", ".".join(str(p) for p in error.path or ()), exc_info=original)
     return True

@@ -10,13 +10,19 @@ import re
 from typing import NewType
 
 import strawberry
+from graphql import GraphQLError
 
 _FEN = re.compile(r"0|[1-9][0-9]{0,17}")
 
 
+class FenError(GraphQLError, ValueError):
+    """A refused Fen input. A GraphQLError, so that graphql-core reports it as the variable's input error as it
+    stands; a plain ValueError would travel as the `original_error` of one and be masked as unexpected."""
+
+
 def parse_fen(value: object) -> int:
     if not isinstance(value, str) or not _FEN.fullmatch(value):
-        raise ValueError('Fen must be a string of decimal digits, e.g. "5000" for ¥50.00')
+        raise FenError('Fen must be a string of decimal digits, e.g. "5000" for ¥50.00')
     return int(value)
 
 

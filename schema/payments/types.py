@@ -341,10 +341,11 @@ class PaymentOrder:
     )
 
     @classmethod
-    def from_row(cls, row: OrderRow, cashier_url: str | None = None) -> PaymentOrder:
+    def from_row(cls, row: OrderRow, cashier_url: str | None = None, *, for_payer: bool = True) -> PaymentOrder:
+        """`for_payer=False`: someone else's view (finance), without what would let them pay it."""
         status = PaymentOrderStatus(str(getattr(row.status, "value", row.status)))
         channel, product = Channel(row.channel), Product(row.product)
-        payable = status in (PaymentOrderStatus.CREATED, PaymentOrderStatus.PAYING)
+        payable = for_payer and status in (PaymentOrderStatus.CREATED, PaymentOrderStatus.PAYING)
         return cls(
             id=strawberry.ID(str(row.id)),
             bill_id=strawberry.ID(str(row.bill_id)),

@@ -21,7 +21,7 @@ def anomaly(view: AnomalyView) -> PaymentAnomaly:
         kind=PaymentAnomalyKind(view.kind),
         bill_id=strawberry.ID(str(view.order.bill_id)),
         # The finance view of an order: no payload and no cashier link, whatever its state.
-        order=PaymentOrder.from_row(view.order, None),
+        order=PaymentOrder.from_row(view.order, for_payer=False),
         refund=Refund.from_row(view.refund) if view.refund is not None else None,
         noticed_at=view.at,
     )

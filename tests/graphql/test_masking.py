@@ -19,6 +19,10 @@ class _Query:
         raise RuntimeError("database password is hunter2")
 
     @strawberry.field
+    def echo(self, n: int) -> int:
+        return n
+
+    @strawberry.field
     def refused(self) -> str:
         raise StrawberryGraphQLError("sign in first", extensions={"code": "UNAUTHENTICATED"})
 
@@ -43,3 +47,8 @@ class TestShouldMask:
     async def test_passes_validation_errors_through(self) -> None:
         result = await _schema.execute("{ nope }")
         assert result.errors is not None and "nope" in result.errors[0].message
+
+    async def test_passes_a_variables_coercion_error_through(self) -> None:
+        result = await _schema.execute("query($n: Int!) { echo(n: $n) }", variable_values={"n": "abc"})
+        message = "Variable '$n' has invalid value: Int cannot represent non-integer value: 'abc'"
+        assert result.errors is not None and result.errors[0].message == message

@@ -83,7 +83,11 @@ mutation Refund($input: RequestRefundInput!) {{
 ANOMALIES = f"""
 query Anomalies($first: Int) {{
   paymentAnomalies(first: $first) {{
-    edges {{ node {{ kind billId noticedAt order {{ {ORDER_FIELDS} }} refund {{ {REFUND_FIELDS} }} }} }}
+    edges {{ node {{
+      kind billId noticedAt
+      order {{ id status amountFen sandboxCashierUrl payload {{ __typename }} }}
+      refund {{ {REFUND_FIELDS} }}
+    }} }}
     pageInfo {{ hasNextPage endCursor }}
   }}
 }}

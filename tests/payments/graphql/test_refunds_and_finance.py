@@ -189,7 +189,8 @@ class TestFinanceLists:
         session, _ = await payer(api)
         admin = await operator_token(api, "catalog.admin")
         token = await finance(api)
-        queries = [(RUNS, {"first": 5}), (DIFFS, {"runId": key()}), (ANOMALIES, {"first": 5})]
+        queries: list[tuple[str, dict[str, Any]]] = [(RUNS, {"first": 5}), (DIFFS, {"runId": key()})]
+        queries.append((ANOMALIES, {"first": 5}))
 
         # when
         allowed = [await api.gql(q, v, token) for q, v in queries]

@@ -9,6 +9,8 @@ import base64
 import fcntl
 import os
 import secrets
+import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,14 @@ class DevSecrets:
     wechat_merchant_private_key: str
     wechat_merchant_public_key: str
     wechat_merchant_serial_no: str
+    # The payment sandboxes' own keys: the Alipay gateway key pair, the WeChat Pay platform key pair with its
+    # public-key id, and the APIv3 key.
+    sandbox_alipay_private_key: str
+    sandbox_alipay_public_key: str
+    sandbox_wechatpay_private_key: str
+    sandbox_wechatpay_public_key: str
+    sandbox_wechatpay_public_key_id: str
+    sandbox_wechatpay_apiv3_key: str
 
 
 def _wechat_merchant() -> dict[str, str]:
@@ -43,14 +53,45 @@ def _wechat_merchant() -> dict[str, str]:
     }
 
 
-_ADDED_LATER = ("wechat_merchant_private_key", "wechat_merchant_public_key", "wechat_merchant_serial_no")
+def _alipay_sandbox() -> dict[str, str]:
+    private, public = generate_rsa_keypair()
+    return {"sandbox_alipay_private_key": private, "sandbox_alipay_public_key": public}
+
+
+def _wechatpay_sandbox() -> dict[str, str]:
+    private, public = generate_rsa_keypair()
+    alphabet = string.ascii_letters + string.digits
+    return {
+        "sandbox_wechatpay_private_key": private,
+        "sandbox_wechatpay_public_key": public,
+        "sandbox_wechatpay_public_key_id": "PUB_KEY_ID_01" + "".join(secrets.choice(string.digits) for _ in range(30)),
+        "sandbox_wechatpay_apiv3_key": "".join(secrets.choice(alphabet) for _ in range(32)),
+    }
+
+
+# Fields added after the first files were written, each group generated together (the halves of one key pair
+# must never mix an old half with a new one). The sandboxes' own keys live here too, so that a standalone worker
+# talks to the sandboxes of the API process with the keys they really have (payments.md §14).
+_ADDED_LATER: tuple[tuple[tuple[str, ...], Callable[[], dict[str, str]]], ...] = (
+    (("wechat_merchant_private_key", "wechat_merchant_public_key", "wechat_merchant_serial_no"), _wechat_merchant),
+    (("sandbox_alipay_private_key", "sandbox_alipay_public_key"), _alipay_sandbox),
+    (
+        (
+            "sandbox_wechatpay_private_key",
+            "sandbox_wechatpay_public_key",
+            "sandbox_wechatpay_public_key_id",
+            "sandbox_wechatpay_apiv3_key",
+        ),
+        _wechatpay_sandbox,
+    ),
+)
 
 
 def load_or_create(var_dir: Path) -> DevSecrets:
     path = var_dir / "dev-secrets.json"
     if path.exists():
         raw = orjson.loads(path.read_bytes())
-        if not all(raw.get(name) for name in _ADDED_LATER):
+        if _missing(raw):
             raw = _complete(path)
     else:
         alipay_private, alipay_public = generate_rsa_keypair()
@@ -61,8 +102,9 @@ def load_or_create(var_dir: Path) -> DevSecrets:
             "pii_hash_key": base64.b64encode(os.urandom(32)).decode(),
             "alipay_app_private_key": alipay_private,
             "alipay_app_public_key": alipay_public,
-            **_wechat_merchant(),
         }
+        for _, generate in _ADDED_LATER:
+            raw |= generate()
         var_dir.mkdir(parents=True, exist_ok=True)
         # Written to a temporary name first: two processes starting at once must not read half a file.
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
@@ -83,7 +125,17 @@ def load_or_create(var_dir: Path) -> DevSecrets:
         wechat_merchant_private_key=raw["wechat_merchant_private_key"],
         wechat_merchant_public_key=raw["wechat_merchant_public_key"],
         wechat_merchant_serial_no=raw["wechat_merchant_serial_no"],
+        sandbox_alipay_private_key=raw["sandbox_alipay_private_key"],
+        sandbox_alipay_public_key=raw["sandbox_alipay_public_key"],
+        sandbox_wechatpay_private_key=raw["sandbox_wechatpay_private_key"],
+        sandbox_wechatpay_public_key=raw["sandbox_wechatpay_public_key"],
+        sandbox_wechatpay_public_key_id=raw["sandbox_wechatpay_public_key_id"],
+        sandbox_wechatpay_apiv3_key=raw["sandbox_wechatpay_apiv3_key"],
     )
+
+
+def _missing(raw: dict[str, Any]) -> list[Callable[[], dict[str, str]]]:
+    return [generate for names, generate in _ADDED_LATER if not all(raw.get(name) for name in names)]
 
 
 def _complete(path: Path) -> dict[str, Any]:
@@ -92,14 +144,10 @@ def _complete(path: Path) -> dict[str, Any]:
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         raw: dict[str, Any] = orjson.loads(path.read_bytes())
-        if not all(raw.get(name) for name in _ADDED_LATER):
-            fresh = _wechat_merchant()
-            if not raw.get("wechat_merchant_private_key") or not raw.get("wechat_merchant_public_key"):
-                # The two halves of one key pair: never one old half with one new.
-                raw["wechat_merchant_private_key"] = fresh["wechat_merchant_private_key"]
-                raw["wechat_merchant_public_key"] = fresh["wechat_merchant_public_key"]
-            if not raw.get("wechat_merchant_serial_no"):
-                raw["wechat_merchant_serial_no"] = fresh["wechat_merchant_serial_no"]
+        missing = _missing(raw)
+        if missing:
+            for generate in missing:
+                raw |= generate()
             temporary = path.with_suffix(f".{os.getpid()}.tmp")
             temporary.write_bytes(orjson.dumps(raw, option=orjson.OPT_INDENT_2))
             os.chmod(temporary, 0o600)

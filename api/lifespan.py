@@ -25,7 +25,7 @@ from api.identity.tokens import TokenService
 from api.kit import redis as redis_kit
 from api.kit.clock import Clock
 from api.kit.pii import PiiCipher
-from api.payments_root import ChannelKeys, PaymentsHarness, build_payments
+from api.payments_root import PaymentsHarness, build_payments, channel_keys, gateways, start_sandboxes
 from api.platforms.alipay import AlipayGateway
 from api.platforms.province_sso import ProvinceSsoClient
 from api.platforms.sms import AliyunSmsClient
@@ -51,21 +51,6 @@ class Services:
     sandbox: object | None
     payments: PaymentsDeps
     payments_sandbox: PaymentsHarness | None
-
-
-def _payment_keys(settings: Settings) -> ChannelKeys:
-    """Explicit keys in production (their public halves live at the channels' consoles); generated otherwise."""
-    p = settings.payments
-    dev = None if settings.is_production else devsecrets.load_or_create(settings.var_dir)
-    return ChannelKeys(
-        alipay_app_private_key=p.alipay_app_private_key.get_secret_value()
-        or (dev.alipay_app_private_key if dev else ""),
-        alipay_app_public_key=dev.alipay_app_public_key if dev else "",
-        wechat_merchant_private_key=p.wechat_merchant_private_key.get_secret_value()
-        or (dev.wechat_merchant_private_key if dev else ""),
-        wechat_merchant_public_key=dev.wechat_merchant_public_key if dev else "",
-        wechat_merchant_serial_no=p.wechat_merchant_serial_no or (dev.wechat_merchant_serial_no if dev else ""),
-    )
 
 
 def _keys(settings: Settings) -> tuple[dict[str, str], str, PiiCipher, str, str]:
@@ -105,7 +90,12 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
     if settings.sandbox_enabled:
         from api.platforms.sandbox import SANDBOX_SMS_ACCESS_KEY_ID, SANDBOX_SMS_ACCESS_KEY_SECRET, SandboxHub
 
-        hub = SandboxHub(sandbox_base)  # external systems keep real time, whatever tests do to ours
+        sandbox_keys = devsecrets.load_or_create(settings.var_dir)
+        # External systems keep real time, whatever tests do to ours.
+        hub = SandboxHub(
+            sandbox_base,
+            alipay_key_pair=(sandbox_keys.sandbox_alipay_private_key, sandbox_keys.sandbox_alipay_public_key),
+        )
         hub.wechat.register_app(settings.wechat.app_id, settings.wechat.app_secret.get_secret_value())
         hub.alipay.register_app(settings.alipay.app_id, alipay_app_public)
         hub.idp.register_client(
@@ -162,15 +152,19 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
             redirect_uri=settings.province_sso.redirect_uri,
         ),
     )
+    dev = None if settings.is_production else devsecrets.load_or_create(settings.var_dir)
+    pay_keys = channel_keys(settings, dev)
+    payments_sandbox = start_sandboxes(settings, hub, pay_keys, dev, http) if hub is not None and dev else None
     arq_pool = ArqRedis(connection_pool=redis.connection_pool)
-    payments, payments_sandbox = await build_payments(
+    payments = await build_payments(
         settings,
         clock=clock,
         http=http,
         redis=redis,
         stack=stack,
-        keys=_payment_keys(settings),
-        hub=hub,
+        keys=pay_keys,
+        gateways=gateways(settings, dev),
+        harness=payments_sandbox,
         kick_relays=functools.partial(kick_relays, arq_pool),
     )
     schema = build_schema(settings.graphql, introspection=not settings.is_production)

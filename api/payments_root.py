@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from api.devsecrets import DevSecrets
 from api.kit.clock import Clock, ShiftableClock
 from api.kit.redis import Redis
 from api.models.payment import Channel, PaymentOrder
@@ -43,11 +44,89 @@ class PaymentsHarness:
 
 @dataclass(frozen=True)
 class ChannelKeys:
+    """Our own keys at both channels."""
+
     alipay_app_private_key: str
     alipay_app_public_key: str  # registered with the sandbox gateway, as the real console does
     wechat_merchant_private_key: str
     wechat_merchant_public_key: str
     wechat_merchant_serial_no: str
+
+
+@dataclass(frozen=True)
+class Gateways:
+    """Where the channels are and the keys they answer with."""
+
+    alipay_url: str
+    alipay_public_key: str
+    wechat_url: str
+    wechat_public_key: str
+    wechat_public_key_id: str
+    wechat_apiv3_key: str
+
+
+def channel_keys(settings: Settings, dev: DevSecrets | None) -> ChannelKeys:
+    """Explicit keys in production (their public halves live at the channels' consoles); generated otherwise."""
+    p = settings.payments
+    return ChannelKeys(
+        alipay_app_private_key=p.alipay_app_private_key.get_secret_value()
+        or (dev.alipay_app_private_key if dev else ""),
+        alipay_app_public_key=dev.alipay_app_public_key if dev else "",
+        wechat_merchant_private_key=p.wechat_merchant_private_key.get_secret_value()
+        or (dev.wechat_merchant_private_key if dev else ""),
+        wechat_merchant_public_key=dev.wechat_merchant_public_key if dev else "",
+        wechat_merchant_serial_no=p.wechat_merchant_serial_no or (dev.wechat_merchant_serial_no if dev else ""),
+    )
+
+
+def gateways(settings: Settings, dev: DevSecrets | None) -> Gateways:
+    """The real gateways from settings, or the sandboxes of the API process (whichever process asks: a standalone
+    worker reaches the API's sandboxes over loopback with the keys kept in the local data directory)."""
+    p = settings.payments
+    if not settings.sandbox_enabled or dev is None:
+        return Gateways(
+            p.alipay_gateway_url,
+            p.alipay_public_key.get_secret_value(),
+            p.wechat_gateway_url,
+            p.wechat_public_key.get_secret_value(),
+            p.wechat_public_key_id,
+            p.wechat_apiv3_key.get_secret_value(),
+        )
+    base = settings.sandbox_base_url
+    return Gateways(
+        p.alipay_gateway_url or f"{base}/alipay/gateway.do",
+        dev.sandbox_alipay_public_key,
+        p.wechat_gateway_url or f"{base}/wechatpay",
+        dev.sandbox_wechatpay_public_key,
+        dev.sandbox_wechatpay_public_key_id,
+        dev.sandbox_wechatpay_apiv3_key,
+    )
+
+
+def start_sandboxes(
+    settings: Settings, hub: SandboxHub, keys: ChannelKeys, dev: DevSecrets, http: httpx.AsyncClient
+) -> PaymentsHarness:
+    """Both payment sandboxes inside the hub, knowing our public keys as the real consoles do."""
+    from payments.sandbox.alipay_trade import AlipayTradeSandbox
+    from payments.sandbox.wechat_gateway import PlatformKeys, WechatPaySandbox
+
+    s = settings.payments
+    # The payment sandboxes keep a clock of their own: tests move it to reach a channel's notify retry.
+    clock = ShiftableClock()
+    hub.alipay.register_app(s.alipay_app_id, keys.alipay_app_public_key)
+    alipay = AlipayTradeSandbox(
+        hub.alipay, app_id=s.alipay_app_id, seller_id=s.alipay_seller_id, clock=clock, http=http
+    )
+    alipay.install()
+    platform = PlatformKeys(
+        dev.sandbox_wechatpay_private_key, dev.sandbox_wechatpay_public_key_id, dev.sandbox_wechatpay_apiv3_key
+    )
+    wechat = WechatPaySandbox(
+        hub.base_url, clock, mchid=s.wechat_mchid, appid=s.wechat_appid, http=http, platform_keys=platform
+    )
+    wechat.register_merchant(s.wechat_mchid, keys.wechat_merchant_serial_no, keys.wechat_merchant_public_key)
+    hub.add_app(wechat.name, wechat.build_app())
+    return PaymentsHarness(alipay, wechat, clock)
 
 
 async def build_payments(
@@ -58,48 +137,20 @@ async def build_payments(
     redis: Redis | None,
     stack: AsyncExitStack,
     keys: ChannelKeys,
-    hub: SandboxHub | None,
+    gateways: Gateways,
+    harness: PaymentsHarness | None = None,
     kick_relays: Callable[[], Awaitable[None]] | None = None,
-) -> tuple[PaymentsDeps, PaymentsHarness | None]:
+) -> PaymentsDeps:
+    """The channels and what every payment call needs. Bad keys or URLs raise here, at start-up."""
     s = settings.payments
-    alipay_notify = s.alipay_notify_url or f"{settings.base_url}/pay/notify/alipay"
-    wechat_notify = s.wechat_notify_url or f"{settings.base_url}/pay/notify/wechat"
-    harness: PaymentsHarness | None = None
-    if hub is not None:
-        from payments.sandbox.alipay_trade import AlipayTradeSandbox
-        from payments.sandbox.wechat_gateway import WechatPaySandbox
-
-        # The payment sandboxes keep a clock of their own: tests move it to reach a channel's notify retry.
-        sandbox_clock = ShiftableClock()
-        hub.alipay.register_app(s.alipay_app_id, keys.alipay_app_public_key)
-        alipay_sandbox = AlipayTradeSandbox(
-            hub.alipay, app_id=s.alipay_app_id, seller_id=s.alipay_seller_id, clock=sandbox_clock, http=http
-        )
-        alipay_sandbox.install()
-        wechat_sandbox = WechatPaySandbox(
-            hub.base_url, sandbox_clock, mchid=s.wechat_mchid, appid=s.wechat_appid, http=http
-        )
-        wechat_sandbox.register_merchant(
-            s.wechat_mchid, keys.wechat_merchant_serial_no, keys.wechat_merchant_public_key
-        )
-        hub.add_app(wechat_sandbox.name, wechat_sandbox.build_app())
-        harness = PaymentsHarness(alipay_sandbox, wechat_sandbox, sandbox_clock)
-        alipay_gateway, alipay_public = hub.alipay.gateway_url, hub.alipay.public_key_pem
-        wechat_gateway, wechat_public = wechat_sandbox.gateway_url, wechat_sandbox.public_key_pem
-        wechat_public_id, apiv3_key = wechat_sandbox.public_key_id, wechat_sandbox.apiv3_key
-    else:
-        alipay_gateway, alipay_public = s.alipay_gateway_url, s.alipay_public_key.get_secret_value()
-        wechat_gateway, wechat_public = s.wechat_gateway_url, s.wechat_public_key.get_secret_value()
-        wechat_public_id, apiv3_key = s.wechat_public_key_id, s.wechat_apiv3_key.get_secret_value()
-
     alipay = AlipayChannel(
         http,
-        gateway_url=alipay_gateway,
+        gateway_url=gateways.alipay_url,
         app_id=s.alipay_app_id,
         seller_id=s.alipay_seller_id,
         app_private_key_pem=keys.alipay_app_private_key,
-        alipay_public_key_pem=alipay_public,
-        notify_url=alipay_notify,
+        alipay_public_key_pem=gateways.alipay_public_key,
+        notify_url=s.alipay_notify_url or f"{settings.base_url}/pay/notify/alipay",
         clock=clock,
         return_url=f"{settings.base_url}/pay/return",
         connect_timeout=s.channel_connect_timeout,
@@ -110,30 +161,28 @@ async def build_payments(
         appid=s.wechat_appid,
         merchant_private_key_pem=keys.wechat_merchant_private_key,
         merchant_serial_no=keys.wechat_merchant_serial_no,
-        apiv3_key=apiv3_key,
-        public_key_pem=wechat_public,
-        public_key_id=wechat_public_id,
-        notify_url=wechat_notify,
-        gateway_url=wechat_gateway,
+        apiv3_key=gateways.wechat_apiv3_key,
+        public_key_pem=gateways.wechat_public_key,
+        public_key_id=gateways.wechat_public_key_id,
+        notify_url=s.wechat_notify_url or f"{settings.base_url}/pay/notify/wechat",
+        gateway_url=gateways.wechat_url,
         connect_timeout=s.channel_connect_timeout,
         read_timeout=s.channel_read_timeout,
     )
     wx = await stack.enter_async_context(wx)
     wechat = WechatPayChannel(
-        wx, mchid=s.wechat_mchid, appid=s.wechat_appid, public_key_id=wechat_public_id, clock=clock
+        wx, mchid=s.wechat_mchid, appid=s.wechat_appid, public_key_id=gateways.wechat_public_key_id, clock=clock
     )
     channels: dict[Channel, PaymentChannel] = {Channel.ALIPAY: alipay, Channel.WECHAT: wechat}
-    merchant = MerchantIdentity(s.alipay_app_id, s.alipay_seller_id, s.wechat_mchid, s.wechat_appid)
-    deps = PaymentsDeps(
+    return PaymentsDeps(
         channels=channels,
         clock=clock,
         settings=s,
-        merchant=merchant,
+        merchant=MerchantIdentity(s.alipay_app_id, s.alipay_seller_id, s.wechat_mchid, s.wechat_appid),
         redis=redis,
         cashier_url=_cashier_urls(harness),
         kick_relays=kick_relays,
     )
-    return deps, harness
 
 
 def _cashier_urls(harness: PaymentsHarness | None) -> Callable[[PaymentOrder], str | None] | None:

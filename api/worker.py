@@ -7,17 +7,20 @@ fakeredis: the same functions and cron jobs, the same queue semantics.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from contextlib import AsyncExitStack
 from datetime import timedelta
 from typing import Any
 from unittest import mock
 
 import arq.worker
+import httpx
 from arq.connections import ArqRedis, RedisSettings
 from arq.cron import cron
 from arq.typing import WorkerCoroutine
 
-from api import database
+from api import database, devsecrets
 from api.applications import payment_relay
 from api.applications.jobs import expire_supplements
 from api.identity.deps import IdentityDeps
@@ -26,6 +29,7 @@ from api.kit.redis import Redis
 from api.licenses.jobs import sweep_licenses
 from api.models import Session
 from api.outbox import runner as outbox_runner
+from api.payments_root import build_payments, channel_keys, gateways
 from api.ratings.jobs import expire_unrated_ratings
 from api.settings import Settings, activate
 from api.supervision.jobs import scan_deadlines
@@ -100,14 +104,27 @@ async def _startup(ctx: dict[str, Any]) -> None:
     activate(settings)
     await database.connect(settings.resolved_database_url)
     ctx["clock"] = SystemClock()
-    # TODO(composition): a standalone worker needs its PaymentsDeps, built like the lifespan's (channels, keys,
-    # an httpx client and an AsyncExitStack closed in _shutdown):
-    #     ctx["payments"] = await build_payments(settings, clock=ctx["clock"], http=..., redis=..., stack=...,
-    #                                            keys=..., hub=None, kick_relays=...)
-    # Until then the payment jobs log once that they were skipped, and the relays of lower packages still run.
+    stack = AsyncExitStack()
+    ctx["stack"] = stack
+    http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0)))
+    dev = None if settings.is_production else devsecrets.load_or_create(settings.var_dir)
+    redis: Redis = ctx["redis"]
+    ctx["payments"] = await build_payments(
+        settings,
+        clock=ctx["clock"],
+        http=http,
+        redis=redis,
+        stack=stack,
+        keys=channel_keys(settings, dev),
+        gateways=gateways(settings, dev),
+        kick_relays=functools.partial(kick_relays, redis),
+    )
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
+    stack: AsyncExitStack | None = ctx.get("stack")
+    if stack is not None:
+        await stack.aclose()
     await database.disconnect()
 
 

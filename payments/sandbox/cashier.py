@@ -28,6 +28,8 @@ body{{font-family:system-ui,sans-serif;max-width:28rem;margin:0 auto;padding:1re
 <p>商品 <span class="subject">{escape(subject)}</span></p>
 <p class="amount">¥<span id="amount">{fen_to_yuan(amount_fen)}</span></p>
 {done}
-<form method="post" action="{escape(pay_action)}" style="display:inline"><button id="pay" type="submit">支付</button></form>
-<form method="post" action="{escape(cancel_action)}" style="display:inline"><button id="cancel" type="submit">取消</button></form>
+<form method="post" action="{escape(pay_action)}" style="display:inline">
+<button id="pay" type="submit">支付</button></form>
+<form method="post" action="{escape(cancel_action)}" style="display:inline">
+<button id="cancel" type="submit">取消</button></form>
 </body></html>"""

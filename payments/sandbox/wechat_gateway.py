@@ -28,6 +28,7 @@ from api.kit.clock import Clock
 from api.models.payment import Product
 from api.platforms.sandbox.base import Handler, ProviderCall, RecordedRequest, Sandbox
 from payments.channels.base import BillLine
+from payments.channels.rsa2 import load_private_key
 from payments.sandbox.notifier import WECHAT_RETRIES, Attempt, Delivery, NotifySender
 from payments.sandbox.wechat_crypto import (
     apply_header_overrides,
@@ -54,6 +55,13 @@ def _acknowledged(status: int, body: str) -> bool:
     return 200 <= status < 300  # WeChat: any 2xx, body ignored
 
 
+@dataclass(frozen=True)
+class PlatformKeys:
+    private_key_pem: str
+    public_key_id: str
+    apiv3_key: str
+
+
 @dataclass
 class _Merchant:
     keys: dict[str, rsa.RSAPublicKey] = field(default_factory=dict)  # serial_no → merchant public key
@@ -63,14 +71,28 @@ class WechatPaySandbox(WechatEndpoints, Sandbox):
     name = "wechatpay"
 
     def __init__(
-        self, hub_base_url: str, clock: Clock, *, mchid: str, appid: str, http: httpx.AsyncClient | None = None
+        self,
+        hub_base_url: str,
+        clock: Clock,
+        *,
+        mchid: str,
+        appid: str,
+        http: httpx.AsyncClient | None = None,
+        platform_keys: PlatformKeys | None = None,
     ) -> None:
+        """`platform_keys`: kept by the caller so that every process of an installation (API, worker) knows the
+        sandbox's public key and APIv3 key; generated here when absent."""
         super().__init__(hub_base_url, clock)
         self.mchid, self.appid = mchid, appid
-        self._key = generate_key()
-        self.public_key_pem = public_pem(self._key)
-        self.public_key_id = "PUB_KEY_ID_01" + "".join(secrets.choice("0123456789") for _ in range(30))
-        self.apiv3_key = random_text(32)
+        if platform_keys is None:
+            self._key = generate_key()
+            self.public_key_pem = public_pem(self._key)
+            self.public_key_id = "PUB_KEY_ID_01" + "".join(secrets.choice("0123456789") for _ in range(30))
+            self.apiv3_key = random_text(32)
+        else:
+            self._key = load_private_key(platform_keys.private_key_pem)
+            self.public_key_pem = public_pem(self._key)
+            self.public_key_id, self.apiv3_key = platform_keys.public_key_id, platform_keys.apiv3_key
         self.gateway_url = self.base_url  # what the SDK's _core._gate_way is set to
         # Where send_notify posts when neither the event nor a known trade names a URL.
         self.default_notify_url: str | None = None

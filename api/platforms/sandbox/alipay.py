@@ -79,9 +79,11 @@ class _AuthCode:
 class AlipaySandbox(Sandbox):
     name = "alipay"
 
-    def __init__(self, hub_base_url: str, clock: Clock) -> None:
+    def __init__(self, hub_base_url: str, clock: Clock, *, key_pair: tuple[str, str] | None = None) -> None:
+        """`key_pair` (private PEM, public PEM): the gateway's Alipay key, kept by the caller so that every process
+        of an installation signs and verifies with the same one; generated here when absent."""
         super().__init__(hub_base_url, clock)
-        private_pem, self.public_key_pem = generate_rsa_keypair()
+        private_pem, self.public_key_pem = key_pair or generate_rsa_keypair()
         self._key = load_private_key(private_pem)
         self.gateway_url = f"{self.base_url}/gateway.do"
         self._apps: dict[str, rsa.RSAPublicKey] = {}

@@ -22,12 +22,14 @@ class SandboxHub:
     Keys are generated here, in memory, so nothing secret is ever written to the repository or to disk.
     """
 
-    def __init__(self, base_url: str, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, base_url: str, *, clock: Clock | None = None, alipay_key_pair: tuple[str, str] | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         clock = clock or SystemClock()
         self.sms = SmsSandbox(self.base_url, clock)
         self.wechat = WechatSandbox(self.base_url, clock)
-        self.alipay = AlipaySandbox(self.base_url, clock)
+        self.alipay = AlipaySandbox(self.base_url, clock, key_pair=alipay_key_pair)
         self.idp = IdpSandbox(self.base_url, clock)
         self._sandboxes: list[Sandbox] = [self.sms, self.wechat, self.alipay, self.idp]
         self._listing = [sandbox.listing() for sandbox in self._sandboxes]

@@ -191,4 +191,8 @@ class Migration(migrations.Migration):
             options={'table': 'refund', 'app': 'models', 'unique_together': (('requested_by', 'idempotency_key'),), 'indexes': [Index(fields=['status', 'next_query_at'])], 'pk_attr': 'id'},
             bases=['Entity'],
         ),
+        ops.AddIndex(
+            model_name='OutboxEvent',
+            index=Index(fields=['topic', 'id']),
+        ),
     ]

@@ -17,6 +17,8 @@ class OutboxEvent(Model):
     class Meta:
         table = "outbox_event"
         unique_together = (("topic", "key", "state_version"),)
+        # Every relay reads its topics past its watermark, in id order.
+        indexes = (("topic", "id"),)
 
 
 class OutboxProgress(Model):

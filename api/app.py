@@ -13,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.http.health import MetricsMiddleware, healthz, metrics, readyz
 from api.http.request_id import RequestIdMiddleware
-from api.http.webhooks import alipay_notify, wechat_notify
+from api.http.webhooks import alipay_notify, pay_return, wechat_notify
 from api.kit import logging as logging_kit
 from api.kit.clock import Clock, ShiftableClock, SystemClock
 from api.lifespan import Services, lifespan_for
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/metrics", metrics),
         Route("/pay/notify/alipay", alipay_notify, methods=["POST"]),
         Route("/pay/notify/wechat", wechat_notify, methods=["POST"]),
+        Route("/pay/return", pay_return, methods=["GET"]),
         Route("/sandbox", SandboxMount()),
         Mount("/sandbox", app=SandboxMount()),
     ]

@@ -7,7 +7,7 @@ payments' channel-neutral notify handling. No login, no GraphQL.
 from __future__ import annotations
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from api.models.payment import Channel
 from payments.deps import PaymentsDeps
@@ -52,3 +52,17 @@ async def alipay_notify(request: Request) -> Response:
 
 async def wechat_notify(request: Request) -> Response:
     return await _notify(request, Channel.WECHAT)
+
+
+_RETURN_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>支付结果确认中</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem">
+<h1>支付结果确认中</h1>
+<p>请返回掌上办查看缴费结果。到账以支付渠道的通知为准，这里不代表支付成功。</p>
+</body></html>"""
+
+
+async def pay_return(request: Request) -> Response:
+    """Where a WAP/H5 payment sends the browser back. The redirect proves nothing (anyone can open this URL), so
+    the page only sends the payer back to the app, which asks `confirmPayment`."""
+    return HTMLResponse(_RETURN_PAGE, headers={"Cache-Control": "no-store"})

@@ -32,3 +32,13 @@ class TestNotifyRoutes:
     async def test_only_post(self, live: LiveServer) -> None:
         async with httpx.AsyncClient(base_url=live.base_url) as http:
             assert (await http.get("/pay/notify/alipay")).status_code == 405
+
+
+class TestPayReturn:
+    async def test_claims_nothing_and_sends_the_payer_back_to_the_app(self, live: LiveServer) -> None:
+        async with httpx.AsyncClient(base_url=live.base_url) as http:
+            response = await http.get("/pay/return", params={"out_trade_no": "P1", "trade_status": "TRADE_SUCCESS"})
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-store"
+        assert "支付结果确认中" in response.text
+        assert "支付成功" not in response.text.replace("不代表支付成功", "")

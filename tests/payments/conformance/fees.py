@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.applications import payment_relay
-from api.models import Application, ApplicationEvent, ApplicationStatus, EventType, OutboxEvent, OutboxReceipt
+from api.models import (
+    Application,
+    ApplicationEvent,
+    ApplicationStatus,
+    EventType,
+    OutboxEvent,
+    OutboxProgress,
+    OutboxReceipt,
+)
 from api.models.payment import Bill, BillKind, BillStatus
 from payments import tasks as payment_tasks
 from payments import tasks_relay
@@ -35,6 +43,7 @@ async def fee_case(world: World) -> FeeCase:
     assert case["status"] == "PENDING_PAYMENT", case
     notice = await OutboxEvent.get(topic=tasks_relay.FEE_REQUIRED, key=case_id)
     await payment_tasks.relay_payments(world.ctx(world.now()))
+    assert await OutboxReceipt.exists(consumer=tasks_relay.CONSUMER, event_id=notice.id), "payments' relay is stuck"
     bill = await Bill.get(source_key=tasks_relay.source_key(notice))
     assert (bill.kind, bill.status, bill.amount_fen, bill.person_id, str(bill.application_id)) == (
         BillKind.APPLICATION_FEE,
@@ -67,3 +76,9 @@ async def status_of(application_id: str) -> ApplicationStatus:
 
 async def handled_by_applications(event: OutboxEvent) -> bool:
     return await OutboxReceipt.exists(consumer=payment_relay.CONSUMER, event_id=event.id)
+
+
+async def applications_watermark() -> int:
+    """How far applications' relay has settled the outbox (every event at or below it is handled)."""
+    progress = await OutboxProgress.get_or_none(consumer=payment_relay.CONSUMER)
+    return progress.last_event_id if progress is not None else 0

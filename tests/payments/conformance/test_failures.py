@@ -94,6 +94,7 @@ class TestFailures:
         assert await fees.status_of(case.application_id) is ApplicationStatus.PENDING_PAYMENT
         assert await fees.paid_steps(case.application_id) == []
         assert not await fees.handled_by_applications(paid)
+        assert await fees.applications_watermark() < paid.id  # the restart resumes before the event
 
         # when: the relay is restarted (and runs again later)
         monkeypatch.setattr(handling, "record_payment", real)

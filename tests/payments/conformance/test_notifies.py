@@ -7,6 +7,7 @@ would become PAID, and a query (the embedded worker's poller) could never have m
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -241,7 +242,7 @@ async def _forge_wechat(world: World, order: Order) -> list[tuple[int | None, st
     await sandbox.settle()
     answers = [(stranger.attempts[-1].status, stranger.attempts[-1].body)]
     # amount.total changed after WeChat signed: a genuine signature (caught on its way elsewhere) over other bytes
-    caught = await sandbox.send_notify(success_event(resource, notify_url="http://127.0.0.1:9/nowhere"))
+    caught = await sandbox.send_notify(success_event(resource, notify_url=f"http://127.0.0.1:{_closed_port()}/"))
     await sandbox.settle()
     envelope = json.loads(caught.body)
     opened = decrypt_resource(sandbox.apiv3_key, envelope)
@@ -250,6 +251,14 @@ async def _forge_wechat(world: World, order: Order) -> list[tuple[int | None, st
     response = await world.api.http.post("/pay/notify/wechat", content=body, headers=caught.headers)
     answers.append((response.status_code, response.text))
     return answers
+
+
+def _closed_port() -> int:
+    """A loopback port nobody listens on: a post there is refused at once."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 def _fresh(fields: dict[str, str]) -> str:

@@ -2,7 +2,7 @@
 endpoint and notify routes of the live server, and the payment sandboxes of this process with their own clock.
 
 `World` is what every scenario gets (fixture `world` in conftest): `bill()`, `paying(...)` (an order O created
-through createPayment and in PAYING), `create(...)` (createPayment as it answers), `confirm`, `cancel`, `refund`
+through createPayment and in PAYING), `create(...)` (createPayment as it answers), `confirm`, `refund`
 (finance), `order_row`, `ctx(moment)` for running a worker job "at" a moment of its own, and `advance_sandbox`,
 which moves the sandboxes' clock (never the session's live clock) and is undone when the test ends.
 """
@@ -57,10 +57,6 @@ CREATE_PAYMENT = (
 )
 CONFIRM_PAYMENT = (
     "mutation Confirm($input: ConfirmPaymentInput!) { confirmPayment(input: $input) { __typename "
-    f"... on PaymentOrder {{ {ORDER_FIELDS} }} {ERROR_FIELDS} }} }}"
-)
-CANCEL_PAYMENT = (
-    "mutation Cancel($input: CancelPaymentInput!) { cancelPayment(input: $input) { __typename "
     f"... on PaymentOrder {{ {ORDER_FIELDS} }} {ERROR_FIELDS} }} }}"
 )
 REFUND_FIELDS = "id orderId billId outRefundNo amountFen amountYuan reason status requestedBy requestedAt succeededAt"
@@ -210,11 +206,6 @@ class World:
     async def confirm(self, order_id: str) -> dict[str, Any]:
         variables = {"input": {"orderId": order_id}}
         result: dict[str, Any] = (await self.api.data(CONFIRM_PAYMENT, variables, self.token))["confirmPayment"]
-        return result
-
-    async def cancel(self, order_id: str) -> dict[str, Any]:
-        variables = {"input": {"orderId": order_id}}
-        result: dict[str, Any] = (await self.api.data(CANCEL_PAYMENT, variables, self.token))["cancelPayment"]
         return result
 
     async def order_view(self, order_id: str) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ anomalies. Each announces itself in the outbox in the same transaction."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -22,6 +22,7 @@ from api.models.payment import (
     Refund,
     RefundStatus,
 )
+from api.settings import active
 from payments import transitions
 from payments.service import metrics, records, rules, schedule
 
@@ -136,6 +137,11 @@ _RESERVING = frozenset(
 IN_FLIGHT_REFUNDS = (RefundStatus.CREATED, RefundStatus.SUBMITTED, RefundStatus.UNKNOWN, RefundStatus.ABNORMAL)
 
 
+def _call_budget() -> timedelta:
+    s = active().payments
+    return timedelta(seconds=s.channel_connect_timeout + s.channel_read_timeout + 2)
+
+
 async def new_refund(
     db: BaseDBAsyncClient,
     *,
@@ -159,8 +165,9 @@ async def new_refund(
         requested_by=requested_by,
         idempotency_key=idempotency_key,
         request_hash=request_hash,
-        # A refund whose submission never happened (a crash after commit) is submitted by the refund poller.
-        next_query_at=now + schedule.REFUND_FIRST_QUERY,
+        # A refund whose submission never happened (a crash after commit) is submitted by the refund poller, but
+        # never while its first call may still be running (connect plus read timeout).
+        next_query_at=now + max(schedule.REFUND_FIRST_QUERY, _call_budget()),
         created_at=now,
     )
 

@@ -224,11 +224,15 @@ class TestPollRefunds:
                 now=j.clock.now(),
             )
 
-        # when
+        # when: the poller runs while a first call could still be under way, then after that
+        j.clock.advance(seconds=10)
+        await tasks.poll_refunds(j.ctx())
+        untouched = await Refund.get(id=refund.id)
         j.clock.advance(seconds=10)
         await tasks.poll_refunds(j.ctx())
 
         # then
+        assert untouched.status is RefundStatus.CREATED
         row = await Refund.get(id=refund.id)
         assert row.status is RefundStatus.SUCCEEDED
         sent = j.sandbox.alipay.requests(REFUND, out_trade_no=order.out_trade_no)

@@ -23,6 +23,7 @@ from api.models.payment import Receipt as ReceiptRow
 from api.models.payment import ReconciliationDiff as DiffRow
 from api.models.payment import ReconciliationRun as RunRow
 from api.models.payment import Refund as RefundRow
+from api.settings import active
 from payments.money import fen_to_yuan
 from schema.payments.scalars import Fen
 
@@ -194,7 +195,10 @@ class Bill:
     paid_at: datetime | None
     refunded_fen: Fen
     refunded_yuan: str
-    min_assurance_level: int = strawberry.field(description="The real-name level needed to pay it (2: L2)")
+    min_assurance_level: int = strawberry.field(
+        description="The real-name level a sign-in needs to pay it (2: L2); below it createPayment answers "
+        "AssuranceTooLowError"
+    )
     lines: list[BillLine] = strawberry.field(description=f"Its lines, at most {MAX_BILL_LINES}")
     receipt: Receipt | None = strawberry.field(description="电子票据, once paid")
     application_id: strawberry.ID | None = strawberry.field(description="The application whose fee this is")
@@ -216,7 +220,8 @@ class Bill:
             paid_at=row.paid_at,
             refunded_fen=_fen(row.refunded_fen),
             refunded_yuan=_yuan(row.refunded_fen),
-            min_assurance_level=int(row.min_assurance),
+            # What paying needs here: the bill's own level, or the deployment's floor when that is higher.
+            min_assurance_level=max(int(row.min_assurance), active().payments.min_assurance_level),
             lines=[BillLine.from_dict(line) for line in (row.lines or [])[:MAX_BILL_LINES] if isinstance(line, dict)],
             receipt=Receipt.from_row(receipt) if receipt is not None else None,
             application_id=_id(row.application_id),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import strawberry
 
 from schema.payments.scalars import Fen
@@ -45,3 +47,14 @@ class RequestRefundInput:
     idempotency_key: str = strawberry.field(
         description="Reused on every retry of the same refund; at most 64 characters"
     )
+
+
+@strawberry.input(description="Finance: reconcile one channel's daily bill now (idempotent per channel and date).")
+class RunReconciliationInput:
+    channel: PaymentChannel
+    bill_date: date = strawberry.field(description="A past Beijing-time date within the last 90 days")
+
+
+@strawberry.input(description="Finance: mark a difference that needed a person as dealt with.")
+class ResolveReconciliationDiffInput:
+    diff_id: strawberry.ID

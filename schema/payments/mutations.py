@@ -21,6 +21,7 @@ from api.models.payment import PaymentOrder as OrderRow
 from payments import service
 from payments.deps import PaymentsDeps
 from payments.errors import PaymentsError, PaymentsErrorCode
+from payments.reconcile import manual as reconciliation
 from schema.access import CitizenOnly, operator_with
 from schema.context import Info
 from schema.errors import ConflictError, InvalidInputError, NotFoundError
@@ -37,7 +38,7 @@ from schema.payments.errors import (
     PaymentInProgressError,
     payments_error,
 )
-from schema.payments.types import PaymentChannel, PaymentOrder, Refund
+from schema.payments.types import PaymentChannel, PaymentOrder, ReconciliationDiff, ReconciliationRun, Refund
 
 MAX_REASON = 200
 
@@ -108,6 +109,18 @@ RequestRefundResult = Annotated[
     | InvalidInputError
     | ConflictError,
     strawberry.union("RequestRefundResult"),
+]
+
+
+_RECONCILE = (ReconciliationRun, InvalidInputError, ChannelUnavailableError, ConflictError)
+RunReconciliationResult = Annotated[
+    ReconciliationRun | InvalidInputError | ChannelUnavailableError | ConflictError,
+    strawberry.union("RunReconciliationResult"),
+]
+_RESOLVE = (ReconciliationDiff, NotFoundError, ConflictError, InvalidInputError)
+ResolveReconciliationDiffResult = Annotated[
+    ReconciliationDiff | NotFoundError | ConflictError | InvalidInputError,
+    strawberry.union("ResolveReconciliationDiffResult"),
 ]
 
 
@@ -227,3 +240,32 @@ class PaymentsMutation:
             return Refund.from_row(row)
 
         return await _guard(run, _REFUND)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        permission_classes=[operator_with(OperatorRole.FINANCE)],
+        description="Finance: reconcile a channel's daily bill of a past date now (the workers do it every morning). "
+        "Re-running a date returns its run and adds only differences not yet recorded.",
+    )
+    async def run_reconciliation(self, info: Info, input: inputs.RunReconciliationInput) -> RunReconciliationResult:
+        async def run() -> ReconciliationRun:
+            channel = Channel(input.channel.value)
+            row = await reconciliation.run_reconciliation(_deps(info), channel, input.bill_date)
+            return ReconciliationRun.from_row(row)
+
+        return await _guard(run, _RECONCILE, input.channel)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        permission_classes=[operator_with(OperatorRole.FINANCE)],
+        description="Finance: mark a difference that waited for a person (MANUAL) as RESOLVED, under your name.",
+    )
+    async def resolve_reconciliation_diff(
+        self, info: Info, input: inputs.ResolveReconciliationDiffInput
+    ) -> ResolveReconciliationDiffResult:
+        async def run() -> ReconciliationDiff:
+            diff_id = parse_uuid(str(input.diff_id))
+            if diff_id is None:
+                raise NotFound("no such reconciliation difference", path=["diffId"], code="DIFF_NOT_FOUND")
+            row = await reconciliation.resolve_diff(diff_id, resolved_by=str(_claims(info).subject))
+            return ReconciliationDiff.from_row(row)
+
+        return await _guard(run, _RESOLVE)  # type: ignore[no-any-return]

@@ -13,6 +13,7 @@ from tortoise.expressions import Q
 
 from api.identity.tokens import AccessClaims
 from api.kit.pagination import Page, clamp_first, encode_cursor, moment_id_after
+from api.models.applications import Application
 from api.models.payment import (
     Bill,
     BillStatus,
@@ -32,6 +33,7 @@ from payments.service import access
 class BillView:
     bill: Bill
     receipt: Receipt | None
+    project_no: str | None = None  # 办件编号 of the application whose fee it is
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,11 @@ def _page(rows: Sequence[Bill | ReconciliationRun | ReconciliationDiff], first: 
 async def _with_receipts(bills: Sequence[Bill]) -> list[BillView]:
     paid = [b.id for b in bills if b.status is not BillStatus.UNPAID]
     receipts = {r.bill_id: r for r in await Receipt.filter(bill_id__in=paid)} if paid else {}
-    return [BillView(b, receipts.get(b.id)) for b in bills]
+    cases = [b.application_id for b in bills if b.application_id is not None]
+    numbers: dict[uuid.UUID, str | None] = (
+        dict(await Application.filter(id__in=cases).values_list("id", "project_no")) if cases else {}
+    )
+    return [BillView(b, receipts.get(b.id), numbers.get(b.application_id) if b.application_id else None) for b in bills]
 
 
 async def my_bills(

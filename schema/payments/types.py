@@ -202,10 +202,11 @@ class Bill:
     lines: list[BillLine] = strawberry.field(description=f"Its lines, at most {MAX_BILL_LINES}")
     receipt: Receipt | None = strawberry.field(description="电子票据, once paid")
     application_id: strawberry.ID | None = strawberry.field(description="The application whose fee this is")
+    application_project_no: str | None = strawberry.field(description="办件编号 of that application")
     enterprise_id: strawberry.ID | None = strawberry.field(description="The enterprise holding it; null: a person")
 
     @classmethod
-    def from_row(cls, row: BillRow, receipt: ReceiptRow | None = None) -> Bill:
+    def from_row(cls, row: BillRow, receipt: ReceiptRow | None = None, project_no: str | None = None) -> Bill:
         return cls(
             id=strawberry.ID(str(row.id)),
             bill_no=row.bill_no,
@@ -225,6 +226,7 @@ class Bill:
             lines=[BillLine.from_dict(line) for line in (row.lines or [])[:MAX_BILL_LINES] if isinstance(line, dict)],
             receipt=Receipt.from_row(receipt) if receipt is not None else None,
             application_id=_id(row.application_id),
+            application_project_no=project_no,
             enterprise_id=_id(row.enterprise_id),
         )
 

@@ -9,7 +9,7 @@ from schema.payments.types import Bill, PaymentAnomaly, PaymentAnomalyKind, Paym
 
 
 def bill(view: BillView) -> Bill:
-    return Bill.from_row(view.bill, view.receipt)
+    return Bill.from_row(view.bill, view.receipt, view.project_no)
 
 
 def order(view: OrderView) -> PaymentOrder:

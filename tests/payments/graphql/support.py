@@ -30,7 +30,7 @@ ORDER_FIELDS = """
 """
 BILL_FIELDS = """
   id billNo kind subject issuer issuerCode amountFen amountYuan status dueAt paidAt refundedFen refundedYuan
-  minAssuranceLevel applicationId enterpriseId
+  minAssuranceLevel applicationId applicationProjectNo enterpriseId
   lines { name amountFen amountYuan }
   receipt { id receiptNo issuer amountFen amountYuan issuedAt fileRef }
 """

@@ -42,6 +42,9 @@ class TestSeededFeeJourney:
             str(application_id),
         )
         assert [line["name"] for line in bill["lines"]] == ["普通护照签发费", "加注费"]
+        case = await Application.get(id=application_id)
+        assert case.project_no is not None
+        assert bill["applicationProjectNo"] == case.project_no
 
         # when: paying on Alipay WAP in the sandbox cashier
         order = (await api.data(CREATE_PAYMENT, pay_input(bill["id"], "ALIPAY", "WAP"), token))["createPayment"]

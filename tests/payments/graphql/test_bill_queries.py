@@ -51,6 +51,7 @@ class TestMyBills:
             "refundedYuan": "0.00",
             "minAssuranceLevel": 2,
             "applicationId": None,
+            "applicationProjectNo": None,
             "enterpriseId": None,
             "lines": [{"name": "罚款", "amountFen": "2147483648", "amountYuan": "21474836.48"}],
             "receipt": None,

@@ -48,6 +48,7 @@ class OrderSpec:
     expires_at: datetime  # aware; sent as time_expire so that the channel refuses late payment
     payer_channel_id: str | None = None  # WeChat openid / Alipay buyer_id for JSAPI, from identity's bindings
     return_url: str | None = None  # WAP / H5: where the browser comes back to
+    payer_client_ip: str | None = None  # WeChat H5 wants the payer's IP (scene_info); unknown on a poller's retry
 
 
 @dataclass(frozen=True)

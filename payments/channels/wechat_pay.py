@@ -55,7 +55,7 @@ _PAY_TYPES = {
 }
 _DESCRIPTION_MAX = 127
 _REASON_MAX = 80
-# payments.md's OrderSpec carries no client IP; WeChat H5 wants the payer's. Used until the spec grows one.
+# WeChat H5 wants the payer's IP; a poller's retry of the prepay has none (it was never stored) and sends this.
 _H5_FALLBACK_IP = "127.0.0.1"
 _NOTED_SKEW_S = 300
 
@@ -161,7 +161,7 @@ class WechatPayChannel:
         if spec.product is Product.JSAPI:
             extra["payer"] = {"openid": spec.payer_channel_id}
         if spec.product is Product.H5:
-            client_ip = getattr(spec, "payer_client_ip", None) or _H5_FALLBACK_IP
+            client_ip = spec.payer_client_ip or _H5_FALLBACK_IP
             extra["scene_info"] = {"payer_client_ip": client_ip, "h5_info": {"type": "Wap"}}
         answer = await call_sdk(
             "pay",

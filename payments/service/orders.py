@@ -77,6 +77,7 @@ async def create_payment(
     channel: Channel,
     product: Product,
     idempotency_key: str,
+    client_ip: str | None = None,
 ) -> PaymentOrder:
     """The order (and payload) the payer's app opens to pay `bill_id`. Repeating a request with the same key
     returns the same order and payload; nothing is created for a request that is refused."""
@@ -123,7 +124,7 @@ async def create_payment(
                 if closed.status in LIVE_ORDER_STATUSES:
                     raise _in_progress()  # the channel did not answer the close: nothing new until it does
                 continue
-            order, outcome = await prepay.prepay(deps, adapter, claim.order, bill)
+            order, outcome = await prepay.prepay(deps, adapter, claim.order, bill, client_ip)
             if outcome is Outcome.UNKNOWN and order.status is OrderStatus.CREATED:
                 raise _in_progress()
             return order

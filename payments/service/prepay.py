@@ -14,7 +14,9 @@ from payments.service import access, calls, ledger, locks, records
 log = logging.getLogger("zsb.payments")
 
 
-def order_spec(order: PaymentOrder, bill: Bill, payer_channel_id: str | None) -> OrderSpec:
+def order_spec(
+    order: PaymentOrder, bill: Bill, payer_channel_id: str | None, payer_client_ip: str | None = None
+) -> OrderSpec:
     return OrderSpec(
         out_trade_no=order.out_trade_no,
         amount_fen=order.amount_fen,  # always the Bill's, fixed when the row was written
@@ -22,16 +24,21 @@ def order_spec(order: PaymentOrder, bill: Bill, payer_channel_id: str | None) ->
         product=order.product,
         expires_at=order.expires_at,
         payer_channel_id=payer_channel_id,
+        payer_client_ip=payer_client_ip,
     )
 
 
 async def prepay(
-    deps: PaymentsDeps, adapter: PaymentChannel, order: PaymentOrder, bill: Bill | None = None
+    deps: PaymentsDeps,
+    adapter: PaymentChannel,
+    order: PaymentOrder,
+    bill: Bill | None = None,
+    payer_client_ip: str | None = None,
 ) -> tuple[PaymentOrder, Outcome]:
     """Ask the channel for the order (again: the same out_trade_no and amount) and record its answer."""
     bill = bill or await Bill.get(id=order.bill_id)
     payer_channel_id = await access.payer_channel_id(order.payer_id, order.channel, order.product)
-    result = await calls.create_order(adapter, order_spec(order, bill, payer_channel_id))
+    result = await calls.create_order(adapter, order_spec(order, bill, payer_channel_id, payer_client_ip))
     return await record_answer(deps, order, result), result.outcome
 
 

@@ -180,6 +180,7 @@ class PaymentsMutation:
                 channel=Channel(input.channel.value),
                 product=Product(input.product.value),
                 idempotency_key=input.idempotency_key,
+                client_ip=info.context.principal.ip,
             )
             return _order(deps, row)
 

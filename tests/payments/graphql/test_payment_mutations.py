@@ -100,6 +100,18 @@ class TestCreatePayment:
         )
         assert payload["timestamp"].isdigit()
 
+    async def test_a_wechat_h5_order_tells_wechat_the_payers_ip(self, api: Api) -> None:
+        # given
+        session, me = await payer(api)
+        bill = await new_bill(api, person_id=me)
+
+        # when
+        order = await create_payment(api, session.access_token, bill, "WECHAT", "H5")
+
+        # then
+        sent = [r.body for r in harness(api).wechat.requests("pay") if order["outTradeNo"] in str(r.body)]
+        assert [body["scene_info"]["payer_client_ip"] for body in sent] == [api.ip]
+
     async def test_a_jsapi_order_without_a_channel_binding_is_refused(self, api: Api) -> None:
         # given
         session, me = await payer(api)

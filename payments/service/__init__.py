@@ -24,7 +24,6 @@ from payments.service.reads import (
     payment_order,
     reconciliation_diffs,
     reconciliation_runs,
-    unpaid_bills_for,
 )
 from payments.service.refunds import (
     RefundApplied,
@@ -67,5 +66,4 @@ __all__ = [
     "request_refund",
     "submit_refund",
     "sweep_expired_order",
-    "unpaid_bills_for",
 ]

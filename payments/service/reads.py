@@ -144,20 +144,3 @@ async def payment_anomalies(*, first: int | None, after: str | None) -> Page[Ano
     shown = views[:n]
     cursors = [_cursor(v.at, (v.refund or v.order).id) for v in shown]
     return Page(shown, cursors, len(views) > n)
-
-
-async def unpaid_bills_for(
-    *, person_id: uuid.UUID | None = None, enterprise_id: uuid.UUID | None = None, limit: int = 20
-) -> list[Bill]:
-    """A holder's UNPAID bills, soonest due first (undated last)."""
-    if (person_id is None) == (enterprise_id is None):
-        raise ValueError("name exactly one holder")
-    holder = Q(person_id=person_id) if person_id is not None else Q(enterprise_id=enterprise_id)
-    limit = max(limit, 0)
-    unpaid = Bill.filter(holder, status=BillStatus.UNPAID)
-    # Two reads rather than one ORDER BY: SQLite and PostgreSQL put NULLs at opposite ends.
-    dated = list(await unpaid.filter(due_at__isnull=False).order_by("due_at", "bill_no").limit(limit))
-    if len(dated) >= limit:
-        return dated
-    undated = await unpaid.filter(due_at__isnull=True).order_by("created_at", "bill_no").limit(limit - len(dated))
-    return dated + list(undated)

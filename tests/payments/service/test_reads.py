@@ -4,7 +4,6 @@ with its cashier URL, anomalies, unpaid bills for the pages."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import pytest
 
@@ -16,7 +15,6 @@ from payments.service import (
     my_bills,
     payment_anomalies,
     payment_order,
-    unpaid_bills_for,
 )
 from tests.payments.service.scripted import World, make_world, paying_order
 from tests.support.client import LiveServer
@@ -105,14 +103,3 @@ class TestPaymentAnomalies:
                 break
             after = page.cursors[-1]
         assert order.id in {o.id for o in seen}
-
-
-class TestUnpaidBillsFor:
-    async def test_soonest_due_first_undated_last(self, world: World) -> None:
-        person = uuid.uuid4()
-        now = world.clock.now()
-        late = await world.bill(100, person_id=person, due_at=now + timedelta(days=9))
-        undated = await world.bill(200, person_id=person)
-        soon = await world.bill(300, person_id=person, due_at=now + timedelta(days=1))
-        assert [b.id for b in await unpaid_bills_for(person_id=person, limit=5)] == [soon.id, late.id, undated.id]
-        assert [b.id for b in await unpaid_bills_for(person_id=person, limit=1)] == [soon.id]

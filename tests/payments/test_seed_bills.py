@@ -136,4 +136,3 @@ class TestSeededFees:
     async def test_a_second_run_adds_no_bill(self, seeded: SeedRun) -> None:
         assert seeded.after["bill"] == seeded.before["bill"]
         assert len(seeded.after["bill"]) == len(BILLS) + len(FEE_CASES)
-

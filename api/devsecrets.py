@@ -138,6 +138,18 @@ def _missing(raw: dict[str, Any]) -> list[Callable[[], dict[str, str]]]:
     return [generate for names, generate in _ADDED_LATER if not all(raw.get(name) for name in names)]
 
 
+def _fill(raw: dict[str, Any], fresh: dict[str, str]) -> dict[str, str]:
+    """What `fresh` adds to `raw`: its missing fields, and both halves of a key pair when either half is missing
+    (never one old half with one new)."""
+    added = {name: value for name, value in fresh.items() if not raw.get(name)}
+    for name, value in fresh.items():
+        if name.endswith("_private_key"):
+            public = name.removesuffix("_private_key") + "_public_key"
+            if name in added or public in added:
+                added[name], added[public] = value, fresh[public]
+    return added
+
+
 def _complete(path: Path) -> dict[str, Any]:
     """An older file gains the fields added since, once: under a lock, so that two processes starting at once
     (API and worker) end up with the same keys rather than one each."""
@@ -147,7 +159,7 @@ def _complete(path: Path) -> dict[str, Any]:
         missing = _missing(raw)
         if missing:
             for generate in missing:
-                raw |= generate()
+                raw |= _fill(raw, generate())
             temporary = path.with_suffix(f".{os.getpid()}.tmp")
             temporary.write_bytes(orjson.dumps(raw, option=orjson.OPT_INDENT_2))
             os.chmod(temporary, 0o600)

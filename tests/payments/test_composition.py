@@ -6,8 +6,10 @@ from __future__ import annotations
 import secrets
 from contextlib import AsyncExitStack
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
+import orjson
 
 from api import devsecrets
 from api.models.payment import Channel, Product
@@ -43,3 +45,24 @@ class TestStandaloneWorkerChannels:
 
                 assert fact.outcome is Outcome.OK
                 assert fact.state is TradeState.PENDING
+
+
+class TestKeptSandboxKeys:
+    def test_an_older_file_gains_the_sandbox_keys_once_and_keeps_the_rest(self, tmp_path: Path) -> None:
+        # given: a file written before the payment sandboxes kept their keys
+        first = devsecrets.load_or_create(tmp_path)
+        path = tmp_path / "dev-secrets.json"
+        raw = orjson.loads(path.read_bytes())
+        older = {name: value for name, value in raw.items() if not name.startswith("sandbox_")}
+        path.write_bytes(orjson.dumps(older))
+
+        # when: two processes start (API, worker)
+        api_view, worker_view = devsecrets.load_or_create(tmp_path), devsecrets.load_or_create(tmp_path)
+
+        # then
+        assert api_view == worker_view
+        assert api_view.alipay_app_private_key == first.alipay_app_private_key
+        assert api_view.wechat_merchant_serial_no == first.wechat_merchant_serial_no
+        assert api_view.sandbox_wechatpay_public_key_id.startswith("PUB_KEY_ID_")
+        assert len(api_view.sandbox_wechatpay_apiv3_key) == 32
+        assert api_view.sandbox_alipay_private_key != first.sandbox_alipay_private_key

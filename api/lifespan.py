@@ -154,7 +154,7 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
     )
     dev = None if settings.is_production else devsecrets.load_or_create(settings.var_dir)
     pay_keys = channel_keys(settings, dev)
-    payments_sandbox = start_sandboxes(settings, hub, pay_keys, dev, http) if hub is not None and dev else None
+    payments_sandbox = start_sandboxes(settings, hub, pay_keys, dev, http, clock) if hub is not None and dev else None
     arq_pool = ArqRedis(connection_pool=redis.connection_pool)
     payments = await build_payments(
         settings,

@@ -104,16 +104,22 @@ def gateways(settings: Settings, dev: DevSecrets | None) -> Gateways:
 
 
 def start_sandboxes(
-    settings: Settings, hub: SandboxHub, keys: ChannelKeys, dev: DevSecrets, http: httpx.AsyncClient
+    settings: Settings,
+    hub: SandboxHub,
+    keys: ChannelKeys,
+    dev: DevSecrets,
+    http: httpx.AsyncClient,
+    platform_clock: Clock,
 ) -> PaymentsHarness:
-    """Both payment sandboxes inside the hub, knowing our public keys as the real consoles do."""
+    """Both payment sandboxes inside the hub, knowing our public keys as the real consoles do. The Alipay gateway
+    judges our request timestamps by `platform_clock` (ours), which tests move forward."""
     from payments.sandbox.alipay_trade import AlipayTradeSandbox
     from payments.sandbox.wechat_gateway import PlatformKeys, WechatPaySandbox
 
     s = settings.payments
     # The payment sandboxes keep a clock of their own: tests move it to reach a channel's notify retry.
     clock = ShiftableClock()
-    hub.alipay.register_app(s.alipay_app_id, keys.alipay_app_public_key)
+    hub.alipay.register_app(s.alipay_app_id, keys.alipay_app_public_key, clock=platform_clock)
     alipay = AlipayTradeSandbox(
         hub.alipay, app_id=s.alipay_app_id, seller_id=s.alipay_seller_id, clock=clock, http=http
     )

@@ -132,6 +132,27 @@ class TestCall:
             await late.call("zsb.test.echo")
         assert caught.value.code == "ALIPAY_ISV_INVALID_TIMESTAMP"
 
+    async def test_an_app_registered_with_its_own_clock_is_judged_by_it(
+        self,
+        http: httpx.AsyncClient,
+        hub: SandboxHub,
+        clock: ShiftableClock,
+        alipay_app_keys: tuple[str, str],
+    ) -> None:
+        # given: an app whose platform clock tests moved a month ahead, registered with that clock
+        ahead = OffsetClock(clock, timedelta(days=31))
+        hub.alipay.register_app("2021000000000777", alipay_app_keys[1], clock=ahead)
+        moved = alipay_gateway(http, hub, ahead, alipay_app_keys, app_id="2021000000000777")
+        stale = alipay_gateway(
+            http, hub, OffsetClock(ahead, timedelta(minutes=-20)), alipay_app_keys, app_id="2021000000000777"
+        )
+
+        # when / then
+        assert (await moved.call("zsb.test.echo"))["code"] == "10000"
+        with pytest.raises(AlipayError) as caught:
+            await stale.call("zsb.test.echo")
+        assert caught.value.code == "ALIPAY_ISV_INVALID_TIMESTAMP"
+
     async def test_a_mis_signed_reply_is_a_bad_signature(
         self, alipay: AlipayGateway, hub: SandboxHub, echo: _Echo
     ) -> None:

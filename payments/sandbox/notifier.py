@@ -105,9 +105,7 @@ class NotifySender:
         """Post every unacknowledged, undropped delivery whose next attempt is due by the sandbox's clock."""
         await self.settle()
         now = self.clock.now()
-        due = [
-            d for d in self.deliveries if not d.acknowledged and not d.dropped and d.next_at and d.next_at <= now
-        ]
+        due = [d for d in self.deliveries if not d.acknowledged and not d.dropped and d.next_at and d.next_at <= now]
         for delivery in due:
             await self._post_and_schedule(delivery)
         return due

@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import applications, auth, pages, search
+from bench import applications, auth, pages, payments, search
 
 BENCHMARKS: dict[str, Callable[..., None]] = {
     "applications": applications.run,
     "auth": auth.run,
     "pages": pages.run,
+    "payments": payments.run,
     "search": search.run,
 }
 

@@ -1,0 +1,689 @@
+"""Payments benchmark (issue 5, payments.md §15.4): createPayment and verified notifies, each beside a bare
+baseline measured in the same run and server process, and the event-loop CPU spent signing per createPayment.
+
+- Data: the demo seed in a throwaway PostgreSQL and Redis (tests.support.servers) unless APP_DATABASE_URL (and
+  APP_REDIS_URL) are given; seeded L2 residents sign in by SMS; their bills are inserted in bulk, so that every
+  createPayment pays a bill of its own (a new order, never a replay). Both payment sandboxes run inside the server
+  process (APP_SANDBOX), as in `make run`: their side of each call (verifying our signature, signing the answer,
+  learning an app order from its cashier URL) is on the same core and in the same figures.
+- createPayment (Alipay APP: signing only; WeChat APP: a prepay call and two signatures): closed loop. Baseline:
+  a bare starlette route verifying the same token and calling the same service function with the same input
+  (`payments.service.create_payment`, then the cashier URL as the GraphQL type does): the difference is GraphQL.
+- Verified notifies: signed by the sandboxes for distinct PAYING orders (those the createPayment runs made) and
+  posted once each to /pay/notify/alipay and /pay/notify/wechat, closed loop until all are answered. Baseline:
+  a bare route that verifies the same notify through the same channel adapter and acknowledges it, without the
+  database: the difference is the dedupe row, the transition, the receipt and the outbox in one transaction.
+- Signing (§15.4): every RSA operation reachable from createPayment — `rsa2_sign` / `rsa2_verify` as imported into
+  payments.channels.rsa2 and alipay*.py, and `build_authorization`, `rsa_sign` (which also signs the client
+  payload) and `rsa_verify` as imported into wechatpayv3.async_.core — is wrapped by a probe that adds
+  `time.thread_time()` deltas only when running on the event-loop thread. 200 sequential createPayment per
+  channel and product through GraphQL; mean, p99 and max against the 3 ms budget. The control run signs Alipay
+  orders inline with the SDK's pure-Python `SignatureUtils.sign_with_rsa2` and must exceed the budget, which
+  shows that the probe sees the loop's CPU.
+
+`python -m bench payments [--quick]`; `python -m bench.payments --serve --port P` is its server process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import functools
+import importlib
+import itertools
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from unittest import mock
+
+import httpx
+import orjson
+import uvloop
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
+
+from api.kit.errors import AppError
+from api.lifespan import Services
+from api.settings import Settings
+from bench.applications import _backend, _claims, seed
+from bench.auth import SignInFlow, _server_env, read_code
+from bench.harness import (
+    CpuPlan,
+    Operation,
+    Row,
+    RunResult,
+    ServerProcess,
+    Target,
+    _Meter,
+    background_cores,
+    client_pool,
+    closed_loop,
+    fmt,
+    free_port,
+    mean,
+    new_client,
+    percentile,
+    pin_self,
+    plan_cpus,
+    print_table,
+    run_notes,
+)
+from bench.server import BARE_PREFIX, Dispatch
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PAYERS = (1, 2, 3, 4, 5, 7, 8, 9)  # seeded residents of L2 and above (an SMS session carries at most L2)
+BINDINGS_PAYER = 1  # has both an Alipay and a WeChat binding: mini-program (JSAPI) orders need them
+BILL_FEN = 5000
+BUDGET_MS = 3.0
+SIGNING_RUNS, CONTROL_RUNS = 200, 50
+THROUGHPUT_PRODUCTS = (("ALIPAY", "APP"), ("WECHAT", "APP"))
+PRODUCTS = {"ALIPAY": ("APP", "WAP", "H5", "JSAPI", "NATIVE"), "WECHAT": ("APP", "JSAPI", "NATIVE", "H5")}
+JSON_HEADERS = {"content-type": "application/json"}
+
+CREATE_PAYMENT = """
+mutation Pay($input: CreatePaymentInput!) {
+  createPayment(input: $input) {
+    __typename
+    ... on PaymentOrder {
+      id status outTradeNo amountFen sandboxCashierUrl
+      payload {
+        __typename
+        ... on AlipayAppPayload { orderString }
+        ... on AlipayJsapiPayload { tradeNo }
+        ... on RedirectPayload { url }
+        ... on QrCodePayload { codeUrl }
+        ... on WechatAppPayload { prepayId sign }
+        ... on WechatJsapiPayload { package paySign }
+      }
+    }
+    ... on Error { code message }
+  }
+}
+"""
+
+# ======================================================================================= server side
+
+
+class SigningProbe:
+    """CPU time (`time.thread_time`) spent inside the wrapped RSA operations on the event-loop thread, summed
+    until read. Work the sandboxes or worker threads do is not counted; nested wrapped calls count once."""
+
+    def __init__(self) -> None:
+        self.loop_thread: int | None = None
+        self.seconds = 0.0
+        self.calls = 0
+        self._inside = False
+
+    def wrap(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def probed(*args: Any, **kwargs: Any) -> Any:
+            if self._inside or threading.get_ident() != self.loop_thread:
+                return fn(*args, **kwargs)
+            self._inside = True
+            started = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds += time.thread_time() - started
+                self.calls += 1
+                self._inside = False
+
+        return probed  # type: ignore[return-value]
+
+    def take(self) -> tuple[float, int]:
+        taken = self.seconds, self.calls
+        self.seconds, self.calls = 0.0, 0
+        return taken
+
+
+PROBE = SigningProbe()
+PROBED = {
+    "payments.channels.rsa2": ("rsa2_sign", "rsa2_verify"),
+    "payments.channels.alipay": ("rsa2_sign", "rsa2_verify"),
+    "payments.channels.alipay_wire": ("rsa2_sign", "rsa2_verify"),
+    "payments.channels.alipay_notify": ("rsa2_sign", "rsa2_verify"),
+    "payments.channels.alipay_bill": ("rsa2_sign", "rsa2_verify"),
+    "wechatpayv3.async_.core": ("build_authorization", "rsa_sign", "rsa_verify"),
+}
+_SIGNERS: dict[str, Callable[..., str]] = {}
+
+
+def install_probe() -> list[str]:
+    """Wrap every probed name where a module imported it; returns "module.name" of each wrapped one."""
+    wrapped = []
+    for module_name, names in PROBED.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            if hasattr(module, name):
+                setattr(module, name, PROBE.wrap(getattr(module, name)))
+                wrapped.append(f"{module_name}.{name}")
+    wire = importlib.import_module("payments.channels.alipay_wire")
+    _SIGNERS["openssl"] = wire.rsa2_sign
+    _SIGNERS["sdk"] = PROBE.wrap(_sdk_rsa2_sign)
+    return wrapped
+
+
+def use_signer(kind: str) -> None:
+    """The Alipay request signer createPayment uses: OpenSSL (ours) or the SDK's pure-Python RSA (control)."""
+    setattr(importlib.import_module("payments.channels.alipay_wire"), "rsa2_sign", _SIGNERS[kind])  # noqa: B010
+
+
+@functools.cache
+def _pkcs1_pem(key: Any) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    raw: bytes = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    return raw.decode("ascii")
+
+
+def _sdk_rsa2_sign(key: Any, content: str) -> str:
+    """What payments.md §5.6 forbids on the loop: the SDK's pure-Python RSA (the same signature, 24–39 ms)."""
+    from alipay.aop.api.util.SignatureUtils import sign_with_rsa2
+
+    signed: str = sign_with_rsa2(_pkcs1_pem(key), content, "utf-8")
+    return signed
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def bare_routes(prefix: str, services: Callable[[], Services]) -> list[BaseRoute]:
+    from api.models.payment import Bill, BillKind, BillStatus, Channel, PaymentOrder, Product
+    from payments import service
+    from payments.service import records
+
+    async def bills(request: Request) -> Response:
+        """Set-up: `count` unpaid bills of the caller, inserted in one statement."""
+        claims = await _claims(request, services())
+        count = int(orjson.loads(await request.body())["count"])
+        now = services().clock.now()
+        rows = [
+            Bill(
+                id=uuid.uuid4(),
+                bill_no=records.new_bill_no(now),
+                kind=BillKind.FINE,
+                person_id=claims.subject,
+                issuer="压测交警支队",
+                issuer_code="",
+                subject="交通违法罚款（压测）",
+                lines=[],
+                amount_fen=BILL_FEN,
+                min_assurance=2,
+                status=BillStatus.UNPAID,
+            )
+            for _ in range(count)
+        ]
+        await Bill.bulk_create(rows, batch_size=1000)
+        return _json({"billIds": [str(row.id) for row in rows]})
+
+    async def create(request: Request) -> Response:
+        """The baseline of createPayment: the same token check and service call, the order as JSON."""
+        try:
+            claims = await _claims(request, services())
+            data = orjson.loads(await request.body())
+            deps = services().payments
+            order = await service.create_payment(
+                deps,
+                claims,
+                bill_id=uuid.UUID(data["billId"]),
+                channel=Channel(data["channel"]),
+                product=Product(data["product"]),
+                idempotency_key=data["idempotencyKey"],
+                client_ip=request.client.host if request.client else None,
+            )
+        except AppError as exc:
+            return _json({"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}, 400)
+        cashier = deps.cashier_url(order) if deps.cashier_url is not None else None
+        body = {
+            "__typename": "PaymentOrder",
+            "id": str(order.id),
+            "status": order.status.value,
+            "outTradeNo": order.out_trade_no,
+            "amountFen": str(order.amount_fen),
+            "sandboxCashierUrl": cashier,
+            "payload": order.prepay_payload,
+        }
+        return _json({"data": {"createPayment": body}})
+
+    async def probe(request: Request) -> Response:
+        """The signing CPU since the last read (and which thread is the event loop's: this one)."""
+        PROBE.loop_thread = threading.get_ident()
+        if request.method == "POST":
+            use_signer(orjson.loads(await request.body())["signer"])
+        seconds, calls = PROBE.take()
+        return _json({"cpuMs": seconds * 1000, "calls": calls})
+
+    async def notifies(request: Request) -> Response:
+        """Set-up: up to `count` PAYING orders of a channel paid at its sandbox; their signed notifies as the
+        sandbox would post them (held back, never sent)."""
+        data = orjson.loads(await request.body())
+        channel = Channel(data["channel"])
+        harness = services().payments_sandbox
+        assert harness is not None, "the bench server runs with APP_SANDBOX"
+        sandbox = harness.alipay if channel is Channel.ALIPAY else harness.wechat
+        orders = await PaymentOrder.filter(channel=channel, status="PAYING").limit(int(data["count"]))
+        found = []
+        for order in orders:
+            if sandbox.trade(order.out_trade_no) is None:
+                continue
+            sandbox.drop_notifies(order.out_trade_no)
+            await sandbox.pay(order.out_trade_no, notify=True)
+            delivery = sandbox.deliveries[-1]
+            assert delivery.key == order.out_trade_no
+            found.append({"headers": delivery.headers, "body": base64.b64encode(delivery.body).decode("ascii")})
+        return _json({"notifies": found})
+
+    async def verify_only(request: Request) -> Response:
+        """The notify baseline: read and verify through the channel adapter, acknowledge; no database."""
+        adapter = services().payments.channel(Channel(request.path_params["channel"].upper()))
+        assert adapter is not None
+        fact = adapter.parse_notify(request.headers, await request.body())
+        return adapter.ack(True) if fact is not None else adapter.reject()
+
+    return [
+        Route(f"{prefix}/payments/bills", bills, methods=["POST"]),
+        Route(f"{prefix}/payments/create", create, methods=["POST"]),
+        Route(f"{prefix}/payments/probe", probe, methods=["GET", "POST"]),
+        Route(f"{prefix}/payments/notifies", notifies, methods=["POST"]),
+        Route(f"{prefix}/pay/notify/{{channel}}", verify_only, methods=["POST"]),
+    ]
+
+
+def build(settings: Settings) -> ASGIApp:
+    from api.app import create_app
+
+    app = create_app(settings)
+
+    def services() -> Services:
+        found: Services = app.state.services
+        return found
+
+    return Dispatch(app, Starlette(routes=bare_routes(BARE_PREFIX, services)))
+
+
+def serve() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--serve", action="store_true")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cpu", type=int, default=None)
+    args = parser.parse_args()
+    pin_self(args.cpu)
+    wrapped = install_probe()
+    print(f"signing probe on: {', '.join(wrapped)}", flush=True)
+    config = uvicorn.Config(
+        build(Settings()),
+        host="127.0.0.1",
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+
+
+# ======================================================================================= load
+
+
+class BenchFailure(Exception):
+    pass
+
+
+def _created(response: httpx.Response) -> dict[str, Any]:
+    body = orjson.loads(response.content) if response.content else {}
+    order = (body.get("data") or {}).get("createPayment") or {}
+    if response.status_code != 200 or order.get("__typename") != "PaymentOrder" or order.get("status") != "PAYING":
+        raise BenchFailure(f"HTTP {response.status_code}: {response.content[:300]!r}")
+    created: dict[str, Any] = order
+    return created
+
+
+@dataclass
+class Payer:
+    token: str
+    bills: list[str]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**JSON_HEADERS, "authorization": f"Bearer {self.token}"}
+
+
+async def _request(client: httpx.AsyncClient, payer: Payer, channel: str, product: str, *, bare: bool) -> None:
+    data = {"billId": payer.bills.pop(), "channel": channel, "product": product, "idempotencyKey": uuid.uuid4().hex}
+    if bare:
+        response = await client.post(
+            f"{BARE_PREFIX}/payments/create", content=orjson.dumps(data), headers=payer.headers
+        )
+    else:
+        body = orjson.dumps({"query": CREATE_PAYMENT, "variables": {"input": data}})
+        response = await client.post("/graphql", content=body, headers=payer.headers)
+    _created(response)
+
+
+def create_operation(payers: list[Payer], channel: str, product: str, *, bare: bool) -> Operation:
+    turn = itertools.cycle(payers)
+
+    async def create(client: httpx.AsyncClient) -> None:
+        payer = next(turn)
+        if not payer.bills:
+            raise BenchFailure("out of bills: raise BILLS_PER_SECOND")
+        await _request(client, payer, channel, product, bare=bare)
+
+    return create
+
+
+async def drain(base_url: str, operations: Sequence[Operation], *, concurrency: int, server_pid: int) -> RunResult:
+    """Closed loop over a fixed amount of work: each operation once, `concurrency` at a time."""
+    pending = iter(operations)
+    async with client_pool(base_url, concurrency) as clients:
+        result = RunResult()
+        meter = _Meter(server_pid)
+
+        async def worker(client: httpx.AsyncClient) -> None:
+            for operation in pending:
+                start = time.perf_counter()
+                try:
+                    await operation(client)
+                except Exception as exc:  # counted and shown
+                    result.fail(exc)
+                    continue
+                result.latencies.append(time.perf_counter() - start)
+                result.completed += 1
+
+        await asyncio.gather(*(worker(client) for client in clients))
+        return meter.close(result)
+
+
+def notify_operation(
+    path: str, headers: dict[str, str], body: bytes, ack: Callable[[httpx.Response], bool]
+) -> Operation:
+    async def post(client: httpx.AsyncClient) -> None:
+        response = await client.post(path, content=body, headers=headers)
+        if not ack(response):
+            raise BenchFailure(f"not acknowledged: HTTP {response.status_code} {response.text[:200]!r}")
+
+    return post
+
+
+def _acknowledged(channel: str) -> Callable[[httpx.Response], bool]:
+    if channel == "ALIPAY":
+        return lambda response: response.status_code == 200 and response.text == "success"
+    return lambda response: response.status_code == 204 and not response.content
+
+
+@dataclass(frozen=True)
+class Plan:
+    warmup_seconds: float = 1.0
+    seconds: float = 10.0
+    concurrency: int = 16
+    signing_runs: int = SIGNING_RUNS
+    control_runs: int = CONTROL_RUNS
+    notifies: int = 3000
+    bills_per_second: int = 250  # createPayment runs may not go faster than this per side and product
+
+    @classmethod
+    def quick(cls) -> Plan:
+        return cls(warmup_seconds=0.5, seconds=3.0, signing_runs=30, control_runs=10, notifies=600)
+
+
+async def _sign_in(client: httpx.AsyncClient, n: int) -> str:
+    flow, phone = SignInFlow(bare=False), f"1990000{n:04d}"
+    await flow.request_code(client, phone)
+    signed = await flow.sign_in(client, phone, await read_code(client, phone))
+    return str(signed["accessToken"])
+
+
+async def _payers(client: httpx.AsyncClient, bills_each: int) -> list[Payer]:
+    payers = []
+    for n in PAYERS:
+        token = await _sign_in(client, n)
+        payer = Payer(token, [])
+        response = await client.post(
+            f"{BARE_PREFIX}/payments/bills", content=orjson.dumps({"count": bills_each}), headers=payer.headers
+        )
+        payer.bills = orjson.loads(response.content)["billIds"]
+        payers.append(payer)
+    return payers
+
+
+async def _throughput(server: ServerProcess, payers: list[Payer], plan: Plan, backend: str) -> None:
+    for channel, product in THROUGHPUT_PRODUCTS:
+        results = []
+        for bare in (False, True):
+            operation = create_operation(payers, channel, product, bare=bare)
+            await closed_loop(
+                server.base_url, operation, concurrency=4, seconds=plan.warmup_seconds, server_pid=server.pid
+            )
+            results.append(
+                await closed_loop(
+                    server.base_url,
+                    operation,
+                    concurrency=plan.concurrency,
+                    seconds=plan.seconds,
+                    server_pid=server.pid,
+                )
+            )
+        ours, bare_run = results
+        print_table(
+            f"createPayment {channel} {product}, a new bill each — closed loop, {plan.concurrency} concurrent × "
+            f"{plan.seconds:.0f} s ({backend})",
+            [
+                Row.of_runs("orders/s", ours, bare_run),
+                Row.of_runs("per core (1 / CPU)", ours, bare_run, headline="per_core"),
+            ],
+            [Target("throughput and p99 (no target set)", f"ours p99 {fmt(ours.p99_ms)} ms", None)],
+            [
+                *run_notes("ours", ours),
+                *run_notes("baseline", bare_run),
+                "baseline: same token check and service call (payments.service.create_payment) without GraphQL",
+                "the sandbox answering the channel calls runs in the same server process and core",
+            ],
+        )
+
+
+async def _notifies(server: ServerProcess, plan: Plan, backend: str) -> None:
+    async with new_client(server.base_url, 1) as client:
+        for channel in ("ALIPAY", "WECHAT"):
+            response = await client.post(
+                f"{BARE_PREFIX}/payments/notifies",
+                content=orjson.dumps({"channel": channel, "count": plan.notifies}),
+                timeout=600.0,
+            )
+            signed = [(n["headers"], base64.b64decode(n["body"])) for n in orjson.loads(response.content)["notifies"]]
+            ack = _acknowledged(channel)
+            path = f"/pay/notify/{channel.lower()}"
+            ours = await drain(
+                server.base_url,
+                [notify_operation(path, h, b, ack) for h, b in signed],
+                concurrency=plan.concurrency,
+                server_pid=server.pid,
+            )
+            bare = await drain(
+                server.base_url,
+                [notify_operation(f"{BARE_PREFIX}{path}", h, b, ack) for h, b in signed],
+                concurrency=plan.concurrency,
+                server_pid=server.pid,
+            )
+            print_table(
+                f"verified notifies {path}, {len(signed)} signed notifies of distinct PAYING orders, each posted "
+                f"once — closed loop, {plan.concurrency} concurrent ({backend})",
+                [
+                    Row.of_runs("notifies/s", ours, bare),
+                    Row.of_runs("per core (1 / CPU)", ours, bare, headline="per_core"),
+                ],
+                [Target("throughput and p99 (no target set)", f"ours p99 {fmt(ours.p99_ms)} ms", None)],
+                [
+                    *run_notes("ours", ours),
+                    *run_notes("baseline", bare),
+                    "ours: verify, then dedupe row + PAYING → PAID + bill PAID + receipt + outbox in one transaction",
+                    "baseline: the same verification through the channel adapter and the acknowledgement, no database",
+                ],
+            )
+
+
+@dataclass(frozen=True)
+class Signing:
+    label: str
+    samples_ms: list[float]
+    calls: int
+
+    @property
+    def within_budget(self) -> bool:
+        return percentile(self.samples_ms, 1.0) < BUDGET_MS
+
+
+async def _signing_run(
+    client: httpx.AsyncClient, payer: Payer, channel: str, product: str, runs: int, label: str
+) -> Signing:
+    await client.get(f"{BARE_PREFIX}/payments/probe")  # forget what came before
+    samples, calls = [], 0
+    for _ in range(runs):
+        await _request(client, payer, channel, product, bare=False)
+        probe = orjson.loads((await client.get(f"{BARE_PREFIX}/payments/probe")).content)
+        samples.append(probe["cpuMs"])
+        calls += probe["calls"]
+    return Signing(label, samples, calls)
+
+
+async def _signing(server: ServerProcess, payer: Payer, plan: Plan) -> None:
+    results: list[Signing] = []
+    async with new_client(server.base_url, 1) as client:
+        await client.post(f"{BARE_PREFIX}/payments/probe", content=orjson.dumps({"signer": "openssl"}))
+        for channel, products in PRODUCTS.items():
+            for product in products:
+                label = f"{channel} {product}"
+                results.append(await _signing_run(client, payer, channel, product, plan.signing_runs, label))
+        await client.post(f"{BARE_PREFIX}/payments/probe", content=orjson.dumps({"signer": "sdk"}))
+        try:
+            for product in ("APP", "NATIVE"):
+                label = f"control: ALIPAY {product}, SDK sign_with_rsa2"
+                results.append(await _signing_run(client, payer, "ALIPAY", product, plan.control_runs, label))
+        finally:
+            await client.post(f"{BARE_PREFIX}/payments/probe", content=orjson.dumps({"signer": "openssl"}))
+    _print_signing(results, plan)
+
+
+def _print_signing(results: list[Signing], plan: Plan) -> None:
+    header = ("createPayment", "requests", "RSA ops/req", "mean ms", "p99 ms", "max ms", f"≤ {BUDGET_MS:.0f} ms")
+    lines = []
+    for r in results:
+        control = r.label.startswith("control")
+        verdict = (
+            ("PASS" if r.within_budget else "MISS")
+            if not control
+            else ("exceeds, as it must" if not r.within_budget else "WITHIN?!")
+        )
+        lines.append(
+            (
+                r.label,
+                str(len(r.samples_ms)),
+                fmt(r.calls / len(r.samples_ms)),
+                fmt(mean(r.samples_ms), 3),
+                fmt(percentile(r.samples_ms, 0.99), 3),
+                fmt(percentile(r.samples_ms, 1.0), 3),
+                verdict,
+            )
+        )
+    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
+
+    def render(cells: Sequence[str]) -> str:
+        return " | ".join(c.rjust(widths[i]) if 0 < i < 6 else c.ljust(widths[i]) for i, c in enumerate(cells))
+
+    print()
+    print(
+        f"## event-loop CPU spent signing per createPayment (payments.md §15.4) — {plan.signing_runs} sequential "
+        "requests per channel and product through GraphQL"
+    )
+    print(render(header))
+    print("-+-".join("-" * w for w in widths))
+    for line in lines:
+        print(render(line).rstrip())
+    ours = [r for r in results if not r.label.startswith("control")]
+    controls = [r for r in results if r.label.startswith("control")]
+    met = all(r.within_budget for r in ours) and all(not r.within_budget for r in controls)
+    worst = max(ours, key=lambda r: percentile(r.samples_ms, 1.0))
+    print(
+        f"  target: every createPayment under {BUDGET_MS:.0f} ms of event-loop signing CPU, the SDK control over it — "
+        f"worst ours {fmt(percentile(worst.samples_ms, 1.0), 3)} ms ({worst.label}) → {'PASS' if met else 'MISS'}"
+    )
+    print(
+        "  note: probe = time.thread_time() inside rsa2_sign/rsa2_verify (payments.channels) and build_authorization/"
+    )
+    print("        rsa_sign/rsa_verify (wechatpayv3.async_.core), counted only on the event-loop thread")
+    sys.stdout.flush()
+
+
+async def _load(server: ServerProcess, plan: Plan, backend: str) -> None:
+    # Bills for both sides of every throughput run, the signing runs and the control runs, spread over payers.
+    needed = 2 * len(THROUGHPUT_PRODUCTS) * plan.bills_per_second * int(plan.seconds + plan.warmup_seconds)
+    async with new_client(server.base_url, 4) as client:
+        payers = await _payers(client, needed // len(PAYERS) + 1)
+        signer = payers[PAYERS.index(BINDINGS_PAYER)]
+        extra = sum(len(p) for p in PRODUCTS.values()) * plan.signing_runs + 2 * plan.control_runs
+        response = await client.post(
+            f"{BARE_PREFIX}/payments/bills", content=orjson.dumps({"count": extra}), headers=signer.headers
+        )
+    signing_payer = Payer(signer.token, orjson.loads(response.content)["billIds"])
+    await _signing(server, signing_payer, plan)
+    await _throughput(server, payers, plan, backend)
+    await _notifies(server, plan, backend)
+
+
+def run(*, quick: bool = False) -> None:
+    plan = Plan.quick() if quick else Plan()
+    cpus: CpuPlan = plan_cpus()
+    started = time.monotonic()
+    with _backend() as (database_url, redis_url), tempfile.TemporaryDirectory(prefix="zsb-bench-") as raw_tmp:
+        tmp = Path(raw_tmp)
+        port = free_port()
+        env, _ = _server_env(tmp, port)
+        env.update({"APP_DATABASE_URL": database_url, "APP_REDIS_URL": redis_url})
+        with mock.patch.dict(os.environ, env, clear=True):
+            Settings()
+            asyncio.run(seed(database_url))
+        pin_self(cpus.client)
+        backend = f"PostgreSQL + {'Redis' if redis_url else 'fakeredis'}"
+        print(f"# payments benchmark — {backend}; {cpus.describe()}; uvicorn uvloop/httptools, load httpx")
+        server = ServerProcess(
+            port=port,
+            env=env,
+            log_path=tmp / "server.log",
+            cpu=cpus.server,
+            module_command=("bench.payments", "--serve"),
+        )
+        with server.running():
+            print(f"# idle machine before the load: {background_cores():.2f} cores busy elsewhere")
+            runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+            try:
+                runner.run(_load(server, plan, backend))
+            finally:
+                runner.close()
+        log = server.log_tail(20).strip()
+        if log:
+            print("\n# the server logged (last lines):\n" + "\n".join(f"#   {line}" for line in log.splitlines()))
+    print(f"\n# payments benchmark done in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    if "--serve" in sys.argv:
+        serve()
+    else:
+        run(quick="--quick" in sys.argv)

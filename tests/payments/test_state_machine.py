@@ -8,7 +8,9 @@ a worker thread (`asyncio.to_thread`) while the loop keeps serving; each step ha
 the test (they run only when the machine runs them, "at" moments of its choosing), and so is applications'
 `payments.bill_paid` relay, which the machine runs itself, sometimes crashing it.
 
-Runs derandomized with no example database, so that CI sees the same sequence every time.
+Runs with a fixed seed and no example database, so that CI sees the same steps every time; everything a step
+looks at is made by the example itself (its own bills, orders and application), so that a replayed example meets
+the same world and hypothesis can shrink a failure to a minimal sequence of steps.
 """
 
 from __future__ import annotations
@@ -75,9 +77,10 @@ TROUBLE = {
 }
 AMOUNTS = (5000, 1999, 1)
 
-# A fixed seed and no example database: CI replays the same steps every run (derandomize would too; this seed's
-# steps reach duplicate and late payments, amount mismatches and every crash within the step budget).
-SEED = 2
+# A fixed seed and no example database: CI replays the same steps every run. With this seed the 20 examples reach
+# duplicate and late payments, amount mismatches, every crash point and an application moved on by its payment
+# (derandomize would be reproducible too, but its steps miss some of these within the step budget).
+SEED = 12
 SETTINGS = settings(
     max_examples=20,
     stateful_step_count=30,
@@ -128,6 +131,8 @@ class Moments:
 
 
 class PaymentsMachine(RuleBasedStateMachine):
+    """One example: a payer's bills and everything that may happen to their payments, in any order."""
+
     def __init__(self, world: World, moments: Moments, case_bill: Callable[[], Awaitable[BillRef]]) -> None:
         super().__init__()
         self.world = world
@@ -245,6 +250,9 @@ class PaymentsMachine(RuleBasedStateMachine):
             assert _code(result) is PaymentsErrorCode.PAYMENT_IN_PROGRESS or (
                 isinstance(result, PaymentOrder) and result.id == known[1]
             ), (result, known)
+            first = self.model.orders.get(known[1])
+            if isinstance(result, PaymentOrder) and first is not None and first.prepay_payload:
+                assert result.prepay_payload == first.prepay_payload, "a retry gets the same payload"
             return
         if before.bills[ref.id].status is not BillStatus.UNPAID:
             assert _code(result) is PaymentsErrorCode.BILL_NOT_PAYABLE, result

@@ -1,6 +1,8 @@
 """A randomized test of payments (issue 5, Proof): a hypothesis state machine drives create / pay / notify
 (delivered, duplicated, reordered, forged) / query / close / refund / channel trouble / crash-and-restart against
-the live server and its payment sandboxes, and checks the invariants of `state_model` after every step.
+the live server and its payment sandboxes, and checks the invariants of `state_model` after every step. The
+machine's state, helpers and its breaking steps (channel trouble, crashes) are in `state_steps`; what it acts on
+(server, sandboxes, service calls) in `state_world`.
 
 How it runs: hypothesis is synchronous, the live server is served by this test's event loop. The machine runs in
 a worker thread (`asyncio.to_thread`) while the loop keeps serving; each step hands its coroutines to the loop
@@ -33,26 +35,17 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from api.applications import handling, payment_relay
+from api.applications import payment_relay
 from api.models.payment import Bill, BillStatus, Channel, OrderStatus, PaymentOrder, Product, Refund, RefundStatus
 from payments import tasks, tasks_orders, tasks_relay
 from payments.errors import PaymentsError, PaymentsErrorCode
-from payments.service import facts, ledger, orders, refunds
+from payments.service import orders
 from tests.applications.support import resident_token
 from tests.applications.test_payment_requests import awaiting_payment
 from tests.payments.graphql import support as graphql_support
-from tests.payments.state_model import BillRef, Channels, Model, Request, Snapshot, check
-from tests.payments.state_world import (
-    FINANCE,
-    At,
-    InjectedCrash,
-    Notice,
-    World,
-    crash_after,
-    crash_instead,
-    other_key,
-    patched,
-)
+from tests.payments.state_model import BillRef, Request, check
+from tests.payments.state_steps import MachineBase, Moments, code_of, nth, picks
+from tests.payments.state_world import Notice, World, other_key
 from tests.payments.tasks.support import quiet_relays
 from tests.support.client import Api, LiveServer
 
@@ -71,10 +64,6 @@ FORGERIES = {
     Channel.ALIPAY: ("other_key", "altered_amount", "foreign_app"),
     Channel.WECHAT: ("other_key", "altered_amount", "wrong_serial", "probe"),
 }
-TROUBLE = {
-    Channel.ALIPAY: ("precreate", "query", "close", "refund", "fastpay.refund.query"),
-    Channel.WECHAT: ("pay", "query", "close", "refund", "query_refund"),
-}
 AMOUNTS = (5000, 1999, 1)
 
 # A fixed seed and no example database: CI replays the same steps every run. With this seed the 20 examples reach
@@ -91,109 +80,9 @@ SETTINGS = settings(
     print_blob=False,
 )
 
-picks = st.integers(min_value=0, max_value=10_000)
 
-
-def _nth(items: list[Any], pick: int) -> Any:
-    return items[pick % len(items)]
-
-
-def _code(result: object) -> PaymentsErrorCode | None:
-    return PaymentsErrorCode(result.code) if isinstance(result, PaymentsError) else None
-
-
-class Moments:
-    """The moments the machine runs jobs at: ahead of the shared clock (which the test never moves), each kind
-    moving forward on its own so that a job always finds due rows."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.confirm = self.sweep = self.refunds = world.now()
-
-    def for_confirm(self) -> datetime:
-        self.confirm = max(self.confirm + timedelta(seconds=3), self.world.now())
-        return self.confirm
-
-    def for_poll(self) -> datetime:
-        return self.world.now() + timedelta(minutes=25)  # every slot of a fresh order is due, none has expired
-
-    def for_sweep(self) -> datetime:
-        ttl = timedelta(seconds=self.world.deps.settings.order_ttl_seconds)
-        self.sweep = max(self.sweep + timedelta(hours=1), self.world.now() + ttl + timedelta(minutes=2))
-        return self.sweep
-
-    def for_refunds(self) -> datetime:
-        self.refunds = max(self.refunds + timedelta(hours=1), self.world.now() + timedelta(hours=1))
-        return self.refunds
-
-    def for_relay(self) -> datetime:
-        return self.world.now() + timedelta(minutes=2)  # past the relay's grace period
-
-
-class PaymentsMachine(RuleBasedStateMachine):
+class PaymentsMachine(MachineBase):
     """One example: a payer's bills and everything that may happen to their payments, in any order."""
-
-    def __init__(self, world: World, moments: Moments, case_bill: Callable[[], Awaitable[BillRef]]) -> None:
-        super().__init__()
-        self.world = world
-        self.moments = moments
-        self.case_bill = case_bill
-        self.model = Model()
-        self.last: Snapshot | None = None
-        self.settled = False
-
-    # -- helpers --
-
-    def snap(self) -> Snapshot:
-        return self.world.run(Snapshot.take(self.model))
-
-    def channels(self) -> Channels:
-        return Channels(self.world.sandbox_paid, self.world.sandbox_refunds)
-
-    def quiet(self) -> bool:
-        """No channel trouble scripted: every channel answer arrives."""
-        return not (self.world.harness.alipay.scripts() or self.world.harness.wechat.op_scripts())
-
-    def orders(self) -> list[PaymentOrder]:
-        # In the order the machine met them: ids and numbers are random, a replayed example must pick the same.
-        return list(self.model.orders.values())
-
-    def live_orders(self) -> list[PaymentOrder]:
-        last = self.last
-        live = (OrderStatus.CREATED, OrderStatus.PAYING)
-        return [o for o in self.orders() if last is not None and last.orders[o.id].status in live]
-
-    def payable_elsewhere(self) -> list[PaymentOrder]:
-        live = self.live_orders()
-        return [o for o in self.orders() if o not in live and self.world.payable(o)]
-
-    def pending(self) -> list[Notice]:
-        """Notifies the channel made that have not reached us yet."""
-        return [n for n in self.model.notices if (n.channel, n.delivery_id) not in self.model.delivered]
-
-    def in_flight(self, order: PaymentOrder) -> bool:
-        settled = (RefundStatus.SUCCEEDED, RefundStatus.FAILED)
-        return self.last is not None and any(r.status not in settled for r in self.last.refunds_of(order.id))
-
-    def refunded(self) -> bool:
-        return self.last is not None and bool(self.last.refunds)
-
-    def paid_orders(self) -> list[PaymentOrder]:
-        last = self.last
-        return [o for o in self.orders() if last is not None and last.orders[o.id].status is OrderStatus.PAID]
-
-    def acknowledge(self, notice: Notice) -> None:
-        self.model.delivered.add((notice.channel, notice.delivery_id))
-        if notice.kind == "pay":
-            order = self.model.order_by_trade(notice.out_trade_no)
-            said = notice.amount_fen if notice.amount_fen is not None else self.world.sandbox_paid(order)
-            assert said is not None, f"a pay notify of {order.out_trade_no}, unpaid at the channel"
-            self.model.acknowledged[notice.out_trade_no] = said
-
-    def deliver_once(self, notice: Notice) -> None:
-        posted = self.world.run(self.world.deliver(notice, 1))
-        assert all(p.acknowledged(notice.channel) for p in posted), (notice, posted)
-        self.acknowledge(notice)
 
     # -- set-up --
 
@@ -219,13 +108,13 @@ class PaymentsMachine(RuleBasedStateMachine):
     @rule(pick=picks, how=st.sampled_from(PRODUCTS), key=st.sampled_from(("new", "new", "same", "other")))
     def create_payment(self, pick: int, how: tuple[Channel, Product], key: str) -> None:
         """createPayment with a new key, the key of the same request (a retry) or of another one (refused)."""
-        ref: BillRef = _nth(list(self.model.bills.values()), pick)
+        ref: BillRef = nth(list(self.model.bills.values()), pick)
         request = Request(ref.id, *how)
         used = [(k[1], r) for k, (r, _) in self.model.keys.items() if k[0] == ref.payer]
         same = [k for k, r in used if r == request]
         other = [k for k, r in used if r != request]
         chosen = same if key == "same" else other if key == "other" else []
-        self.create(ref, request, _nth(chosen, pick) if chosen else f"sm-{uuid.uuid4().hex}")
+        self.create(ref, request, nth(chosen, pick) if chosen else f"sm-{uuid.uuid4().hex}")
 
     def create(self, ref: BillRef, request: Request, idem: str) -> None:
         before = self.snap()
@@ -243,11 +132,11 @@ class PaymentsMachine(RuleBasedStateMachine):
 
         known = self.model.keys.get((ref.payer, idem))
         if known is not None and known[0] != request:
-            assert _code(result) is PaymentsErrorCode.IDEMPOTENCY_KEY_REUSED, result
+            assert code_of(result) is PaymentsErrorCode.IDEMPOTENCY_KEY_REUSED, result
             assert self.snap().fingerprint() == before.fingerprint()
             return
         if known is not None and known[1] is not None:
-            assert _code(result) is PaymentsErrorCode.PAYMENT_IN_PROGRESS or (
+            assert code_of(result) is PaymentsErrorCode.PAYMENT_IN_PROGRESS or (
                 isinstance(result, PaymentOrder) and result.id == known[1]
             ), (result, known)
             first = self.model.orders.get(known[1])
@@ -255,10 +144,10 @@ class PaymentsMachine(RuleBasedStateMachine):
                 assert result.prepay_payload == first.prepay_payload, "a retry gets the same payload"
             return
         if before.bills[ref.id].status is not BillStatus.UNPAID:
-            assert _code(result) is PaymentsErrorCode.BILL_NOT_PAYABLE, result
+            assert code_of(result) is PaymentsErrorCode.BILL_NOT_PAYABLE, result
             assert self.snap().fingerprint() == before.fingerprint()
             return
-        assert isinstance(result, PaymentOrder) or _code(result) is PaymentsErrorCode.PAYMENT_IN_PROGRESS, result
+        assert isinstance(result, PaymentOrder) or code_of(result) is PaymentsErrorCode.PAYMENT_IN_PROGRESS, result
         if isinstance(result, PaymentOrder):
             assert (result.bill_id, result.amount_fen) == (ref.id, ref.amount_fen)
             if fits:
@@ -274,21 +163,21 @@ class PaymentsMachine(RuleBasedStateMachine):
     @rule(pick=picks)
     def pay_and_notify(self, pick: int) -> None:
         """The payer pays a live trade in full; the channel's notify arrives at once."""
-        self.pay(_nth(self.live_orders(), pick), short=False, notify=True)
+        self.pay(nth(self.live_orders(), pick), short=False, notify=True)
 
     @precondition(lambda self: self.live_orders())
     @rule(pick=picks, short=st.sampled_from((False, False, False, True)))
     def pay_notify_held(self, pick: int, short: bool) -> None:
         """The payer pays a live trade (now and then 1 fen short); the notify is held back: lost until delivered,
         then delivered in any order."""
-        self.pay(_nth(self.live_orders(), pick), short=short, notify=False)
+        self.pay(nth(self.live_orders(), pick), short=short, notify=False)
 
     @precondition(lambda self: self.payable_elsewhere())
     @rule(pick=picks)
     def pay_closed_order(self, pick: int) -> None:
         """The payer pays a trade that is over here but that the channel still takes: an app or wap order closed
         without ever reaching Alipay stays payable there until it expires (the notify held back)."""
-        self.pay(_nth(self.payable_elsewhere(), pick), short=False, notify=False)
+        self.pay(nth(self.payable_elsewhere(), pick), short=False, notify=False)
 
     def pay(self, order: PaymentOrder, *, short: bool, notify: bool) -> None:
         paid = self.world.run(self.world.pay(order, 1 if short and order.amount_fen != 1 else None))
@@ -304,7 +193,7 @@ class PaymentsMachine(RuleBasedStateMachine):
     @rule(pick=picks, twice=st.booleans())
     def deliver_notify(self, pick: int, twice: bool) -> None:
         """The channel posts one of its notifies: in any order, again, or twice at once."""
-        notice: Notice = _nth(self.model.notices, pick)
+        notice: Notice = nth(self.model.notices, pick)
         posted = self.world.run(self.world.deliver(notice, 2 if twice else 1))
         assert all(p.acknowledged(notice.channel) for p in posted), (notice, posted)
         self.acknowledge(notice)
@@ -314,10 +203,10 @@ class PaymentsMachine(RuleBasedStateMachine):
     def forge_notify(self, pick: int, kind: int) -> None:
         """Someone posts a notify saying the trade was paid in full: altered, signed with another key, for another
         app, with a foreign key id, or a signature probe. Refused, and nothing changes."""
-        order: PaymentOrder = _nth(self.orders(), pick)
+        order: PaymentOrder = nth(self.orders(), pick)
         if self.world.sandbox(order.channel).trade(order.out_trade_no) is None:
             return  # the channel never heard of it: nothing to imitate
-        forgery = _nth(list(FORGERIES[order.channel]), kind)
+        forgery = nth(list(FORGERIES[order.channel]), kind)
         before = self.snap()
         posted = self.world.run(self.world.forge(order, forgery))
         assert posted.rejected(order.channel), (forgery, posted)
@@ -330,7 +219,7 @@ class PaymentsMachine(RuleBasedStateMachine):
     def ask_channel(self, pick: int, action: str) -> None:
         """The payer is back (confirmPayment) or gives up (cancelPayment), or the poller or the expiry sweep runs.
         With the channel answering, an order paid there ends PAID; a cancelled or expired unpaid one CLOSED."""
-        order: PaymentOrder = _nth(self.live_orders(), pick)
+        order: PaymentOrder = nth(self.live_orders(), pick)
         quiet = self.quiet()
         paid = self.world.sandbox_paid(order)
         if action == "confirm":
@@ -365,13 +254,13 @@ class PaymentsMachine(RuleBasedStateMachine):
         count as spent), or retries a refund. Orders with a refund in flight are picked first."""
         paid = self.paid_orders()
         busy = [o for o in paid if self.in_flight(o)]
-        order: PaymentOrder = _nth(busy if busy and pick % 2 else paid, pick // 2)
+        order: PaymentOrder = nth(busy if busy and pick % 2 else paid, pick // 2)
         before = self.snap()
         available = before.available(order.id)
         fen = {"all": available, "half": available // 2, "one": 1, "over": available + 1}[amount] or 1
         stated = available if expected == "right" else available + 7
         reused = list(self.model.refund_keys) if key == "same" else []
-        idem = _nth(reused, pick) if reused else f"sm-{uuid.uuid4().hex}"
+        idem = nth(reused, pick) if reused else f"sm-{uuid.uuid4().hex}"
         quiet = self.quiet()
 
         result = self.world.run(self.world.refund(order.id, fen, stated, idem))
@@ -381,12 +270,12 @@ class PaymentsMachine(RuleBasedStateMachine):
             if known[:2] == (order.id, fen):
                 assert isinstance(result, Refund) and result.id == known[2], (result, known)
             else:
-                assert _code(result) is PaymentsErrorCode.IDEMPOTENCY_KEY_REUSED, result
+                assert code_of(result) is PaymentsErrorCode.IDEMPOTENCY_KEY_REUSED, result
                 assert self.snap().fingerprint() == before.fingerprint()
             return
         if stated != available or fen > available:
             code = PaymentsErrorCode.AVAILABLE_MISMATCH if stated != available else PaymentsErrorCode.EXCEEDS_AVAILABLE
-            assert _code(result) is code, (result, code, available)
+            assert code_of(result) is code, (result, code, available)
             assert self.snap().fingerprint() == before.fingerprint()
             return
         assert isinstance(result, Refund) and result.amount_fen == fen, result
@@ -399,86 +288,6 @@ class PaymentsMachine(RuleBasedStateMachine):
     @rule()
     def poll_refunds(self) -> None:
         self.world.run(self.world.poll_refunds(self.moments.for_refunds()))
-
-    # -- channel trouble and crashes --
-
-    @precondition(lambda self: self.model.orders and self.quiet())
-    @rule(channel=st.sampled_from(tuple(Channel)), op=picks)
-    def channel_trouble(self, channel: Channel, op: int) -> None:
-        """The channel's answer to its next call of one operation is lost (HTTP 500), the action done anyway."""
-        self.world.script_failure(channel, _nth(list(TROUBLE[channel]), op))
-
-    @precondition(lambda self: self.model.notices or self.paid_orders())
-    @rule(pick=picks, where=st.sampled_from(("refund_call", "notify_transaction", "notify_ack", "relay")))
-    def crash_and_restart(self, pick: int, where: str) -> None:
-        """The process dies between a state change and its side effect, then runs again."""
-        if where == "refund_call" and self.paid_orders():
-            self.crash_before_refund_call(_nth(self.paid_orders(), pick))
-        elif where.startswith("notify") and self.model.notices:
-            notice = _nth(self.pending() or self.model.notices, pick)
-            self.crash_while_notified(notice, inside=where == "notify_transaction")
-        elif where == "relay" and any(b.case_id for b in self.model.bills.values()):
-            self.relay_to_applications(crash=True)
-
-    def crash_before_refund_call(self, order: PaymentOrder) -> None:
-        """After the refund row commits, before the channel hears of it; the refund poller (the restarted
-        worker) sends it, under the same out_refund_no, exactly once."""
-        available = self.snap().available(order.id)
-        if available == 0:
-            return
-        idem = f"sm-{uuid.uuid4().hex}"
-        with patched(refunds, "submit_refund", crash_instead), pytest.raises(InjectedCrash):
-            self.world.run(self.world.refund(order.id, available, available, idem))
-        row = self.world.run(Refund.get(requested_by=FINANCE, idempotency_key=idem))
-        self.model.refund_keys[idem] = (order.id, available, row.id)
-        assert row.status is RefundStatus.CREATED and row.out_refund_no not in self.world.sandbox_refunds(order)
-        quiet = self.quiet()
-        self.world.run(self.world.poll_refunds(self.moments.for_refunds()))
-        self.world.run(self.world.quiesce())
-        row = self.world.run(Refund.get(id=row.id))
-        if quiet:
-            assert row.status in (RefundStatus.SUCCEEDED, RefundStatus.SUBMITTED), row
-            assert self.world.sandbox_refunds(order).get(row.out_refund_no, available) == available
-
-    def crash_while_notified(self, notice: Notice, *, inside: bool) -> None:
-        """Inside the notify's transaction (nothing may be kept), or after its commit, before the acknowledgement
-        and what follows it (refunds to send, relays to wake). The channel delivers again."""
-        fired: list[bool] = []
-        before = self.snap()
-        owner, name = (ledger, "pay_bill") if inside else (facts, "run_after_commit")
-        with patched(owner, name, _counting(crash_instead, fired)):
-            posted = self.world.run(self.world.deliver(notice, 1))
-        if fired:
-            assert not any(p.acknowledged(notice.channel) for p in posted), posted
-            if inside:
-                assert self.snap().fingerprint() == before.fingerprint(), "a crashed transaction left something"
-        else:
-            assert all(p.acknowledged(notice.channel) for p in posted), posted
-            self.acknowledge(notice)
-        self.deliver_once(notice)
-
-    @precondition(lambda self: any(b.case_id for b in self.model.bills.values()))
-    @rule()
-    def relay_to_applications_clean(self) -> None:
-        self.relay_to_applications(crash=False)
-
-    def relay_to_applications(self, *, crash: bool) -> None:
-        """Applications' relay of payments.bill_paid, crashing after it moved the case on (before its receipt).
-        A clean run moves every case whose bill is paid on, exactly once whatever crashed before."""
-        paid = {
-            b.case_id
-            for b in self.model.bills.values()
-            if b.case_id and self.snap().bills[b.id].status is not BillStatus.UNPAID
-        }
-        fired: list[bool] = []
-        ctx = {"clock": At(self.moments.for_relay())}
-        if crash:
-            with patched(handling, "record_payment", _counting(crash_after, fired)):
-                self.world.run(payment_relay.relay_applications(ctx))
-        else:
-            self.world.run(payment_relay.relay_applications(ctx))
-        if not fired:
-            self.model.relayed |= {case for case in paid if case is not None}
 
     # -- everything owed arrives --
 
@@ -524,24 +333,6 @@ class PaymentsMachine(RuleBasedStateMachine):
 
 
 _MARGIN = timedelta(minutes=1, seconds=5)
-
-
-def _counting(
-    wrap: Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]], fired: list[bool]
-) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
-    def make(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        crashing = wrap(original)
-
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            fired.append(True)
-            return await crashing(*args, **kwargs)
-
-        return run
-
-    return make
-
-
-# -- the test --
 
 
 @pytest.fixture

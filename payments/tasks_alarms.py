@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from api.kit.clock import shanghai_date
 from api.models.payment import Bill, BillStatus, OrderStatus, PaymentOrder, Refund, RefundStatus
-from payments.service import records
+from payments.service import bills, records
 
 log = logging.getLogger("zsb.payments")
 
@@ -86,20 +86,7 @@ async def _due_within(now: datetime) -> AsyncIterator[Bill]:
 
 
 def _due_payload(bill: Bill, due_day: date) -> dict[str, object]:
-    assert bill.due_at is not None
-    return {
-        "billId": str(bill.id),
-        "billNo": bill.bill_no,
-        "kind": bill.kind.value,
-        "applicationId": str(bill.application_id) if bill.application_id else None,
-        "personId": str(bill.person_id) if bill.person_id else None,
-        "enterpriseId": str(bill.enterprise_id) if bill.enterprise_id else None,
-        "issuer": bill.issuer,
-        "subject": bill.subject,
-        "amountFen": bill.amount_fen,
-        "dueAt": bill.due_at.isoformat(),
-        "dueDate": due_day.isoformat(),
-    }
+    return bills.bill_payload(bill) | {"dueDate": due_day.isoformat()}
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ async def create_bill(
                     topic=records.TOPIC_BILL_CREATED,
                     key=bill.id,
                     state_version=bill.version,
-                    payload=_created_payload(bill),
+                    payload=bill_payload(bill),
                     now=now,
                 )
             return bill
@@ -103,7 +103,8 @@ async def create_bill(
     raise AssertionError("unreachable")
 
 
-def _created_payload(bill: Bill) -> dict[str, object]:
+def bill_payload(bill: Bill) -> dict[str, object]:
+    """What notices about a bill carry (payments.bill_created, .bill_due_soon)."""
     return {
         "billId": str(bill.id),
         "billNo": bill.bill_no,

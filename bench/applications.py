@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import itertools
@@ -33,7 +32,6 @@ from unittest import mock
 import httpx
 import orjson
 import uvloop
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -67,7 +65,7 @@ from bench.harness import (
     print_table,
     run_notes,
 )
-from bench.server import BARE_PREFIX, Dispatch
+from bench.server import BARE_PREFIX, build_with, serve_with
 
 RESIDENTS = 14  # residents 1–14 hold L1 or more (15 is L0)
 ITEM_BASIC_CODE = "990500003000"  # 最低生活保障 (云溪市民政局)
@@ -233,37 +231,11 @@ def bare_routes(prefix: str, services: Callable[[], Services]) -> list[BaseRoute
 
 
 def build(settings: Settings) -> ASGIApp:
-    from api.app import create_app
-
-    app = create_app(settings)
-
-    def services() -> Services:
-        found: Services = app.state.services
-        return found
-
-    return Dispatch(app, Starlette(routes=bare_routes(BARE_PREFIX, services)))
+    return build_with(settings, bare_routes)
 
 
 def serve() -> None:
-    import uvicorn
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--serve", action="store_true")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--cpu", type=int, default=None)
-    args = parser.parse_args()
-    pin_self(args.cpu)
-    config = uvicorn.Config(
-        build(Settings()),
-        host="127.0.0.1",
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
-    uvicorn.Server(config).run()
+    serve_with(bare_routes)
 
 
 # ======================================================================================= data

@@ -9,7 +9,6 @@ event-loop thread. The sandboxes' own signing (their own bindings, or worker thr
 
 from __future__ import annotations
 
-import argparse
 import base64
 import functools
 import importlib
@@ -20,7 +19,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -30,8 +28,7 @@ from api.kit.errors import AppError
 from api.lifespan import Services
 from api.settings import Settings
 from bench.applications import _claims
-from bench.harness import pin_self
-from bench.server import BARE_PREFIX, Dispatch
+from bench.server import build_with, serve_with
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -227,39 +224,16 @@ def bare_routes(prefix: str, services: Callable[[], Services]) -> list[BaseRoute
 
 
 def build(settings: Settings) -> ASGIApp:
-    from api.app import create_app
+    return build_with(settings, bare_routes)
 
-    app = create_app(settings)
 
-    def services() -> Services:
-        found: Services = app.state.services
-        return found
-
-    return Dispatch(app, Starlette(routes=bare_routes(BARE_PREFIX, services)))
+def _announce_probe() -> None:
+    wrapped = install_probe()
+    print(f"signing probe on: {', '.join(wrapped)}", flush=True)
 
 
 def serve() -> None:
-    import uvicorn
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--serve", action="store_true")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--cpu", type=int, default=None)
-    args = parser.parse_args()
-    pin_self(args.cpu)
-    wrapped = install_probe()
-    print(f"signing probe on: {', '.join(wrapped)}", flush=True)
-    config = uvicorn.Config(
-        build(Settings()),
-        host="127.0.0.1",
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
-    uvicorn.Server(config).run()
+    serve_with(bare_routes, before_start=_announce_probe)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
 
-import uvicorn
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import database
-from api.app import create_app
 from api.lifespan import Services
 from api.settings import Settings
 from bench import auth
@@ -40,28 +40,37 @@ class Dispatch:
         await self.app(scope, receive, send)
 
 
-def build(settings: Settings) -> ASGIApp:
+BareRoutes = Callable[[str, Callable[[], "Services"]], list[BaseRoute]]
+
+
+def build_with(settings: Settings, bare_routes: BareRoutes) -> ASGIApp:
+    """The real app, and a benchmark's bare baseline routes under `/bare/` sharing its services."""
+    from api.app import create_app
+
     app = create_app(settings)
 
     def services() -> Services:
         found: Services = app.state.services
         return found
 
-    bare = Starlette(routes=auth.bare_routes(BARE_PREFIX, services))
-    return Dispatch(app, bare)
+    return Dispatch(app, Starlette(routes=bare_routes(BARE_PREFIX, services)))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def serve_with(bare_routes: BareRoutes, *, before_start: Callable[[], None] | None = None) -> None:
+    """A benchmark's server process (`python -m bench.<name> --serve --port P [--cpu N]`), pinned to its core."""
+    import uvicorn
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--serve", action="store_true")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--cpu", type=int, default=None)
     args = parser.parse_args()
     # Before any thread exists, so that aiosqlite's and the resolver's threads inherit the core.
     pin_self(args.cpu)
-    settings = Settings()
-    asyncio.run(database.migrate(settings.resolved_database_url))
+    if before_start is not None:
+        before_start()
     config = uvicorn.Config(
-        build(settings),
+        build_with(Settings(), bare_routes),
         host="127.0.0.1",
         port=args.port,
         loop="uvloop",
@@ -71,6 +80,15 @@ def main() -> None:
         lifespan="on",
     )
     uvicorn.Server(config).run()
+
+
+def build(settings: Settings) -> ASGIApp:
+    return build_with(settings, auth.bare_routes)
+
+
+def main() -> None:
+    settings = Settings()
+    serve_with(auth.bare_routes, before_start=lambda: asyncio.run(database.migrate(settings.resolved_database_url)))
 
 
 if __name__ == "__main__":

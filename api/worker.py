@@ -28,6 +28,7 @@ from api.kit.clock import Clock, SystemClock
 from api.kit.redis import Redis
 from api.licenses.jobs import sweep_licenses
 from api.models import Session
+from api.outbox import relay as outbox_relay
 from api.outbox import runner as outbox_runner
 from api.payments_root import build_payments, channel_keys, gateways
 from api.ratings.jobs import expire_unrated_ratings
@@ -64,15 +65,24 @@ PAYMENT_JOBS: tuple[WorkerCoroutine, ...] = (
     payment_tasks.reconcile,
     payment_tasks.reconcile_yesterday,
 )
+
+
+async def prune_outbox_receipts(ctx: dict[str, Any]) -> int:
+    """Each relay's receipts below its watermark are never read again."""
+    return sum([await outbox_relay.prune_receipts(consumer) for consumer, _ in RELAYS])
+
+
 FUNCTIONS: list[arq.worker.Function] = [
     *map(arq.worker.func, (purge_expired_sessions, sweep_licenses, expire_unrated_ratings, expire_supplements)),
     arq.worker.func(scan_deadlines),
+    arq.worker.func(prune_outbox_receipts),
     *map(arq.worker.func, PAYMENT_JOBS),
     *(arq.worker.func(job, keep_result=0) for _, job in RELAYS),
 ]
 # arq's cron runs in UTC: 19:30, 16:05 and 16:20 UTC are 03:30, 00:05 and 00:20 in Asia/Shanghai.
 CRON_JOBS = [
     cron(purge_expired_sessions, hour={19}, minute={30}, run_at_startup=False),
+    cron(prune_outbox_receipts, hour={19}, minute={40}, run_at_startup=False),
     cron(sweep_licenses, hour={16}, minute={5}, run_at_startup=False),
     cron(expire_unrated_ratings, hour={16}, minute={20}, run_at_startup=False),
     # 补正 deadlines are moments, not days: checked every hour.

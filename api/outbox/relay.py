@@ -172,3 +172,13 @@ async def _handle_one(consumer: str, event: OutboxEvent, handle: Handler, *, out
 def _failed(consumer: str, event: OutboxEvent) -> None:
     log.exception("outbox handler failed", extra={"consumer": consumer, "event_id": event.id, "topic": event.topic})
     FAILED.labels(consumer).inc()
+
+
+async def prune_receipts(consumer: str) -> int:
+    """Forget the receipts at or below the consumer's watermark: reads start past it, so they are never asked
+    about again. Returns how many were removed."""
+    progress = await OutboxProgress.get_or_none(consumer=consumer)
+    if progress is None or progress.last_event_id <= 0:
+        return 0
+    removed: int = await OutboxReceipt.filter(consumer=consumer, event_id__lte=progress.last_event_id).delete()
+    return removed

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from api.models import OutboxEvent, OutboxProgress, OutboxReceipt
-from api.outbox.relay import GRACE, relay_once, run_relay
+from api.outbox.relay import GRACE, prune_receipts, relay_once, run_relay
 from tests.support.client import LiveServer
 
 
@@ -241,3 +241,32 @@ class TestRunRelayConcurrently:
         assert sum(results) == 20
         assert sorted(handle.seen) == [e.id for e in created]
         assert await echoes(topic) == [e.id for e in created]
+
+
+class TestPruneReceipts:
+    async def test_removes_the_receipts_at_or_below_the_watermark_and_nothing_is_handled_twice(
+        self, live: LiveServer
+    ) -> None:
+        # given: old events handled (watermark past them), then a fresh one handled within the grace period
+        topic, consumer = names()
+        now = live.clock.now()
+        old = await events(topic, 2, now - timedelta(hours=1))
+        fresh = await events(topic, 1, now, key="fresh")
+        handle = Recorder()
+        await run_relay(consumer, [topic], handle, now=now)
+        mark = await watermark(consumer)
+
+        # when
+        removed = await prune_receipts(consumer)
+        again = await run_relay(consumer, [topic], handle, now=now)
+
+        # then
+        assert mark == old[-1].id
+        assert removed == 2
+        assert await receipts(consumer) == [fresh[0].id]
+        assert again == 0
+        assert handle.seen == [e.id for e in old + fresh]
+
+    async def test_a_consumer_that_never_ran_has_nothing_to_prune(self) -> None:
+        _, consumer = names()
+        assert await prune_receipts(consumer) == 0

@@ -1,0 +1,1 @@
+"""Draft Sync v1 (sync-protocol.md): offline drafts pushed exactly once, merged per field, pulled by cursor."""

@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.http.health import MetricsMiddleware, healthz, metrics, readyz
 from api.http.request_id import RequestIdMiddleware
+from api.http.uploads import post_chunk, put_chunk
 from api.http.webhooks import alipay_notify, pay_return, wechat_notify
 from api.kit import logging as logging_kit
 from api.kit.clock import Clock, ShiftableClock, SystemClock
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/pay/notify/alipay", alipay_notify, methods=["POST"]),
         Route("/pay/notify/wechat", wechat_notify, methods=["POST"]),
         Route("/pay/return", pay_return, methods=["GET"]),
+        Route("/sync/uploads/{upload_id}/chunks/{index}", put_chunk, methods=["PUT"]),
+        Route("/sync/uploads/{upload_id}/chunks/{index}", post_chunk, methods=["POST"]),
         Route("/sandbox", SandboxMount()),
         Mount("/sandbox", app=SandboxMount()),
     ]

@@ -44,6 +44,7 @@ from schema.ratings.queries import RatingQuery
 from schema.scalars import SCALAR_MAP
 from schema.supervision.mutations import SupervisionMutation
 from schema.supervision.queries import SupervisionQuery
+from schema.sync.queries import SyncQuery
 from schema.validation import ValidationCache
 
 SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
@@ -61,6 +62,7 @@ class Query(
     RatingQuery,
     SupervisionQuery,
     PaymentsQuery,
+    SyncQuery,
 ):
     pass
 

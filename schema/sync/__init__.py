@@ -1,0 +1,1 @@
+"""GraphQL edge of offline draft sync (sync-protocol.md §6)."""

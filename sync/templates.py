@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.merge import ORDER_SEGMENT, FieldPolicy, is_valid_path
+from sync.merge import ORDER_SEGMENT, FieldPolicy, check_file_reference, is_valid_path
 
 WILDCARD = "*"
 FIELD_TYPES = frozenset({"string", "number", "date", "enum", "id_number", "phone", "file", "group"})
@@ -34,6 +34,12 @@ class TemplateField:
     label: str = ""
     options: tuple[str, ...] | None = None
     max_length: int | None = None
+
+    def check(self, value: Any) -> None:
+        """Raise `merge.InvalidValue` (VALIDATION_FAILED) for a value this field can never hold. Only structure is
+        checked: a draft accepts any structurally valid value and the form's own rules run at SUBMIT (P4)."""
+        if value is not None and self.type == "file":
+            check_file_reference(value)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

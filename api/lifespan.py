@@ -176,6 +176,7 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
         trusted_proxies=settings.security.trusted_proxies,
         graphiql_html=graphiql,
         payments=payments,
+        upload_root=settings.var_dir,
     )
     return Services(
         settings, clock, redis, http, identity, endpoint, hub.app if hub else None, hub, payments, payments_sandbox

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import strawberry
@@ -19,6 +20,8 @@ class Context:
     device_name: str
     # The process's payments (channels, clock): None only in a process built without them.
     payments: PaymentsDeps | None = None
+    # The var dir whose uploads/ and blobs/ hold upload bytes (sync-protocol.md §11).
+    upload_root: Path | None = None
     # Per-request DataLoaders, created on first use so that requests that need none pay nothing.
     loaders: dict[str, Any] = field(default_factory=dict)
 

@@ -45,6 +45,7 @@ from schema.scalars import SCALAR_MAP
 from schema.supervision.mutations import SupervisionMutation
 from schema.supervision.queries import SupervisionQuery
 from schema.sync.queries import SyncQuery
+from schema.sync.uploads import SyncUploadMutation, SyncUploadQuery
 from schema.validation import ValidationCache
 
 SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
@@ -63,6 +64,7 @@ class Query(
     SupervisionQuery,
     PaymentsQuery,
     SyncQuery,
+    SyncUploadQuery,
 ):
     pass
 
@@ -78,6 +80,7 @@ class Mutation(
     RatingMutation,
     SupervisionMutation,
     PaymentsMutation,
+    SyncUploadMutation,
 ):
     pass
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -88,10 +89,12 @@ class GraphQLEndpoint:
         trusted_proxies: list[str],
         graphiql_html: str | None,
         payments: PaymentsDeps | None = None,
+        upload_root: Path | None = None,
     ) -> None:
         self.schema = schema
         self.identity = identity
         self.payments = payments  # passed to every request's context
+        self.upload_root = upload_root
         self.limits = limits
         self.trusted_proxies = trusted_proxies
         self.graphiql_html = graphiql_html
@@ -227,6 +230,7 @@ class GraphQLEndpoint:
             identity=self.identity,
             device_name=request.headers.get("user-agent", "")[:128],
             payments=self.payments,
+            upload_root=self.upload_root,
         )
         operation_name = payload.get("operationName")
         chosen_operation = operation_name if isinstance(operation_name, str) else None

@@ -6,19 +6,20 @@ import hashlib
 import os
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 
-from api.identity.tokens import AccessClaims
 from api.models.sync import Platform, SyncClient, Upload
-from sync.uploads import CHUNK_SIZE, Storage, UploadView, create_upload
+from sync.uploads import CHUNK_SIZE
 from tests.support.client import Api, Session
 
 MIB = 1024 * 1024
 
 
 async def _client(session: Session, api: Api) -> str:
+    # A client of the caller's space, as its first syncPush would register it.
     client_id = uuid.uuid4()
     space_id = f"P:{session.person_id}"
     now = api.live.clock.now()
@@ -26,22 +27,37 @@ async def _client(session: Session, api: Api) -> str:
     return str(client_id)
 
 
-def _claims(session: Session, api: Api) -> AccessClaims:
-    now = api.live.clock.now()
-    return AccessClaims(uuid.UUID(session.person_id), "citizen", uuid.uuid4(), 1, now + timedelta(hours=1))
+CREATE = """mutation($input: CreateUploadInput!) { createUpload(input: $input) {
+  __typename ... on Upload { id sha256 size chunkSize receivedChunks status expiresAt }
+  ... on CreateUploadError { code message path } } }"""
+COMPLETE = """mutation($input: CompleteUploadInput!) { completeUpload(input: $input) {
+  __typename ... on Upload { id status receivedChunks }
+  ... on CompleteUploadError { code message path upload { status receivedChunks } } } }"""
+READ = "query($id: ID!) { upload(id: $id) { id status receivedChunks chunkSize } }"
 
 
-async def _create(api: Api, session: Session, data: bytes, *, sha256: str | None = None) -> UploadView:
-    storage = Storage(api.live.settings.var_dir, api.live.clock)
-    return await create_upload(
-        storage,
-        _claims(session, api),
-        client_id=await _client(session, api),
-        sha256=sha256 or hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        mime="image/jpeg",
-        file_name="photo.jpg",
-    )
+async def create(api: Api, session: Session, data: bytes, **overrides: Any) -> dict[str, Any]:
+    variables = {
+        "clientId": await _client(session, api),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+        "mime": "image/jpeg",
+        "fileName": "photo.jpg",
+        **overrides,
+    }
+    result: dict[str, Any] = (await api.data(CREATE, {"input": variables}, session.access_token))["createUpload"]
+    return result
+
+
+async def complete(api: Api, session: Session, upload_id: object) -> dict[str, Any]:
+    variables = {"input": {"uploadId": str(upload_id)}}
+    result: dict[str, Any] = (await api.data(COMPLETE, variables, session.access_token))["completeUpload"]
+    return result
+
+
+async def read(api: Api, session: Session, upload_id: object) -> dict[str, Any] | None:
+    result: dict[str, Any] | None = (await api.data(READ, {"id": str(upload_id)}, session.access_token))["upload"]
+    return result
 
 
 def photo(size: int) -> bytes:
@@ -69,54 +85,124 @@ def chunk(data: bytes, index: int) -> bytes:
     return data[index * CHUNK_SIZE : (index + 1) * CHUNK_SIZE]
 
 
-@pytest.mark.parametrize("via", ["put", "post"])
-async def test_s24_chunks_resume_and_conflict(api: Api, via: str) -> None:
-    session = await api.sign_in()
-    data = photo(3 * MIB + 17)
-    upload = await _create(api, session, data)
-    assert upload.chunk_size == CHUNK_SIZE and upload.received_chunks == []
+async def send_all(api: Api, session: Session, upload_id: object, data: bytes, indexes: range, via: str) -> None:
     send = put if via == "put" else post
-    for index in (0, 1):
-        response = await send(api, session, upload.id, index, chunk(data, index))
+    for index in indexes:
+        response = await send(api, session, upload_id, index, chunk(data, index))
         assert response.status_code == 201, response.text
-    assert response.json()["receivedChunks"] == [0, 1]
-    again = await send(api, session, upload.id, 1, chunk(data, 1))
-    assert again.status_code == 200 and again.json()["status"] == "PENDING"
-    other = await send(api, session, upload.id, 1, os.urandom(CHUNK_SIZE))
-    assert other.status_code == 409, other.text
-    assert other.json()["code"] == "CHUNK_CONFLICT"
-    last = await send(api, session, upload.id, 3, chunk(data, 3))
-    assert last.status_code == 201 and last.json()["receivedChunks"] == [0, 1, 3]
+
+
+@pytest.mark.parametrize("via", ["put", "post"])
+async def test_s24_resumable_upload(api: Api, via: str) -> None:
+    session = await api.sign_in()
+    data = photo(12 * MIB)
+    upload = await create(api, session, data)
+    assert upload["__typename"] == "Upload" and upload["chunkSize"] == CHUNK_SIZE, upload
+    assert upload["status"] == "PENDING" and upload["receivedChunks"] == []
+    await send_all(api, session, upload["id"], data, range(6), via)
+    assert (await read(api, session, upload["id"])) == {
+        "id": upload["id"],
+        "status": "PENDING",
+        "receivedChunks": [0, 1, 2, 3, 4, 5],
+        "chunkSize": CHUNK_SIZE,
+    }
+    send = put if via == "put" else post
+    assert (await send(api, session, upload["id"], 5, chunk(data, 5))).status_code == 200
+    other = await send(api, session, upload["id"], 5, os.urandom(CHUNK_SIZE))
+    assert other.status_code == 409 and other.json()["code"] == "CHUNK_CONFLICT"
+    await send_all(api, session, upload["id"], data, range(6, 12), via)
+    done = await complete(api, session, upload["id"])
+    assert done["status"] == "COMPLETE", done
+    assert (api.live.settings.var_dir / "blobs" / hashlib.sha256(data).hexdigest()).read_bytes() == data
+    assert not (api.live.settings.var_dir / "uploads" / upload["id"]).exists()
+
+    wrong = photo(2 * MIB + 5)
+    declared = await create(api, session, wrong, sha256=hashlib.sha256(b"not this file").hexdigest())
+    await send_all(api, session, declared["id"], wrong, range(3), via)
+    mismatch = await complete(api, session, declared["id"])
+    assert mismatch["code"] == "CHECKSUM_MISMATCH", mismatch
+    assert mismatch["upload"] == {"status": "PENDING", "receivedChunks": []}
+
+    again = await create(api, session, data)
+    assert again["status"] == "COMPLETE" and again["id"] != upload["id"], again
+
+
+async def test_complete_refuses_missing_chunks_and_wrong_type(api: Api) -> None:
+    session = await api.sign_in()
+    data = photo(2 * MIB)
+    upload = await create(api, session, data)
+    await send_all(api, session, upload["id"], data, range(1), "put")
+    missing = await complete(api, session, upload["id"])
+    assert missing["code"] == "CHUNKS_MISSING" and missing["upload"]["receivedChunks"] == [0], missing
+    not_jpeg = b"%PDF-" + os.urandom(1000)
+    declared = await create(api, session, not_jpeg)
+    await send_all(api, session, declared["id"], not_jpeg, range(1), "put")
+    assert (await complete(api, session, declared["id"]))["status"] == "REJECTED"
+
+
+async def test_create_upload_refusals(api: Api) -> None:
+    session = await api.sign_in()
+    data = photo(100)
+    assert (await create(api, session, data, clientId=str(uuid.uuid4())))["code"] == "NOT_FOUND"
+    assert (await create(api, session, data, clientId="garbage"))["code"] == "NOT_FOUND"
+    assert (await create(api, session, data, sha256="ABC"))["code"] == "CHECKSUM_MISMATCH"
+    assert (await create(api, session, data, size=50 * MIB + 1))["code"] == "FILE_TOO_LARGE"
+    assert (await create(api, session, data, size=0))["code"] == "FILE_TOO_LARGE"
+    refused = await create(api, session, data, mime="text/html")
+    assert refused == {
+        "__typename": "CreateUploadError",
+        "code": "MIME_NOT_ALLOWED",
+        "message": refused["message"],
+        "path": ["input", "mime"],
+    }
+    first = await create(api, session, data)
+    assert (await create(api, session, data))["id"] == first["id"]
+
+
+async def test_another_persons_upload_is_invisible(api: Api) -> None:
+    owner, stranger = await api.sign_in(), await api.sign_in()
+    data = photo(100)
+    upload = await create(api, owner, data)
+    assert await read(api, stranger, upload["id"]) is None
+    assert await read(api, owner, "garbage") is None
+    assert (await complete(api, stranger, upload["id"]))["code"] == "NOT_FOUND"
+    assert (await put(api, stranger, upload["id"], 0, data)).status_code == 404
+    assert (await read(api, owner, upload["id"]))["receivedChunks"] == []  # type: ignore[index]
+    # The stranger's own upload of the same bytes is not deduplicated against the owner's blob.
+    await send_all(api, owner, upload["id"], data, range(1), "put")
+    assert (await complete(api, owner, upload["id"]))["status"] == "COMPLETE"
+    assert (await create(api, stranger, data))["status"] == "PENDING"
 
 
 async def test_chunk_checks_in_order(api: Api) -> None:
     session = await api.sign_in()
     data = photo(MIB + 10)
-    upload = await _create(api, session, data)
+    upload_id = (await create(api, session, data))["id"]
     first = chunk(data, 0)
-    assert (await put(api, None, upload.id, 0, first)).status_code == 401
-    stranger = await api.sign_in()
-    assert (await put(api, stranger, upload.id, 0, first)).status_code == 404
+    assert (await put(api, None, upload_id, 0, first)).status_code == 401
     assert (await put(api, session, uuid.uuid4(), 0, first)).status_code == 404
     assert (await put(api, session, "garbage", 0, first)).status_code == 404
-    assert (await put(api, session, upload.id, 2, b"x")).status_code == 400
-    assert (await put(api, session, upload.id, 0, first, digest="ABC")).status_code == 400
-    assert (await put(api, session, upload.id, 0, first[:-1])).status_code == 400
-    assert (await put(api, session, upload.id, 1, chunk(data, 1) + b"!")).status_code == 413
-    wrong = await put(api, session, upload.id, 0, first, digest=hashlib.sha256(b"other").hexdigest())
+    assert (await put(api, session, upload_id, 2, b"x")).status_code == 400
+    assert (await put(api, session, upload_id, 0, first, digest="ABC")).status_code == 400
+    assert (await put(api, session, upload_id, 0, first[:-1])).status_code == 400
+    assert (await put(api, session, upload_id, 1, chunk(data, 1) + b"!")).status_code == 413
+    wrong = await put(api, session, upload_id, 0, first, digest=hashlib.sha256(b"other").hexdigest())
     assert wrong.status_code == 422 and wrong.json()["code"] == "CHECKSUM_MISMATCH"
     bad_multipart = await api.http.post(
-        f"/sync/uploads/{upload.id}/chunks/0", content=b"garbage", headers=api.headers(session.access_token)
+        f"/sync/uploads/{upload_id}/chunks/0", content=b"garbage", headers=api.headers(session.access_token)
     )
     assert bad_multipart.status_code == 400
-    assert not (api.live.settings.var_dir / "uploads" / str(upload.id)).exists()
+    assert not (api.live.settings.var_dir / "uploads" / upload_id).exists()
 
 
-async def test_chunk_past_expiry_is_gone(api: Api) -> None:
+async def test_uploads_past_expiry(api: Api) -> None:
     session = await api.sign_in()
     data = photo(1000)
-    upload = await _create(api, session, data)
+    upload_id = (await create(api, session, data))["id"]
     # Moving the clock would expire the access token too: the upload's deadline moves instead.
-    await Upload.filter(id=upload.id).update(expires_at=api.live.clock.now() - timedelta(seconds=1))
-    response = await put(api, session, upload.id, 0, data)
+    await Upload.filter(id=upload_id).update(expires_at=api.live.clock.now() - timedelta(seconds=1))
+    response = await put(api, session, upload_id, 0, data)
     assert response.status_code == 410 and response.json()["code"] == "EXPIRED"
+    assert (await read(api, session, upload_id))["status"] == "EXPIRED"  # type: ignore[index]
+    assert (await complete(api, session, upload_id))["code"] == "EXPIRED"
+    assert (await create(api, session, data))["id"] != upload_id

@@ -92,6 +92,26 @@ async def require(service_code: str, version: str) -> FormTemplate:
     return found
 
 
+async def chain(service_code: str, source: str, target: str) -> list[FormTemplate]:
+    """The templates from form version `source` to `target` in the order the item's versions published them (or
+    the reverse): what `templates.translate_through` walks. Both ends alone when the catalog does not order them
+    (a registered template). FormVersionUnknown when either end is unknown."""
+    first, last = await require(service_code, source), await require(service_code, target)
+    if first.version == last.version:
+        return [first]
+    rows = await (
+        ServiceItem.filter(task_code=first.service_code, status__in=list(PUBLIC_STATUSES))
+        .order_by("version")
+        .values_list("form_version", flat=True)
+    )
+    order = list(dict.fromkeys(str(v) for v in rows if v))
+    if first.version not in order or last.version not in order:
+        return [first, last]
+    start, end = order.index(first.version), order.index(last.version)
+    names = order[start : end + 1] if start < end else order[end : start + 1][::-1]
+    return [await require(first.service_code, name) for name in names]
+
+
 async def form_template(service_code: str, version: str) -> dict[str, Any] | None:
     """`formTemplate(serviceCode, version)`: the template's fixed JSON shape, null when unknown."""
     found = await find(service_code, version)

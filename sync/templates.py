@@ -13,8 +13,9 @@ the template. Schema keywords the protocol adds, all optional:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from sync.merge import ORDER_SEGMENT, FieldPolicy, check_file_reference, is_valid_path
@@ -139,6 +140,17 @@ def translate(path: str, source: FormTemplate, target: FormTemplate) -> str | No
             if moved is not None and _known(target, moved):
                 return moved
     return path if _known(target, path) else None
+
+
+def translate_through(path: str, chain: Sequence[FormTemplate]) -> str | None:
+    """`translate` one form version at a time along `chain`, from the op's form (first) to the draft's (last), so
+    a device offline across several releases still lands its edits where each release moved them."""
+    if len(chain) < 2:
+        return path if chain and _known(chain[0], path) else None
+    current: str | None = path
+    for source, target in pairwise(chain):
+        current = translate(current, source, target) if current is not None else None
+    return current
 
 
 def _known(template: FormTemplate, path: str) -> bool:

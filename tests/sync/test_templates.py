@@ -3,6 +3,7 @@ translation between form versions, the registry with its FORM_VERSION_UNKNOWN, a
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from api.models import ItemStatus, ServiceItem
 from sync import template_registry
 from sync.merge import FieldOp, FieldOpKind, FieldPolicy, apply_ops, value_hash
-from sync.templates import FormTemplate, TemplateError, derive, translate
+from sync.templates import FormTemplate, TemplateError, derive, translate, translate_through
 from tests.support.client import Api
 
 FILE = {"type": "object", "x-field-type": "file"}
@@ -210,3 +211,52 @@ class TestFormTemplateQuery:
     async def test_answers_null_for_an_unknown_form(self, api: Api, code: str, version: str) -> None:
         body = await api.gql(QUERY, {"c": code, "v": version})
         assert body["data"] == {"formTemplate": None} and "errors" not in body
+
+
+V3 = derive(
+    "SVC",
+    "3",
+    {
+        **SCHEMA_V2,
+        "properties": {**SCHEMA_V2["properties"], "household": SCHEMA_V2["properties"]["members"]},
+        "x-sync-renames": {"members": "household"},
+        "x-sync-removed": [],
+    },
+)
+
+
+class TestTranslateThrough:
+    def test_walks_every_release_in_between(self) -> None:
+        assert translate_through("members/m1/nm", [V1, V2, V3]) == "household/m1/name"
+        assert translate_through("household/m1/name", [V3, V2, V1]) == "members/m1/nm"
+
+    def test_stops_at_a_removed_path(self) -> None:
+        assert translate_through("fax", [V1, V2, V3]) is None
+
+    def test_one_form_keeps_its_own_paths_only(self) -> None:
+        assert translate_through("fax", [V1]) == "fax"
+        assert translate_through("fax", [V2]) is None
+        assert translate_through("fax", []) is None
+
+
+@pytest.mark.usefixtures("fresh_registry")
+class TestChain:
+    async def test_follows_the_order_the_item_versions_were_published_in(self, live: object) -> None:
+        seeded = await _seeded_item()
+        code = "SYNCTPL" + seeded.task_code[-20:]
+        # Cloned as SUPERSEDED versions under a code of their own: never listed, and removed afterwards.
+        for version, (form, schema) in enumerate([("1", SCHEMA_V1), ("2", SCHEMA_V2), ("2", SCHEMA_V2)], start=1):
+            row = seeded.clone(pk=uuid.uuid4())
+            row.task_code, row.version, row.status = code, version, ItemStatus.SUPERSEDED
+            row.form_version, row.form_schema = form, schema
+            await row.save()
+        try:
+            template_registry.register(derive(code, "x", SCHEMA_V1))
+            assert [t.version for t in await template_registry.chain(code, "1", "2")] == ["1", "2"]
+            assert [t.version for t in await template_registry.chain(code, "2", "1")] == ["2", "1"]
+            assert [t.version for t in await template_registry.chain(code, "2", "2")] == ["2"]
+            assert [t.version for t in await template_registry.chain(code, "x", "2")] == ["x", "2"]
+            with pytest.raises(template_registry.FormVersionUnknown):
+                await template_registry.chain(code, "1", "9")
+        finally:  # the catalog's own tests read every item of the shared database
+            await ServiceItem.filter(task_code=code).delete()

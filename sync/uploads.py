@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from api.identity.tokens import AccessClaims
 from api.kit.clock import Clock
-from api.models.sync import AttachmentStatus, Blob, BlobStatus, SyncClient, Upload
+from api.models.sync import AttachmentStatus, Blob, BlobStatus, Draft, DraftBlobRef, SyncClient, SyncSpace, Upload
 
 CHUNK_SIZE = 1024 * 1024
 MAX_FILE_SIZE = 50 * 1024 * 1024
@@ -251,6 +252,48 @@ def _assemble(chunks: list[Path], target: Path) -> str:
     return digest.hexdigest()
 
 
+async def bump_referencing_drafts(space_id: str, sha256: str) -> int | None:
+    """§11.4: an attachment status change is a change a pull returns, so every draft of the space referencing the
+    hash takes the next space version. The UPDATE of the space row is what serializes it with pushes (it takes the
+    row lock on PostgreSQL and the write lock on SQLite before the version is read). Call inside a transaction."""
+    draft_ids = await DraftBlobRef.filter(sha256=sha256).values_list("draft_id", flat=True)
+    if not draft_ids:
+        return None
+    drafts = Draft.filter(id__in=list(draft_ids), space_id=space_id)
+    if not await drafts.exists():
+        return None
+    await SyncSpace.get_or_create(space_id=space_id, defaults={"epoch": uuid.uuid4()})
+    await SyncSpace.filter(space_id=space_id).update(version=F("version") + 1)
+    version: int = (await SyncSpace.get(space_id=space_id)).version
+    await drafts.update(version=version)
+    return version
+
+
+async def expire_uploads(storage: Storage) -> int:
+    """The GC of §11.4: PENDING uploads past their deadline become EXPIRED and their chunks go."""
+    expired = 0
+    now = storage.clock.now()
+    due: list[uuid.UUID] = await Upload.filter(status=AttachmentStatus.PENDING, expires_at__lte=now).values_list(
+        "id", flat=True
+    )  # type: ignore[assignment]
+    for upload_id in due:
+        async with _lock(upload_id), in_transaction():
+            upload = await Upload.select_for_update().get(id=upload_id)
+            if upload.status is not AttachmentStatus.PENDING:
+                continue
+            upload.status = AttachmentStatus.EXPIRED
+            upload.chunk_digests = {}
+            await upload.save(update_fields=["status", "chunk_digests", "updated_at"])
+            # Another upload of the same file may still finish: only then does the attachment state change.
+            if not await Upload.filter(
+                space_id=upload.space_id, sha256=upload.sha256, status=AttachmentStatus.PENDING, expires_at__gt=now
+            ).exists():
+                await bump_referencing_drafts(upload.space_id, upload.sha256)
+        await asyncio.to_thread(shutil.rmtree, storage.chunk_path(upload_id, 0).parent, True)
+        expired += 1
+    return expired
+
+
 def _publish(assembled: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     assembled.replace(target)
@@ -263,7 +306,13 @@ def _sniffed(path: Path, mime: str) -> bool:
 
 
 async def complete_upload(storage: Storage, claims: AccessClaims, upload_id: str) -> UploadView:
-    space_id = space_of(claims)
+    outcome = await _complete(storage, space_of(claims), upload_id)
+    if isinstance(outcome, UploadError):
+        raise outcome
+    return outcome
+
+
+async def _complete(storage: Storage, space_id: str, upload_id: str) -> UploadView | UploadError:
     found = await _own_upload(space_id, upload_id)
     if found is None:
         raise UploadError("NOT_FOUND", "no such upload", ["input", "uploadId"])
@@ -281,13 +330,17 @@ async def complete_upload(storage: Storage, claims: AccessClaims, upload_id: str
         chunk_dir = storage.chunk_path(upload.id, 0).parent
         assembled = chunk_dir / "assembled"
         chunks = [storage.chunk_path(upload.id, index) for index in range(count)]
-        if await asyncio.to_thread(_assemble, chunks, assembled) != upload.sha256:
+        try:
+            whole = await asyncio.to_thread(_assemble, chunks, assembled)
+        except FileNotFoundError:
+            whole = None  # chunks lost on disk: the client sends them again
+        if whole != upload.sha256:
             await asyncio.to_thread(shutil.rmtree, chunk_dir, True)
             upload.chunk_digests = {}
             await upload.save(update_fields=["chunk_digests", "updated_at"])
-            raise UploadError(
-                "CHECKSUM_MISMATCH", "the file does not match its SHA-256", ["input", "uploadId"], _view(upload, now)
-            )
+            # Returned, not raised: raising here would roll back the discarded chunks.
+            code = "CHUNKS_MISSING" if whole is None else "CHECKSUM_MISMATCH"
+            return UploadError(code, "the file does not match its SHA-256", ["input", "uploadId"], _view(upload, now))
         # No malware scanner is wired yet: the sniffed type is the only content check.
         ok = await asyncio.to_thread(_sniffed, assembled, upload.mime)
         blob_status = BlobStatus.COMPLETE if ok else BlobStatus.REJECTED
@@ -305,4 +358,5 @@ async def complete_upload(storage: Storage, claims: AccessClaims, upload_id: str
         )
         upload.status = AttachmentStatus(blob.status.value)
         await upload.save(update_fields=["status", "updated_at"])
+        await bump_referencing_drafts(space_id, upload.sha256)
         return _view(upload, now)

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api.models.sync import Platform, SyncClient, Upload
-from sync.uploads import CHUNK_SIZE
+from api.models.sync import Draft, DraftBlobRef, Platform, SyncClient, SyncSpace, Upload
+from sync.uploads import CHUNK_SIZE, Storage, expire_uploads
 from tests.support.client import Api, Session
 
 MIB = 1024 * 1024
@@ -206,3 +206,50 @@ async def test_uploads_past_expiry(api: Api) -> None:
     assert (await read(api, session, upload_id))["status"] == "EXPIRED"  # type: ignore[index]
     assert (await complete(api, session, upload_id))["code"] == "EXPIRED"
     assert (await create(api, session, data))["id"] != upload_id
+
+
+async def test_checksum_mismatch_discards_chunks(api: Api) -> None:
+    session = await api.sign_in()
+    data = photo(1000)
+    upload_id = (await create(api, session, data, sha256=hashlib.sha256(b"declared").hexdigest()))["id"]
+    await send_all(api, session, upload_id, data, range(1), "post")
+    assert (await complete(api, session, upload_id))["code"] == "CHECKSUM_MISMATCH"
+    assert (await read(api, session, upload_id)) == {
+        "id": upload_id,
+        "status": "PENDING",
+        "receivedChunks": [],
+        "chunkSize": CHUNK_SIZE,
+    }
+    assert (await complete(api, session, upload_id))["code"] == "CHUNKS_MISSING"
+
+
+async def _draft_referencing(session: Session, sha256: str) -> Draft:
+    draft = await Draft.create(
+        space_id=f"P:{session.person_id}",
+        service_code="S",
+        form_version="1",
+        version=0,
+        created_version=0,
+        content_hash="0" * 64,
+    )
+    await DraftBlobRef.create(draft_id=draft.id, path="materials/id/files/a", sha256=sha256)
+    return draft
+
+
+async def test_status_changes_bump_referencing_drafts(api: Api) -> None:
+    session = await api.sign_in()
+    data = photo(1000)
+    upload_id = (await create(api, session, data))["id"]
+    draft = await _draft_referencing(session, hashlib.sha256(data).hexdigest())
+    await send_all(api, session, upload_id, data, range(1), "put")
+    assert (await complete(api, session, upload_id))["status"] == "COMPLETE"
+    space = await SyncSpace.get(space_id=draft.space_id)
+    assert (await Draft.get(id=draft.id)).version == space.version >= 1
+
+    stale = photo(500)
+    stale_id = (await create(api, session, stale))["id"]
+    other = await _draft_referencing(session, hashlib.sha256(stale).hexdigest())
+    await Upload.filter(id=stale_id).update(expires_at=api.live.clock.now() - timedelta(seconds=1))
+    assert await expire_uploads(Storage(api.live.settings.var_dir, api.live.clock)) >= 1
+    assert (await read(api, session, stale_id))["status"] == "EXPIRED"  # type: ignore[index]
+    assert (await Draft.get(id=other.id)).version == space.version + 1

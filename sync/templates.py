@@ -117,10 +117,10 @@ def _rewrite(path: str, old: str, new: str) -> str | None:
 
 
 def _is_removed(path: str, removed: tuple[str, ...]) -> bool:
+    # A removed group takes everything under it along.
     segments = path.split("/")
-    return any(
-        len(segments) >= len(r.split("/")) and _matches(r.split("/"), segments[: len(r.split("/"))]) for r in removed
-    )
+    patterns = [r.split("/") for r in removed]
+    return any(len(segments) >= len(p) and _matches(p, segments[: len(p)]) for p in patterns)
 
 
 def translate(path: str, source: FormTemplate, target: FormTemplate) -> str | None:
@@ -128,7 +128,8 @@ def translate(path: str, source: FormTemplate, target: FormTemplate) -> str | No
 
     Going forward the target's renames apply; going back (a client already on a newer form editing a draft not
     yet migrated) the source's renames apply in reverse. A removed path maps to nothing, so its op is quarantined
-    instead of being written where no form shows it.
+    instead of being written where no form shows it. The result is a value field or an item path: the caller still
+    checks that it is the one the op's kind needs (`field_for` for SET and UNSET, `is_item_path` for REMOVE_ITEM).
     """
     if source.version != target.version:
         if _is_removed(path, target.removed):

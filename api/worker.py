@@ -11,6 +11,7 @@ import functools
 import logging
 from contextlib import AsyncExitStack
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -37,6 +38,7 @@ from api.supervision.jobs import scan_deadlines
 from payments import tasks as payment_tasks
 from payments import tasks_relay as payment_relay_consumer
 from payments.deps import PaymentsDeps
+from sync.uploads import Storage, expire_uploads
 
 log = logging.getLogger("zsb.worker")
 
@@ -49,6 +51,13 @@ async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
     removed = await Session.filter(expires_at__lt=clock.now() - SESSION_RETENTION).delete()
     log.info("purged expired sessions", extra={"removed": removed})
     return int(removed)
+
+
+async def expire_sync_uploads(ctx: dict[str, Any]) -> int:
+    """Incomplete draft-sync uploads past their 7 days become EXPIRED and their chunks are deleted."""
+    clock: Clock = ctx.get("clock") or SystemClock()
+    var_dir: Path = ctx.get("var_dir") or Settings().var_dir
+    return await expire_uploads(Storage(var_dir, clock))
 
 
 # Outbox relays keep no result, so that a kick's de-dup job id is free again as soon as a run ends.
@@ -76,6 +85,7 @@ FUNCTIONS: list[arq.worker.Function] = [
     *map(arq.worker.func, (purge_expired_sessions, sweep_licenses, expire_unrated_ratings, expire_supplements)),
     arq.worker.func(scan_deadlines),
     arq.worker.func(prune_outbox_receipts),
+    arq.worker.func(expire_sync_uploads),
     *map(arq.worker.func, PAYMENT_JOBS),
     *(arq.worker.func(job, keep_result=0) for _, job in RELAYS),
 ]
@@ -83,6 +93,7 @@ FUNCTIONS: list[arq.worker.Function] = [
 CRON_JOBS = [
     cron(purge_expired_sessions, hour={19}, minute={30}, run_at_startup=False),
     cron(prune_outbox_receipts, hour={19}, minute={40}, run_at_startup=False),
+    cron(expire_sync_uploads, minute={25}, run_at_startup=False),
     cron(sweep_licenses, hour={16}, minute={5}, run_at_startup=False),
     cron(expire_unrated_ratings, hour={16}, minute={20}, run_at_startup=False),
     # 补正 deadlines are moments, not days: checked every hour.
@@ -114,6 +125,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
     activate(settings)
     await database.connect(settings.resolved_database_url)
     ctx["clock"] = SystemClock()
+    ctx["var_dir"] = settings.var_dir
     stack = AsyncExitStack()
     ctx["stack"] = stack
     http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0)))
@@ -170,7 +182,7 @@ async def start_in_process_worker(
         cron_jobs=CRON_JOBS,
         redis_pool=pool,
         handle_signals=False,
-        ctx={"clock": identity.clock, "payments": payments},
+        ctx={"clock": identity.clock, "payments": payments, "var_dir": settings.var_dir},
         poll_delay=0.2,
         max_tries=5,
     )

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from api.models.sync import Draft, DraftBlobRef, Platform, SyncClient, SyncSpace, Upload
-from sync.uploads import CHUNK_SIZE, Storage, expire_uploads
+from api.worker import expire_sync_uploads
+from sync.uploads import CHUNK_SIZE
 from tests.support.client import Api, Session
 
 MIB = 1024 * 1024
@@ -250,6 +251,6 @@ async def test_status_changes_bump_referencing_drafts(api: Api) -> None:
     stale_id = (await create(api, session, stale))["id"]
     other = await _draft_referencing(session, hashlib.sha256(stale).hexdigest())
     await Upload.filter(id=stale_id).update(expires_at=api.live.clock.now() - timedelta(seconds=1))
-    assert await expire_uploads(Storage(api.live.settings.var_dir, api.live.clock)) >= 1
+    assert await expire_sync_uploads({"clock": api.live.clock, "var_dir": api.live.settings.var_dir}) >= 1
     assert (await read(api, session, stale_id))["status"] == "EXPIRED"  # type: ignore[index]
     assert (await Draft.get(id=other.id)).version == space.version + 1

@@ -252,6 +252,25 @@ def _assemble(chunks: list[Path], target: Path) -> str:
     return digest.hexdigest()
 
 
+async def attachment_statuses(space_id: str, hashes: set[str], now: datetime) -> dict[str, AttachmentStatus]:
+    """§11.4 for file fields (pull `attachments`, SUBMIT's ATTACHMENT_INCOMPLETE): the blob's COMPLETE or REJECTED
+    if the space has one; else PENDING while an upload is unexpired or none was made; else EXPIRED."""
+    if not hashes:
+        return {}
+    found: dict[str, AttachmentStatus] = {}
+    for sha256, status in await Blob.filter(space_id=space_id, sha256__in=list(hashes)).values_list("sha256", "status"):
+        found[sha256] = AttachmentStatus(BlobStatus(status).value)
+    rest = hashes - found.keys()
+    if rest:
+        uploads = await Upload.filter(space_id=space_id, sha256__in=list(rest)).values_list("sha256", "expires_at")
+        made = {sha256 for sha256, _ in uploads}
+        alive = {sha256 for sha256, expires_at in uploads if expires_at > now}
+        for sha256 in rest:
+            expired = sha256 in made and sha256 not in alive
+            found[sha256] = AttachmentStatus.EXPIRED if expired else AttachmentStatus.PENDING
+    return found
+
+
 async def bump_referencing_drafts(space_id: str, sha256: str) -> int | None:
     """§11.4: an attachment status change is a change a pull returns, so every draft of the space referencing the
     hash takes the next space version. The UPDATE of the space row is what serializes it with pushes (it takes the

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.models.sync import Draft, DraftBlobRef, Platform, SyncClient, SyncSpace, Upload
+from api.models.sync import AttachmentStatus, Draft, DraftBlobRef, Platform, SyncClient, SyncSpace, Upload
 from api.worker import expire_sync_uploads
-from sync.uploads import CHUNK_SIZE
+from sync.uploads import CHUNK_SIZE, attachment_statuses
 from tests.support.client import Api, Session
 
 MIB = 1024 * 1024
@@ -254,3 +254,26 @@ async def test_status_changes_bump_referencing_drafts(api: Api) -> None:
     assert await expire_sync_uploads({"clock": api.live.clock, "var_dir": api.live.settings.var_dir}) >= 1
     assert (await read(api, session, stale_id))["status"] == "EXPIRED"  # type: ignore[index]
     assert (await Draft.get(id=other.id)).version == space.version + 1
+
+
+async def test_attachment_statuses_per_space(api: Api) -> None:
+    session, stranger = await api.sign_in(), await api.sign_in()
+    files = {
+        "COMPLETE": photo(300),
+        "REJECTED": b"%PDF-" + os.urandom(300),  # declared as JPEG below
+        "PENDING": photo(301),
+        "EXPIRED": photo(302),
+    }
+    never = photo(303)
+    ids = {status: (await create(api, session, data))["id"] for status, data in files.items()}
+    for status in ("COMPLETE", "REJECTED"):
+        await send_all(api, session, ids[status], files[status], range(1), "put")
+        await complete(api, session, ids[status])
+    await Upload.filter(id=ids["EXPIRED"]).update(expires_at=api.live.clock.now() - timedelta(seconds=1))
+    digest = {hashlib.sha256(data).hexdigest(): status for status, data in files.items()}
+    never_digest = hashlib.sha256(never).hexdigest()
+    now = api.live.clock.now()
+    statuses = await attachment_statuses(f"P:{session.person_id}", {*digest, never_digest}, now)
+    assert {sha: status.value for sha, status in statuses.items()} == {**digest, never_digest: "PENDING"}
+    good = hashlib.sha256(files["COMPLETE"]).hexdigest()
+    assert await attachment_statuses(f"P:{stranger.person_id}", {good}, now) == {good: AttachmentStatus.PENDING}

@@ -53,7 +53,9 @@ _INERT: frozenset[type] = frozenset({str, int, bool, float})
 _plans: WeakKeyDictionary[GraphQLObjectType, dict[str, _Leaf | None]] = WeakKeyDictionary()
 
 
-def _plan(parent_type: GraphQLObjectType, name: str) -> _Leaf | None:
+def _plain_field(parent_type: GraphQLObjectType, name: str) -> tuple[StrawberryField, GraphQLOutputType, bool] | None:
+    """A field strawberry answers by reading an attribute (no arguments, resolver, permission or extension): its
+    definition, its type without NonNull and whether it is nullable; None for every other field."""
     field_def = parent_type.fields.get(name)
     if field_def is None or field_def.args:
         return None
@@ -68,8 +70,16 @@ def _plan(parent_type: GraphQLObjectType, name: str) -> _Leaf | None:
     ):
         return None
     kind = field_def.type
-    nullable = not isinstance(kind, GraphQLNonNull)
-    leaf = kind if nullable else kind.of_type
+    if isinstance(kind, GraphQLNonNull):
+        return definition, kind.of_type, False
+    return definition, kind, True
+
+
+def _plan(parent_type: GraphQLObjectType, name: str) -> _Leaf | None:
+    plain = _plain_field(parent_type, name)
+    if plain is None:
+        return None
+    definition, leaf, nullable = plain
     if not isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
         return None
     return _Leaf(definition.default_resolver, definition.python_name, _coercer(leaf), nullable)
@@ -110,22 +120,10 @@ _nested_plans: WeakKeyDictionary[GraphQLObjectType, dict[str, _Nested | None]] =
 
 
 def _plan_nested(parent_type: GraphQLObjectType, name: str) -> _Nested | None:
-    field_def = parent_type.fields.get(name)
-    if field_def is None or field_def.args:
+    plain = _plain_field(parent_type, name)
+    if plain is None:
         return None
-    definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    resolver = field_def.resolve
-    if (
-        not isinstance(definition, StrawberryField)
-        or not definition.is_basic_field
-        or definition.permission_classes
-        or not getattr(resolver, "_is_default", False)
-        or getattr(resolver, "__name__", "") != "_get_basic_result"
-    ):
-        return None
-    kind = field_def.type
-    nullable = not isinstance(kind, GraphQLNonNull)
-    inner = kind if nullable else kind.of_type
+    definition, inner, nullable = plain
     if not isinstance(inner, GraphQLObjectType):
         return None
     return _Nested(definition.default_resolver, definition.python_name, inner, nullable)

@@ -14,11 +14,11 @@ Refusals that retrying cannot change are logged and passed over: a raise would s
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from api.kit.errors import InvalidInput
+from api.kit.ids import parse_uuid
 from api.models import Application, ApplicationStatus, Organization, OutboxEvent, ServiceItem
 from api.models.payment import Bill, BillKind, BillStatus, PaymentOrder, Refund
 from api.outbox.relay import Handler
@@ -131,7 +131,7 @@ async def settle_withdrawal(deps: PaymentsDeps, event: OutboxEvent) -> None:
     """Each fee Bill of the withdrawn (or terminated) application: UNPAID → CANCELLED once its live orders are
     closed at the channel; PAID (the close may reveal a payment) → refunded in full when withdrawn and the refund
     policy says so."""
-    app_id = _uuid(event.payload.get("applicationId")) or _uuid(event.key)
+    app_id = parse_uuid(event.payload.get("applicationId")) or parse_uuid(event.key)
     if app_id is None:
         log.error("payments alert: withdrawal %s names no application", event.id)
         return
@@ -177,20 +177,11 @@ async def _refund_rest(deps: PaymentsDeps, bill: Bill, event: OutboxEvent) -> No
 
 
 async def _application(event: OutboxEvent) -> Application | None:
-    app_id = _uuid(event.payload.get("applicationId")) or _uuid(event.key)
+    app_id = parse_uuid(event.payload.get("applicationId")) or parse_uuid(event.key)
     app = await Application.get_or_none(id=app_id) if app_id else None
     if app is None:
         log.error("payments alert: %s %s for an unknown application %r", event.topic, event.id, event.key)
     return app
-
-
-def _uuid(value: object) -> uuid.UUID | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 def fee_due_at(notice_at: datetime) -> datetime:

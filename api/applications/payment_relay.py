@@ -9,7 +9,6 @@ delivered (payments.md §15.2 P20).
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from api.applications import handling
 from api.applications.transitions import IllegalTransition
 from api.kit.clock import Clock, SystemClock
 from api.kit.errors import InvalidInput
+from api.kit.ids import parse_uuid
 from api.models import Application, OutboxEvent
 from api.outbox import runner
 from api.outbox.relay import Handler
@@ -36,7 +36,7 @@ def handler(clock: Clock) -> Handler:
 
 async def record_bill_paid(event: OutboxEvent, now: datetime) -> None:
     payload = event.payload
-    application_id = _uuid(payload.get("applicationId"))
+    application_id = parse_uuid(payload.get("applicationId"))
     bill_id = payload.get("billId")
     if application_id is None:
         return  # a standalone bill (a fine, a utility): no application waits on it
@@ -70,15 +70,6 @@ def _paid_moment(paid_at: object, app: Application, now: datetime) -> datetime:
     if moment.tzinfo is None or moment > now or (app.paused_since is not None and moment < app.paused_since):
         return now
     return moment
-
-
-def _uuid(value: object) -> uuid.UUID | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
 
 
 async def relay_applications(ctx: dict[str, Any]) -> int:

@@ -19,7 +19,10 @@ def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def parse_uuid(value: str) -> uuid.UUID | None:
+def parse_uuid(value: object) -> uuid.UUID | None:
+    """A UUID from its text (as clients and stored payloads carry it); None for anything else."""
+    if not isinstance(value, str):
+        return None
     try:
         return uuid.UUID(value)
     except (ValueError, AttributeError, TypeError):

@@ -42,6 +42,8 @@ class DevSecrets:
     sandbox_wechatpay_public_key: str
     sandbox_wechatpay_public_key_id: str
     sandbox_wechatpay_apiv3_key: str
+    # Signs sync pull cursors (sync-protocol.md §9); shared by every process on this var dir.
+    sync_cursor_key: bytes
 
 
 def _wechat_merchant() -> dict[str, str]:
@@ -69,6 +71,10 @@ def _wechatpay_sandbox() -> dict[str, str]:
     }
 
 
+def _sync_cursor() -> dict[str, str]:
+    return {"sync_cursor_key": base64.b64encode(os.urandom(32)).decode()}
+
+
 # Fields added after the first files were written, each group generated together (the halves of one key pair
 # must never mix an old half with a new one). The sandboxes' own keys live here too, so that a standalone worker
 # talks to the sandboxes of the API process with the keys they really have (payments.md §14).
@@ -84,6 +90,7 @@ _ADDED_LATER: tuple[tuple[tuple[str, ...], Callable[[], dict[str, str]]], ...] =
         ),
         _wechatpay_sandbox,
     ),
+    (("sync_cursor_key",), _sync_cursor),
 )
 
 
@@ -131,6 +138,7 @@ def load_or_create(var_dir: Path) -> DevSecrets:
         sandbox_wechatpay_public_key=raw["sandbox_wechatpay_public_key"],
         sandbox_wechatpay_public_key_id=raw["sandbox_wechatpay_public_key_id"],
         sandbox_wechatpay_apiv3_key=raw["sandbox_wechatpay_apiv3_key"],
+        sync_cursor_key=base64.b64decode(raw["sync_cursor_key"]),
     )
 
 

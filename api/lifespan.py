@@ -35,6 +35,7 @@ from api.worker import kick_relays, start_in_process_worker
 from payments.deps import PaymentsDeps
 from schema.root import build_schema
 from schema.view import GraphQLEndpoint
+from sync.deps import SyncDeps
 
 log = logging.getLogger("zsb")
 
@@ -51,6 +52,7 @@ class Services:
     sandbox: object | None
     payments: PaymentsDeps
     payments_sandbox: PaymentsHarness | None
+    sync: SyncDeps
 
 
 def _keys(settings: Settings) -> tuple[dict[str, str], str, PiiCipher, str, str]:
@@ -167,6 +169,7 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
         harness=payments_sandbox,
         kick_relays=functools.partial(kick_relays, arq_pool),
     )
+    sync = build_sync(settings, clock, redis, pii)
     schema = build_schema(settings.graphql, introspection=not settings.is_production)
     graphiql = None if settings.is_production else _graphiql_html(settings)
     endpoint = GraphQLEndpoint(
@@ -177,9 +180,34 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
         graphiql_html=graphiql,
         payments=payments,
         upload_root=settings.var_dir,
+        sync=sync,
     )
     return Services(
-        settings, clock, redis, http, identity, endpoint, hub.app if hub else None, hub, payments, payments_sandbox
+        settings,
+        clock,
+        redis,
+        http,
+        identity,
+        endpoint,
+        hub.app if hub else None,
+        hub,
+        payments,
+        payments_sandbox,
+        sync,
+    )
+
+
+def build_sync(settings: Settings, clock: Clock, redis: redis_kit.Redis, pii: PiiCipher) -> SyncDeps:
+    explicit = settings.sync.cursor_key.get_secret_value()
+    key = base64.b64decode(explicit) if explicit else devsecrets.load_or_create(settings.var_dir).sync_cursor_key
+    return SyncDeps(
+        clock=clock,
+        redis=redis,
+        pii=pii,
+        cursor_key=key,
+        upload_root=settings.var_dir,
+        min_protocol_version=settings.sync.min_protocol_version,
+        max_protocol_version=settings.sync.max_protocol_version,
     )
 
 

@@ -133,6 +133,14 @@ class PaymentsSettings(BaseModel):
     auto_refund_duplicates: bool = True
 
 
+class SyncSettings(BaseModel):
+    """sync-protocol.md. The cursor key only signs pull cursors: rotating it makes every device reset once."""
+
+    cursor_key: SecretStr = SecretStr("")  # base64, 32 bytes; generated under var/ outside production
+    min_protocol_version: int = 1  # below: CLIENT_UPGRADE_REQUIRED, the device keeps its queue
+    max_protocol_version: int = 1  # above: SERVER_BUSY (a newer client met an older instance mid-deploy)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="APP_", env_nested_delimiter="__", extra="ignore")
 
@@ -161,6 +169,7 @@ class Settings(BaseSettings):
     ratings: RatingSettings = Field(default_factory=RatingSettings)
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:
@@ -176,6 +185,7 @@ class Settings(BaseSettings):
                     ("APP_SECURITY__PII_ENCRYPTION_KEY", self.security.pii_encryption_key.get_secret_value()),
                     ("APP_SECURITY__PII_HASH_KEY", self.security.pii_hash_key.get_secret_value()),
                     ("APP_PUBLIC_BASE_URL", self.public_base_url),
+                    ("APP_SYNC__CURSOR_KEY", self.sync.cursor_key.get_secret_value()),
                 )
                 if not value
             ]

@@ -11,6 +11,7 @@ import strawberry
 from api.identity.deps import IdentityDeps
 from api.identity.principal import Principal
 from payments.deps import PaymentsDeps
+from sync.deps import SyncDeps
 
 
 @dataclass
@@ -22,6 +23,8 @@ class Context:
     payments: PaymentsDeps | None = None
     # The var dir whose uploads/ and blobs/ hold upload bytes (sync-protocol.md §11).
     upload_root: Path | None = None
+    # The process's draft sync (sync-protocol.md): None only in a process built without it.
+    sync: SyncDeps | None = None
     # Per-request DataLoaders, created on first use so that requests that need none pay nothing.
     loaders: dict[str, Any] = field(default_factory=dict)
 

@@ -31,6 +31,7 @@ from api.settings import GraphQLSettings
 from payments.deps import PaymentsDeps
 from schema import caching
 from schema.context import Context
+from sync.deps import SyncDeps
 
 log = logging.getLogger("zsb.graphql")
 
@@ -90,11 +91,13 @@ class GraphQLEndpoint:
         graphiql_html: str | None,
         payments: PaymentsDeps | None = None,
         upload_root: Path | None = None,
+        sync: SyncDeps | None = None,
     ) -> None:
         self.schema = schema
         self.identity = identity
         self.payments = payments  # passed to every request's context
         self.upload_root = upload_root
+        self.sync = sync
         self.limits = limits
         self.trusted_proxies = trusted_proxies
         self.graphiql_html = graphiql_html
@@ -231,6 +234,7 @@ class GraphQLEndpoint:
             device_name=request.headers.get("user-agent", "")[:128],
             payments=self.payments,
             upload_root=self.upload_root,
+            sync=self.sync,
         )
         operation_name = payload.get("operationName")
         chosen_operation = operation_name if isinstance(operation_name, str) else None

@@ -165,6 +165,7 @@ class PushRejected:
     path: list[str] | None = None
     retryable: bool = False
     retry_after_ms: int | None = None
+    client_last_mutation_id: int | None = None  # only when the client exists and belongs to the caller (§6)
 
 
 # ---- pull -------------------------------------------------------------------------------------------------

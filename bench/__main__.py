@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import applications, auth, pages, payments, search
+from bench import applications, auth, pages, payments, search, sync
 
 BENCHMARKS: dict[str, Callable[..., None]] = {
     "applications": applications.run,
@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, Callable[..., None]] = {
     "pages": pages.run,
     "payments": payments.run,
     "search": search.run,
+    "sync": sync.run,
 }
 
 

@@ -174,7 +174,7 @@ class SyncDevice:
         self.lmids_seen: list[int] = []
         self.snapshots: list[tuple[str, int, bool]] = []  # (epoch, snapshotVersion, reset) per page
         self.cursor: str | None = None
-        self.acknowledged_quarantine: set[str] = set()
+        self.acknowledged_quarantine: set[tuple[str, int]] = set()  # (clientId, mutationId)
         self.results_acked_through = 0
         self.last_push_body: dict[str, Any] | None = None
 
@@ -486,11 +486,15 @@ class SyncDevice:
         raise AssertionError(f"{name} did not end in 100 pages")
 
     async def acknowledge(self, draft_id: str, ids: list[str]) -> dict[str, Any]:
+        """Acknowledge quarantine entries; the (clientId, mutationId) of each is remembered for I1."""
+        known = {node["id"]: node for node in await self.quarantined(draft_id)}
         result: dict[str, Any] = (await self.gql(ACKNOWLEDGE, {"input": {"draftId": draft_id, "ids": ids}}))[
             "acknowledgeQuarantinedOps"
         ]
         if result["__typename"] == "QuarantinedOpsAcknowledged":
-            self.acknowledged_quarantine.update(ids)
+            for entry in ids:
+                if entry in known:
+                    self.acknowledged_quarantine.add((known[entry]["clientId"], int(known[entry]["mutationId"])))
         return result
 
 

@@ -1,0 +1,113 @@
+"""What a pulled draft carries besides its fields (sync-protocol.md §6 DraftChange, §8.4, §11.4): complete open
+conflicts with candidates, attachments, the quarantine count, tombstones."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from api.models.sync import AttachmentStatus, Blob, BlobStatus, ConflictStatus, DraftConflict, DraftStatus
+from sync.merge import map_hash, value_hash
+from tests.support.client import LiveServer
+from tests.sync.test_pull_cursor import pull_page, synced
+from tests.sync.test_pull_seed import (
+    add_client,
+    delete,
+    new_space,
+    open_conflict,
+    quarantine,
+    reference_blob,
+    write,
+)
+
+SHA_A, SHA_B = "a" * 64, "b" * 64
+
+
+class TestConflicts:
+    async def test_open_conflicts_are_complete_in_every_delta(self, live: LiveServer) -> None:
+        space = new_space()
+        client_id = await add_client(space)
+        draft = await write(space, values={"f1": "A1", "members/m3/name": "李四", "members/m3/age": "30"})
+        field_conflict = await open_conflict(space, draft, "f1", ["A2", "A3"])
+        item_conflict = await open_conflict(space, draft, "members/m3", [None])
+        closed = await open_conflict(space, draft, "f1x", ["z"])
+        await DraftConflict.filter(id=closed).update(status=ConflictStatus.RESOLVED)
+        token = await synced(live, space, client_id)
+        await write(space, draft, {"other": "x"})  # a delta that touches neither conflict
+        page = await pull_page(live, space, client_id, token)
+        [change] = page.drafts
+        assert not change.full
+        conflicts = {c.id: c for c in change.open_conflicts}
+        assert set(conflicts) == {field_conflict, item_conflict}
+        on_field = conflicts[field_conflict]
+        assert (on_field.path, on_field.server_value, on_field.server_hash) == ("f1", "A1", value_hash("A1"))
+        assert [(c.value, c.value_hash) for c in on_field.candidates] == [
+            ("A2", value_hash("A2")),
+            ("A3", value_hash("A3")),
+        ]
+        # edit beat remove: the server side of an item conflict is the item's {path: value} map
+        on_item = conflicts[item_conflict]
+        item = {"members/m3/age": "30", "members/m3/name": "李四"}
+        assert (on_item.server_value, on_item.server_hash) == (item, map_hash(item))
+        assert [(c.value, c.value_hash) for c in on_item.candidates] == [(None, value_hash(None))]
+
+
+class TestAttachmentsAndQuarantine:
+    async def test_attachments_and_the_quarantine_count(self, live: LiveServer) -> None:
+        space = new_space()
+        client_id = await add_client(space)
+        file = {"blobSha256": SHA_A, "name": "a.jpg", "size": 3, "mime": "image/jpeg"}
+        draft = await write(space, values={"photo": file, "scan": {**file, "blobSha256": SHA_B}})
+        await reference_blob(draft, "photo", SHA_A)
+        await reference_blob(draft, "scan", SHA_B)
+        await Blob.create(
+            space_id=space.space_id,
+            sha256=SHA_A,
+            storage_key="k",
+            size=3,
+            mime="image/jpeg",
+            status=BlobStatus.COMPLETE,
+        )
+        await quarantine(space, draft, 4)
+        await quarantine(space, draft, 5)
+        other_space = new_space()
+        await quarantine(other_space, draft, 6)  # another space's entry never counts here
+        token = await synced(live, space, client_id)
+        await write(space, draft, {"note": "x"})
+        [change] = (await pull_page(live, space, client_id, token)).drafts
+        assert [(a.path, a.blob_sha256, a.status) for a in change.attachments] == [
+            ("photo", SHA_A, AttachmentStatus.COMPLETE),
+            ("scan", SHA_B, AttachmentStatus.PENDING),
+        ]
+        assert change.quarantined_ops == 2
+
+
+class TestStatus:
+    async def test_a_deleted_draft_is_pulled_as_a_tombstone(self, live: LiveServer) -> None:
+        space = new_space()
+        client_id = await add_client(space)
+        draft = await write(space, values={"a": "1"})
+        token = await synced(live, space, client_id)
+        deleted_at = datetime(2026, 11, 1, tzinfo=UTC)
+        await delete(space, draft, deleted_at)
+        [change] = (await pull_page(live, space, client_id, token)).drafts
+        assert (change.status, change.restorable_until) == (DraftStatus.DELETED, datetime(2026, 12, 1, tzinfo=UTC))
+        assert change.fields == [] and change.removed_paths == []
+
+    async def test_submitted_and_migrated_drafts_carry_their_ids(self, live: LiveServer) -> None:
+        space = new_space()
+        application_id = uuid.uuid4()
+        draft = await write(
+            space,
+            values={"a": "1"},
+            status=DraftStatus.SUBMITTED,
+            application_id=application_id,
+            required_form_version="v2",
+        )
+        [change] = (await pull_page(live, space, uuid.uuid4(), None)).drafts
+        assert (change.draft_id, change.status, change.application_id, change.required_form_version) == (
+            draft,
+            DraftStatus.SUBMITTED,
+            application_id,
+            "v2",
+        )

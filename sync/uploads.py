@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from api.identity.tokens import AccessClaims
 from api.kit.clock import Clock
 from api.models.sync import AttachmentStatus, Blob, BlobStatus, Draft, DraftBlobRef, SyncClient, SyncSpace, Upload
+from sync import spaces
 
 CHUNK_SIZE = 1024 * 1024
 MAX_FILE_SIZE = 50 * 1024 * 1024
@@ -92,10 +93,8 @@ class Storage:
 
 
 def space_of(claims: AccessClaims) -> str:
-    """The caller's space (decision 1): the enterprise acted for, else the person."""
-    if claims.acting_as_enterprise_id is not None:
-        return f"E:{claims.acting_as_enterprise_id}"
-    return f"P:{claims.subject}"
+    """Kept for callers of `uploads.space_of`; the space derivation lives in sync.spaces."""
+    return spaces.space_of(claims)
 
 
 def _lock(upload_id: uuid.UUID) -> asyncio.Lock:

@@ -133,7 +133,7 @@ async def _write_fields(
     )
     for path in dict.fromkeys(path for path, _ in changes):
         final = result.get(path)
-        columns = {
+        columns: dict[str, Any] = {
             "value_hash": value_hash(final),
             "version": v,
             "writer_client_id": ctx.client_id,

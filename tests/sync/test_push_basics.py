@@ -3,8 +3,6 @@ field rule's writes, conflicts and resolution, delete and restore."""
 
 from __future__ import annotations
 
-import uuid
-
 from api.models.sync import (
     ConflictStatus,
     Draft,
@@ -18,8 +16,8 @@ from api.models.sync import (
 )
 from sync.contract import PushRejected, SyncErrorCode, SyncMutationType
 from sync.merge import map_hash, value_hash
-from tests.sync.test_push_kit import Device, fields_of, new_draft, op, person_claims
 from tests.support.client import Api
+from tests.sync.test_push_kit import Device, fields_of, new_draft, op, person_claims
 
 
 async def test_create_edit_and_byte_identical_replay(api: Api) -> None:

@@ -25,9 +25,9 @@ from sync.contract import (
     SyncErrorCode,
 )
 from sync.deps import SyncDeps
-from sync.snapshot import ensure_space, read_snapshot
+from sync.snapshot import read_snapshot
 from sync.snapshot_drafts import draft_changes, estimated_size
-from sync.uploads import space_of
+from sync.spaces import ensure_space, space_of
 
 log = logging.getLogger("zsb.sync.pull")
 

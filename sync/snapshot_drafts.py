@@ -22,6 +22,7 @@ from api.models.sync import (
     DraftField,
     SyncQuarantine,
 )
+from sync import template_registry
 from sync.contract import (
     AttachmentStateView,
     ConflictCandidateView,
@@ -29,7 +30,7 @@ from sync.contract import (
     FieldConflictView,
     FieldValueView,
 )
-from sync.merge import item_fields, map_hash
+from sync.merge import item_fields, map_hash, value_hash
 from sync.uploads import attachment_statuses
 
 # Per field and per draft, what the JSON of a DraftChange adds around the values (keys, hash, version).
@@ -75,8 +76,8 @@ async def _fields(drafts: list[Draft], floor: int) -> dict[uuid.UUID, list[_Fiel
     if delta:
         rows += await DraftField.filter(draft_id__in=delta, version__gt=floor).values_list(*columns)
     found: dict[uuid.UUID, list[_FieldRow]] = defaultdict(list)
-    for draft_id, path, value, value_hash, version in rows:
-        found[_uuid(draft_id)].append(_FieldRow(path, value, value_hash, version))
+    for draft_id, path, value, hashed, version in rows:
+        found[_uuid(draft_id)].append(_FieldRow(path, value, hashed, version))
     return found
 
 
@@ -104,24 +105,37 @@ async def _candidates(conflict_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Con
     return found
 
 
-async def _server_sides(conflicts: list[DraftConflict]) -> dict[uuid.UUID, tuple[Any, str]]:
-    """A conflict's server value is the field's current value, or, when no field row exists at its path (an edit
-    beat a REMOVE_ITEM, §8.4), the item's `{path: value}` map. Read whole, whatever the delta of the page."""
+async def _is_item_conflict(draft: Draft, path: str, paths: set[str]) -> bool:
+    """The push's reading of a conflict's path (an item of a repeating group that is no field of its own); with
+    the template unknown to this instance (rolling deploy), a path with no field row but fields under it."""
+    template = await template_registry.find(draft.service_code, draft.form_version)
+    if template is not None:
+        return template.field_for(path) is None and template.is_item_path(path)
+    prefix = path + "/"
+    return path not in paths and any(p.startswith(prefix) for p in paths)
+
+
+async def _server_sides(drafts: list[Draft], conflicts: list[DraftConflict]) -> dict[uuid.UUID, tuple[Any, str]]:
+    """A conflict's server value is the field's current value, or, when an edit beat a REMOVE_ITEM (§8.4), the
+    item's `{path: value}` map. Read whole, whatever the delta of the page."""
     if not conflicts:
         return {}
-    draft_ids = list({c.draft_id for c in conflicts})
-    values: dict[uuid.UUID, dict[str, tuple[Any, str]]] = defaultdict(dict)
-    columns = ("draft_id", "path", "value", "value_hash")
-    for draft_id, path, value, value_hash in await DraftField.filter(draft_id__in=draft_ids).values_list(*columns):
-        values[_uuid(draft_id)][path] = (value, value_hash)
+    by_id = {d.id: d for d in drafts}
+    values: dict[uuid.UUID, dict[str, Any]] = defaultdict(dict)
+    columns = ("draft_id", "path", "value")
+    for draft_id, path, value in await DraftField.filter(
+        draft_id__in=list({c.draft_id for c in conflicts})
+    ).values_list(*columns):
+        values[_uuid(draft_id)][path] = value
     sides: dict[uuid.UUID, tuple[Any, str]] = {}
     for conflict in conflicts:
         draft_values = values[conflict.draft_id]
-        if conflict.path in draft_values:
-            sides[conflict.id] = draft_values[conflict.path]
-        else:
-            item = item_fields({p: v for p, (v, _) in draft_values.items()}, conflict.path)
+        if await _is_item_conflict(by_id[conflict.draft_id], conflict.path, set(draft_values)):
+            item = item_fields(draft_values, conflict.path)
             sides[conflict.id] = (item, map_hash(item))
+        else:
+            value = draft_values.get(conflict.path)
+            sides[conflict.id] = (value, value_hash(value))
     return sides
 
 
@@ -155,7 +169,7 @@ async def draft_changes(space_id: str, drafts: list[Draft], floor: int, now: dat
     conflicts = await _conflicts(ids)
     every_conflict = [c for found in conflicts.values() for c in found]
     candidates = await _candidates([c.id for c in every_conflict])
-    sides = await _server_sides(every_conflict)
+    sides = await _server_sides(drafts, every_conflict)
     attachments = await _attachments(space_id, ids, now)
     quarantined = await _quarantine_counts(space_id, ids)
     changes = []

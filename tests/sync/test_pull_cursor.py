@@ -74,7 +74,7 @@ class TestUsableCursor:
 
 class TestResets:
     async def test_missing_cursor_is_a_full_snapshot(self, live: LiveServer, seeded: Any) -> None:
-        space, client_id, draft_id, _ = seeded
+        space, client_id, _, _ = seeded
         page = await assert_reset(live, space, client_id, None)
         assert [sorted(f.path for f in d.fields) for d in page.drafts] == [["name", "phone"]]
 
@@ -92,7 +92,7 @@ class TestResets:
             await assert_reset(live, space, client_id, tampered)
         [record] = [r for r in caplog.records if r.name == "zsb.sync.pull"]
         assert record.levelno == logging.WARNING
-        assert getattr(record, "reason") == "BAD_SIGNATURE"
+        assert record.__dict__["reason"] == "BAD_SIGNATURE"
         assert tampered not in record.getMessage() and tampered.split(".")[0] not in str(record.__dict__)
 
     async def test_a_cursor_of_another_space_resets_and_is_security_logged(
@@ -106,7 +106,7 @@ class TestResets:
             page = await assert_reset(live, other, other_client, token)
         assert len(page.drafts) == 1
         [record] = [r for r in caplog.records if r.name == "zsb.sync.pull"]
-        assert record.levelno == logging.WARNING and getattr(record, "reason") == "FOREIGN_SPACE"
+        assert record.levelno == logging.WARNING and record.__dict__["reason"] == "FOREIGN_SPACE"
 
     async def test_old_epoch_resets(self, live: LiveServer, seeded: Any, caplog: pytest.LogCaptureFixture) -> None:
         space, client_id, _, token = seeded
@@ -115,7 +115,7 @@ class TestResets:
             page = await assert_reset(live, space, client_id, token)
         assert page.server_epoch == (await space_row(space)).epoch
         [record] = [r for r in caplog.records if r.name == "zsb.sync.pull"]
-        assert record.levelno == logging.INFO and getattr(record, "reason") == "EPOCH_CHANGED"
+        assert record.levelno == logging.INFO and record.__dict__["reason"] == "EPOCH_CHANGED"
 
     async def test_a_cursor_from_the_future_resets(self, live: LiveServer, seeded: Any) -> None:
         space, client_id, _, token = seeded

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from api.models.sync import AttachmentStatus, Blob, BlobStatus, ConflictStatus, DraftConflict, DraftStatus
+from sync import template_registry
 from sync.merge import map_hash, value_hash
+from sync.templates import derive
 from tests.support.client import LiveServer
 from tests.sync.test_pull_cursor import pull_page, synced
 from tests.sync.test_pull_seed import (
@@ -21,6 +24,16 @@ from tests.sync.test_pull_seed import (
 )
 
 SHA_A, SHA_B = "a" * 64, "b" * 64
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "fax": {"type": "string"},
+        "members": {
+            "type": "object",
+            "additionalProperties": {"type": "object", "properties": {"nm": {"type": "string"}}},
+        },
+    },
+}
 
 
 class TestConflicts:
@@ -50,6 +63,19 @@ class TestConflicts:
         item = {"members/m3/age": "30", "members/m3/name": "李四"}
         assert (on_item.server_value, on_item.server_hash) == (item, map_hash(item))
         assert [(c.value, c.value_hash) for c in on_item.candidates] == [(None, value_hash(None))]
+
+    async def test_with_its_template_known_a_conflict_on_an_unwritten_field_holds_null(self, live: LiveServer) -> None:
+        # The draft's form names `fax` a field and `members/*` a group: the template decides, as the push does.
+        service = f"S{uuid.uuid4().hex[:12]}"
+        template_registry.register(derive(service, "1", SCHEMA))
+        space = new_space()
+        draft = await write(space, values={"members/m3/nm": "王五"}, service_code=service, form_version="1")
+        on_field = await open_conflict(space, draft, "fax", ["010"])
+        on_item = await open_conflict(space, draft, "members/m3", [None])
+        [change] = (await pull_page(live, space, uuid.uuid4(), None)).drafts
+        sides = {c.id: (c.server_value, c.server_hash) for c in change.open_conflicts}
+        item = {"members/m3/nm": "王五"}
+        assert sides == {on_field: (None, value_hash(None)), on_item: (item, map_hash(item))}
 
 
 class TestAttachmentsAndQuarantine:

@@ -38,6 +38,7 @@ from api.supervision.jobs import scan_deadlines
 from payments import tasks as payment_tasks
 from payments import tasks_relay as payment_relay_consumer
 from payments.deps import PaymentsDeps
+from sync import gc as sync_gc
 from sync.uploads import Storage, expire_uploads
 
 log = logging.getLogger("zsb.worker")
@@ -58,6 +59,13 @@ async def expire_sync_uploads(ctx: dict[str, Any]) -> int:
     clock: Clock = ctx.get("clock") or SystemClock()
     var_dir: Path = ctx.get("var_dir") or Settings().var_dir
     return await expire_uploads(Storage(var_dir, clock))
+
+
+async def collect_sync_garbage(ctx: dict[str, Any]) -> dict[str, int]:
+    """Draft sync GC: deleted drafts past their 30 days, results and quarantine past 90, blobs unused for 30."""
+    clock: Clock = ctx.get("clock") or SystemClock()
+    var_dir: Path = ctx.get("var_dir") or Settings().var_dir
+    return (await sync_gc.collect(var_dir, clock.now())).__dict__
 
 
 # Outbox relays keep no result, so that a kick's de-dup job id is free again as soon as a run ends.
@@ -86,6 +94,7 @@ FUNCTIONS: list[arq.worker.Function] = [
     arq.worker.func(scan_deadlines),
     arq.worker.func(prune_outbox_receipts),
     arq.worker.func(expire_sync_uploads),
+    arq.worker.func(collect_sync_garbage),
     *map(arq.worker.func, PAYMENT_JOBS),
     *(arq.worker.func(job, keep_result=0) for _, job in RELAYS),
 ]
@@ -94,6 +103,7 @@ CRON_JOBS = [
     cron(purge_expired_sessions, hour={19}, minute={30}, run_at_startup=False),
     cron(prune_outbox_receipts, hour={19}, minute={40}, run_at_startup=False),
     cron(expire_sync_uploads, minute={25}, run_at_startup=False),
+    cron(collect_sync_garbage, hour={19}, minute={50}, run_at_startup=False),  # 03:50 Beijing
     cron(sweep_licenses, hour={16}, minute={5}, run_at_startup=False),
     cron(expire_unrated_ratings, hour={16}, minute={20}, run_at_startup=False),
     # 补正 deadlines are moments, not days: checked every hour.

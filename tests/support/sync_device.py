@@ -59,7 +59,7 @@ HISTORY = """query History($draftId: ID!, $after: String) { draftHistory(draftId
   pageInfo { hasNextPage endCursor } } }"""
 QUARANTINE = (
     """query Quarantine($draftId: ID!, $after: String) {
-  quarantinedOps(draftId: $draftId, first: 100, after: $after) {
+  quarantinedOps(draftId: $draftId, first: 50, after: $after) {
     edges { cursor node { ...QOp } } pageInfo { hasNextPage endCursor } } }
 """
     + QUARANTINED

@@ -7,9 +7,10 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from api.http.health import MetricsMiddleware, healthz, metrics, readyz
 from api.http.request_id import RequestIdMiddleware
@@ -24,6 +25,11 @@ from api.settings import Environment, Settings
 async def graphql(request: Request) -> Response:
     services: Services = request.app.state.services
     return await services.graphql(request)
+
+
+async def graphql_subscriptions(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    await services.graphql.websocket(websocket)
 
 
 class SandboxMount:
@@ -47,6 +53,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     clock = clock or (ShiftableClock() if settings.env is Environment.TEST else SystemClock())
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Subscriptions (graphql-transport-ws) on the same path, as graphql.md §1 has clients connect.
+        WebSocketRoute("/graphql", graphql_subscriptions),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),

@@ -23,6 +23,8 @@ from graphql import (
     GraphQLUnionType,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
@@ -35,6 +37,11 @@ from api.kit.pagination import DEFAULT_FIRST
 
 _AT_MOST = re.compile(r"at most (\d[\d,]*)", re.IGNORECASE)
 DEFAULT_LIST_MAX = 100
+# sync-protocol.md §6 / graphql.md §3: the two sync operations are bounded by the server, not their selection:
+# every selected field counts once, plus the pull's clamped `limit` (default 50, 1..200) or the number of
+# mutations pushed. A push of more than 100 is answered PAYLOAD_TOO_LARGE without results, so it counts 100:
+# refusing it here as too costly would pre-empt that typed answer.
+PULL_LIMIT_DEFAULT, PULL_LIMIT_MAX, PUSH_MAX = 50, 200, 100
 
 
 def declared_max(field: GraphQLField) -> int:
@@ -87,6 +94,9 @@ class _Costing:
         definition = self._fields(parent).get(node.name.value)
         if definition is None:
             return 1
+        budget = self._sync_budget(parent, node)
+        if budget is not None:
+            return 1 + self.flat(node.selection_set, seen) + budget
         own = self._argument_bound(definition, node)
         named = get_named_type(definition.type)
         if isinstance(get_nullable_type(definition.type), GraphQLList):
@@ -94,6 +104,51 @@ class _Costing:
             return 1 + (own or pending or declared_max(definition)) * max(inner, 1)
         # A connection: its `first` reaches the edges below it, not this object field itself.
         return 1 + self.selection(named, node.selection_set, seen, own)
+
+    def flat(self, selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:
+        """Every field selected below, once each, lists not multiplied."""
+        total = 0
+        for node in selection_set.selections if selection_set else ():
+            if isinstance(node, FieldNode):
+                total += 1 + self.flat(node.selection_set, seen)
+            elif isinstance(node, InlineFragmentNode):
+                total += self.flat(node.selection_set, seen)
+            elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+                fragment = self.fragments.get(node.name.value)
+                if fragment is not None:
+                    total += self.flat(fragment.selection_set, seen | {node.name.value})
+        return total
+
+    def _sync_budget(self, parent: object, node: FieldNode) -> int | None:
+        name = node.name.value
+        if name not in ("syncPull", "syncPush") or parent not in (self.schema.query_type, self.schema.mutation_type):
+            return None
+        given = self._input(node)
+        if name == "syncPush":
+            mutations = given.get("mutations")
+            return min(len(mutations), PUSH_MAX) if isinstance(mutations, list) else PUSH_MAX
+        limit = given.get("limit")
+        return max(1, min(limit, PULL_LIMIT_MAX)) if isinstance(limit, int) else PULL_LIMIT_DEFAULT
+
+    def _input(self, node: FieldNode) -> dict[str, object]:
+        """The `input` argument as far as a budget reads it: `limit` as an int, `mutations` as a list."""
+        for argument in node.arguments or ():
+            value = argument.value
+            if argument.name.value != "input":
+                continue
+            if isinstance(value, VariableNode):
+                found = self.variables.get(value.name.value)
+                return found if isinstance(found, dict) else {}
+            if isinstance(value, ObjectValueNode):
+                given: dict[str, object] = {}
+                for item in value.fields:
+                    inner = item.value
+                    if isinstance(inner, IntValueNode):
+                        given[item.name.value] = int(inner.value)
+                    elif isinstance(inner, ListValueNode):
+                        given[item.name.value] = list(inner.values)
+                return given
+        return {}
 
     def _argument_bound(self, definition: GraphQLField, node: FieldNode) -> int | None:
         for argument in node.arguments or ():
@@ -131,9 +186,17 @@ _COSTS_MAX = 2048
 
 
 def _bounding(variables: dict[str, object]) -> tuple[tuple[str, int], ...]:
-    """The variables the walk can read as a bound: `_argument_bound` uses a variable only when it is an int, so
-    the others (a mutation's whole input, an idempotency key) need not make every request a cache miss."""
-    return tuple(sorted((name, value) for name, value in variables.items() if isinstance(value, int)))
+    """The variables the walk can read as a bound: `_argument_bound` uses a variable only when it is an int, and
+    the sync budgets an input's `limit` and number of `mutations`, so the rest (a mutation's whole input, an
+    idempotency key) need not make every request a cache miss."""
+    bounds = [(name, value) for name, value in variables.items() if isinstance(value, int)]
+    for name, value in variables.items():
+        if isinstance(value, dict):
+            if isinstance(value.get("limit"), int):
+                bounds.append((f"{name}.limit", value["limit"]))
+            if isinstance(value.get("mutations"), list):
+                bounds.append((f"{name}.mutations", len(value["mutations"])))
+    return tuple(sorted(bounds))
 
 
 def _cached_cost(key: _CostKey, compute: Callable[[], int]) -> int:

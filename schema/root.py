@@ -44,7 +44,9 @@ from schema.ratings.queries import RatingQuery
 from schema.scalars import SCALAR_MAP
 from schema.supervision.mutations import SupervisionMutation
 from schema.supervision.queries import SupervisionQuery
+from schema.sync.mutations import SyncMutation
 from schema.sync.queries import SyncQuery
+from schema.sync.subscriptions import SyncSubscription
 from schema.sync.uploads import SyncUploadMutation, SyncUploadQuery
 from schema.validation import ValidationCache
 
@@ -80,8 +82,14 @@ class Mutation(
     RatingMutation,
     SupervisionMutation,
     PaymentsMutation,
+    SyncMutation,
     SyncUploadMutation,
 ):
+    pass
+
+
+@strawberry.type
+class Subscription(SyncSubscription):
     pass
 
 
@@ -110,6 +118,7 @@ def build_schema(limits: GraphQLSettings, *, introspection: bool) -> strawberry.
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Error],
         extensions=extensions,
         # Money is the Fen scalar (payments.md §7), registered like the shared scalars through the scalar map.

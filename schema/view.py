@@ -14,8 +14,20 @@ from typing import Any
 
 import orjson
 import strawberry
-from starlette.requests import Request
+from graphql import (
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    get_nullable_type,
+    is_input_type,
+    parse,
+)
+from graphql.utilities import type_from_ast
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
@@ -30,7 +42,9 @@ from api.kit.redis import Bucket
 from api.settings import GraphQLSettings
 from payments.deps import PaymentsDeps
 from schema import caching
+from schema import websocket as subscriptions
 from schema.context import Context
+from schema.sync.inputs import SERVICE_CAPPED_CEILING, SERVICE_CAPPED_LISTS
 from sync.deps import SyncDeps
 
 log = logging.getLogger("zsb.graphql")
@@ -72,7 +86,54 @@ def _longest_list(value: object) -> int:
     return 0
 
 
-def client_ip(request: Request, trusted_proxies: list[str]) -> str:
+def _overlong_list(
+    schema: GraphQLSchema, query: str, operation_name: str | None, variables: dict[str, Any], cap: int, max_tokens: int
+) -> bool:
+    """Whether a variable holds a list over `cap` that no specification caps itself.
+
+    Some lists answer their own limit with a typed error (graphql.md §3: "the specification's check replaces the
+    generic one"): syncPush's `mutations` (over 100 → SyncPushRejected PAYLOAD_TOO_LARGE) and a mutation's `ops`
+    (→ that mutation REJECTED VALUE_TOO_LARGE). A generic INPUT_LIST_TOO_LONG there would turn a typed answer the
+    device acts on into a top-level error it cannot. Those lists still stop at SERVICE_CAPPED_CEILING × `cap`, so
+    that the coercion work for an absurd batch stays bounded below what the 1 MiB body alone would allow.
+
+    Reading the variables' declared types needs the document, so this runs only when the cheap untyped walk found a
+    list over the cap; a document that does not parse is left to execution to refuse.
+    """
+    try:
+        document = parse(query, max_tokens=max_tokens)
+    except GraphQLError:
+        return False
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        if operation_name is not None and (definition.name is None or definition.name.value != operation_name):
+            continue
+        for variable in definition.variable_definitions or ():
+            kind = type_from_ast(schema, variable.type)
+            name = variable.variable.name.value
+            if is_input_type(kind) and name in variables and _typed_overlong(variables[name], kind, cap, cap):
+                return True
+    return False
+
+
+def _typed_overlong(value: object, kind: Any, cap: int, limit: int) -> bool:
+    kind = get_nullable_type(kind)
+    if isinstance(kind, GraphQLList) and isinstance(value, list):
+        return len(value) > limit or any(_typed_overlong(item, kind.of_type, cap, cap) for item in value)
+    if isinstance(kind, GraphQLInputObjectType) and isinstance(value, dict):
+        for name, field in kind.fields.items():
+            own = (kind.name, name) in SERVICE_CAPPED_LISTS
+            if name in value and _typed_overlong(
+                value[name], field.type, cap, cap * SERVICE_CAPPED_CEILING if own else cap
+            ):
+                return True
+        return False
+    # A scalar (JSON) holds its lists untyped; anything else is left to validation to refuse.
+    return _longest_list(value) > limit
+
+
+def client_ip(request: HTTPConnection, trusted_proxies: list[str]) -> str:
     peer = request.client.host if request.client else "unknown"
     forwarded = request.headers.get("x-forwarded-for")
     if forwarded and peer in trusted_proxies:
@@ -94,6 +155,7 @@ class GraphQLEndpoint:
         sync: SyncDeps | None = None,
     ) -> None:
         self.schema = schema
+        self.graphql_schema: GraphQLSchema = schema._schema
         self.identity = identity
         self.payments = payments  # passed to every request's context
         self.upload_root = upload_root
@@ -117,7 +179,7 @@ class GraphQLEndpoint:
         ip = client_ip(request, self.trusted_proxies)
         try:
             principal = self._principal(request, ip)
-            limited = await self._admit(principal)
+            limited = await self.admit(principal)
         except Unauthenticated as exc:
             return _error(exc.message, "UNAUTHENTICATED", 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         if limited is not None:
@@ -130,8 +192,12 @@ class GraphQLEndpoint:
             return _error(str(exc), "BAD_REQUEST", 400)
         return await self._execute(request, principal, payload)
 
+    async def websocket(self, websocket: WebSocket) -> None:
+        """Subscriptions (graphql-transport-ws) on the same path; see schema.websocket."""
+        await subscriptions.serve(self, websocket, client_ip(websocket, self.trusted_proxies))
+
     def _principal(self, request: Request, ip: str) -> Principal:
-        """The caller as the token says; whether its session was revoked is checked by `_admit`."""
+        """The caller as the token says; whether its session was revoked is checked by `admit`."""
         header = request.headers.get("authorization", "")
         if not header:
             return Principal(None, ip)
@@ -140,7 +206,7 @@ class GraphQLEndpoint:
             raise Unauthenticated("use Authorization: Bearer <access token>")
         return Principal(self.verified.verify(token.strip()), ip)
 
-    async def _admit(self, principal: Principal) -> Response | None:
+    async def admit(self, principal: Principal) -> Response | None:
         """The revocation check and the rate limits in one Redis round trip: a revoked session raises
         Unauthenticated without charging any bucket; an empty bucket answers 429."""
         now_ms = int(self.identity.clock.now().timestamp() * 1000)
@@ -221,7 +287,12 @@ class GraphQLEndpoint:
         variables = payload.get("variables") or {}
         if not isinstance(variables, dict):
             return _error("variables must be an object", "BAD_REQUEST", 400)
-        if _longest_list(variables) > self.limits.max_input_list:
+        operation_name = payload.get("operationName")
+        chosen_operation = operation_name if isinstance(operation_name, str) else None
+        cap = self.limits.max_input_list
+        if _longest_list(variables) > cap and _overlong_list(
+            self.graphql_schema, query, chosen_operation, variables, cap, self.limits.max_tokens
+        ):
             return _error(
                 f"input lists hold at most {self.limits.max_input_list} items",
                 "INPUT_LIST_TOO_LONG",
@@ -236,8 +307,6 @@ class GraphQLEndpoint:
             upload_root=self.upload_root,
             sync=self.sync,
         )
-        operation_name = payload.get("operationName")
-        chosen_operation = operation_name if isinstance(operation_name, str) else None
         cache_key = None
         if caching.is_public_read(
             method=request.method,

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 
+from api.identity.tokens import AccessClaims
 from api.kit.redis import Redis
+from api.models.sync import SyncClient
+from sync.uploads import space_of
 
 log = logging.getLogger("zsb.sync.poke")
 
@@ -51,3 +55,22 @@ async def pokes(redis: Redis, space_id: str) -> AsyncIterator[int]:
             await pubsub.unsubscribe()
         with contextlib.suppress(Exception):
             await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+class PokeRefused(Exception):
+    """The subscription names no client of the caller's space."""
+
+    code = "NOT_FOUND"
+
+
+async def client_space(claims: AccessClaims, client_id: str) -> str:
+    """The caller's space, when `client_id` is a client registered there (a device subscribes after its first
+    push). An unknown id and another space's get the same refusal: no existence oracle (§8.3)."""
+    space_id = space_of(claims)
+    try:
+        parsed = uuid.UUID(client_id)
+    except ValueError:
+        raise PokeRefused("no such client in your space") from None
+    if not await SyncClient.exists(client_id=parsed, space_id=space_id):
+        raise PokeRefused("no such client in your space")
+    return space_id

@@ -82,6 +82,13 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class DraftOrigin:
+    draft_id: uuid.UUID
+    content_hash: str
+    form_version: str
+
+
+@dataclass(frozen=True)
 class Submission:
     idempotency_key: str
     service_code: str
@@ -94,6 +101,9 @@ class Submission:
     situations: list[rules.SituationAnswer] = field(default_factory=list)
     contact: Contact | None = None
     query_password: str | None = None
+    # A submission of a synced draft (sync-protocol.md §10): the item version is the one whose form the draft was
+    # filled against, the draft's id backs up "one application per draft", and its content hash is kept.
+    draft: DraftOrigin | None = None
 
     def fingerprint(self) -> str:
         """What makes two requests the same submission (the query password is left out: never hashed fast)."""
@@ -170,7 +180,23 @@ async def find_item(service_code: str, version: int | None, handle_item_code: st
     if found is None:
         path = ["version"] if version is not None else ["serviceCode"]
         raise NotFound("no such service (实施编码 and version)", path=path, code="ITEM_NOT_FOUND")
-    item = found.row
+    return open_item(found.row, found.superseded)
+
+
+async def find_item_by_form(service_code: str, form_version: str) -> ServiceItem:
+    """The public item version whose form a draft was filled against: the published one if several share it."""
+    code = service_code.strip().upper()
+    rows = await ServiceItem.filter(
+        task_code=code, form_version=form_version, status__in=list(catalog.PUBLIC_STATUSES)
+    ).order_by("-version")
+    if not rows:
+        raise NotFound("no such service (实施编码 and form version)", path=["serviceCode"], code="ITEM_NOT_FOUND")
+    chosen = next((row for row in rows if row.status == ItemStatus.PUBLISHED), rows[0])
+    return open_item(chosen, chosen.status == ItemStatus.SUPERSEDED)
+
+
+def open_item(item: ServiceItem, superseded: bool) -> ServiceItem:
+    """The item version if it accepts online applications, else the Conflict saying why not."""
     refusals = {
         ItemStatus.SUPERSEDED: (
             "ITEM_VERSION_SUPERSEDED",
@@ -180,8 +206,8 @@ async def find_item(service_code: str, version: int | None, handle_item_code: st
         ItemStatus.SUSPENDED: ("ITEM_SUSPENDED", ["serviceCode"], "this service is suspended for now"),
         ItemStatus.CANCELLED: ("ITEM_CANCELLED", ["serviceCode"], "this service has been cancelled"),
     }
-    if found.superseded or item.status in refusals:
-        code, path, message = refusals[ItemStatus.SUPERSEDED if found.superseded else item.status]
+    if superseded or item.status in refusals:
+        code, path, message = refusals[ItemStatus.SUPERSEDED if superseded else item.status]
         raise Conflict(message, path=path, code=code)
     if item.online_depth_level < ONLINE_APPLICATION_DEPTH:
         raise Conflict(
@@ -223,12 +249,16 @@ async def find_materials_context(
 
 
 async def submit(claims: AccessClaims, sub: Submission, now: datetime, pii: PiiCipher) -> Submitted:
+    """Inside a caller's transaction (a draft's SUBMIT), this one nests as a savepoint: a refusal leaves nothing."""
     _check_basics(sub)
     fingerprint = sub.fingerprint()
     replayed = await _replay(claims, sub, fingerprint)
     if replayed is not None:
         return replayed
-    item = await find_item(sub.service_code, sub.version, sub.handle_item_code)
+    if sub.draft is not None:
+        item = await find_item_by_form(sub.service_code, sub.draft.form_version)
+    else:
+        item = await find_item(sub.service_code, sub.version, sub.handle_item_code)
     who = await applicants.resolve(claims, sub.applicant, item, now, pii)
     resolved = await find_materials_context(item, sub.materials, sub.situations, who.wallet, now)
     problems = form_problems(item, sub.form_data) + resolved.problems
@@ -304,6 +334,8 @@ async def _create(
         apply_time=now,
         form_version=item.form_version,
         form_data=sub.form_data,
+        draft_id=None if sub.draft is None else sub.draft.draft_id,
+        content_hash=None if sub.draft is None else sub.draft.content_hash,
         query_password_hash=password_hash,
         last_seq=1,
         created_at=now,

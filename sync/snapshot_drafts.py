@@ -31,6 +31,7 @@ from sync.contract import (
     FieldValueView,
 )
 from sync.merge import item_fields, map_hash, value_hash
+from sync.templates import FormTemplate
 from sync.uploads import attachment_statuses
 
 # Per field and per draft, what the JSON of a DraftChange adds around the values (keys, hash, version).
@@ -105,10 +106,9 @@ async def _candidates(conflict_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Con
     return found
 
 
-async def _is_item_conflict(draft: Draft, path: str, paths: set[str]) -> bool:
+def _is_item_conflict(template: FormTemplate | None, path: str, paths: set[str]) -> bool:
     """The push's reading of a conflict's path (an item of a repeating group that is no field of its own); with
     the template unknown to this instance (rolling deploy), a path with no field row but fields under it."""
-    template = await template_registry.find(draft.service_code, draft.form_version)
     if template is not None:
         return template.field_for(path) is None and template.is_item_path(path)
     prefix = path + "/"
@@ -120,17 +120,21 @@ async def _server_sides(drafts: list[Draft], conflicts: list[DraftConflict]) -> 
     item's `{path: value}` map. Read whole, whatever the delta of the page."""
     if not conflicts:
         return {}
-    by_id = {d.id: d for d in drafts}
+    conflicted = {c.draft_id for c in conflicts}
+    by_id = {d.id: d for d in drafts if d.id in conflicted}
     values: dict[uuid.UUID, dict[str, Any]] = defaultdict(dict)
     columns = ("draft_id", "path", "value")
-    for draft_id, path, value in await DraftField.filter(
-        draft_id__in=list({c.draft_id for c in conflicts})
-    ).values_list(*columns):
+    for draft_id, path, value in await DraftField.filter(draft_id__in=list(conflicted)).values_list(*columns):
         values[_uuid(draft_id)][path] = value
+    forms = {(d.service_code, d.form_version) for d in by_id.values()}
+    # One lookup per form, not per conflict: an unknown form is not cached by the registry.
+    templates = {form: await template_registry.find(*form) for form in forms}
     sides: dict[uuid.UUID, tuple[Any, str]] = {}
     for conflict in conflicts:
         draft_values = values[conflict.draft_id]
-        if await _is_item_conflict(by_id[conflict.draft_id], conflict.path, set(draft_values)):
+        draft = by_id[conflict.draft_id]
+        template = templates[(draft.service_code, draft.form_version)]
+        if _is_item_conflict(template, conflict.path, set(draft_values)):
             item = item_fields(draft_values, conflict.path)
             sides[conflict.id] = (item, map_hash(item))
         else:

@@ -194,7 +194,7 @@ class TestBlobs:
         await gc.purge_blobs(root, real_now() + timedelta(days=29))
         assert await Blob.filter(space_id=space.space_id).count() == 5
         await gc.purge_blobs(root, real_now() + timedelta(days=31))
-        kept = set(await Blob.filter(space_id=space.space_id).values_list("sha256", flat=True))
+        kept = {str(s) for s in await Blob.filter(space_id=space.space_id).values_list("sha256", flat=True)}
         assert kept == {referenced, by_application, reuploaded}
         assert await Blob.filter(space_id=other.space_id, sha256=shared).exists()
         assert {sha: path.exists() for sha, path in files.items()} == {

@@ -342,6 +342,20 @@ class SyncDevice:
         body = {"query": PUSH, "variables": {"input": self.push_input(ids, **overrides)}}
         return await self.send_push(body, lose_ack=lose_ack)
 
+    async def push_raw(self, mutations: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
+        """Push mutations the test built itself (malformed ones included); they never join the queue."""
+        data: dict[str, Any] = {
+            "clientId": self.client_id,
+            "platform": self.platform,
+            "protocolVersion": PROTOCOL_VERSION,
+            "mutations": mutations,
+        }
+        data.update(overrides)
+        answer = await self.send_push({"query": PUSH, "variables": {"input": data}})
+        if answer["__typename"] == "SyncPushPayload":
+            self.next_id = max(self.next_id, int(answer["lastMutationId"]) + 1)
+        return answer
+
     async def resend_last(self) -> dict[str, Any]:
         assert self.last_push_body is not None
         return await self.send_push(copy.deepcopy(self.last_push_body))

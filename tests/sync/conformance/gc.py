@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
-
+from sync import gc
 from sync.uploads import Storage, expire_uploads
 from tests.support.client import LiveServer
 
@@ -23,6 +22,7 @@ async def expire_uploads_at(live: LiveServer, moment: datetime) -> int:
     return await expire_uploads(Storage(live.settings.var_dir, StoppedClock(moment)))
 
 
-async def collect_garbage(live: LiveServer, moment: datetime) -> None:
-    """Tombstones past restorable_until purged and min_valid_version raised (decision 4, §9)."""
-    pytest.fail("sync.gc has not landed yet")
+async def collect_garbage(live: LiveServer, moment: datetime) -> gc.GcReport:
+    """The sync GC as its cron runs it, at `moment`: tombstones past restorable_until purged and
+    min_valid_version raised (decision 4, §9), old results, quarantine entries and unreferenced blobs dropped."""
+    return await gc.collect(live.app.state.services.sync.upload_root, moment)

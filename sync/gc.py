@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tortoise.expressions import Q
+
 from api.models import Application
 from api.models.sync import (
     AttachmentStatus,
@@ -158,8 +160,11 @@ async def _pinned(space_id: str, hashes: list[str], now: datetime) -> set[str]:
         )
         pinned |= {sha256 for draft_id, sha256 in refs if draft_id in in_space}
     kind, _, owner = space_id.partition(":")
-    applicant = {"applicant_person_id": owner} if kind == "P" else {"applicant_enterprise_id": owner}
-    for form_data in await Application.filter(draft_id__isnull=False, **applicant).values_list("form_data", flat=True):
+    applicant = Q(applicant_person_id=owner) if kind == "P" else Q(applicant_enterprise_id=owner)
+    # Made from a draft still here, or by the space's applicant from a draft since purged.
+    drafts = await Draft.filter(space_id=space_id, application_id__isnull=False).values_list("id", flat=True)
+    made_here = Q(draft_id__in=list(drafts)) | (applicant & Q(draft_id__isnull=False))
+    for form_data in await Application.filter(made_here).values_list("form_data", flat=True):
         _file_hashes(form_data, pinned)
     recent = Upload.filter(space_id=space_id, sha256__in=hashes, created_at__gte=now - BLOB_RETENTION)
     pinned |= {str(sha256) for sha256 in await recent.values_list("sha256", flat=True)}

@@ -143,17 +143,19 @@ async def blob(space: Space, sha256: str) -> None:
     )
 
 
-async def application_naming(space: Space, sha256: str) -> None:
-    await Application.create(
+async def application_naming(
+    space: Space, sha256: str, draft_id: uuid.UUID | None = None, applicant: uuid.UUID | None = None
+) -> uuid.UUID:
+    application = await Application.create(
         id=uuid.uuid4(),
-        draft_id=uuid.uuid4(),  # its draft may be long gone: the application still needs the file
-        submitted_by_person_id=space.person_id,
+        draft_id=draft_id or uuid.uuid4(),  # its draft may be long gone: the application still needs the file
+        submitted_by_person_id=applicant or space.person_id,
         service_item_id=uuid.uuid4(),
         service_item_version=1,
         task_code="T",
         item_name="测试事项",
         applicant_type="1",
-        applicant_person_id=space.person_id,
+        applicant_person_id=applicant or space.person_id,
         applicant_name="测试申请人",
         applicant_id_type="10",
         channel=ApplicationChannel.APP,
@@ -167,19 +169,25 @@ async def application_naming(space: Space, sha256: str) -> None:
         },
         is_synthetic=True,
     )
+    return application.id
 
 
 class TestBlobs:
     async def test_only_blobs_nobody_uses_for_30_days_go(self, live: LiveServer) -> None:
         space, other = new_space(), new_space()
-        unused, referenced, shared, by_application, reuploaded = (uuid.uuid4().hex * 2 for _ in range(5))
-        files = {sha: blob_file(live, sha) for sha in (unused, referenced, shared, by_application, reuploaded)}
-        for sha in (unused, referenced, shared, by_application, reuploaded):
+        unused, referenced, shared, by_application, by_proxy, reuploaded = (uuid.uuid4().hex * 2 for _ in range(6))
+        every = (unused, referenced, shared, by_application, by_proxy, reuploaded)
+        files = {sha: blob_file(live, sha) for sha in every}
+        for sha in every:
             await blob(space, sha)
         await reference_blob(await write(space, values={"x": "1"}), "photo", referenced)
         await blob(other, shared)  # the other space still uses the file
         await reference_blob(await write(other, values={"x": "1"}), "photo", shared)
         await application_naming(space, by_application)
+        # a proxy (亲友代办) submitted a draft of this space: the application names another applicant
+        proxied = await write(space, values={"x": "2"})
+        made = await application_naming(space, by_proxy, draft_id=proxied, applicant=uuid.uuid4())
+        await Draft.filter(id=proxied).update(application_id=made, status=DraftStatus.SUBMITTED)
         await Upload.create(
             space_id=space.space_id,
             sha256=reuploaded,
@@ -192,16 +200,17 @@ class TestBlobs:
         await Upload.filter(sha256=reuploaded).update(created_at=real_now() + timedelta(days=25))
         root = deps_of(live).upload_root
         await gc.purge_blobs(root, real_now() + timedelta(days=29))
-        assert await Blob.filter(space_id=space.space_id).count() == 5
+        assert await Blob.filter(space_id=space.space_id).count() == 6
         await gc.purge_blobs(root, real_now() + timedelta(days=31))
         kept = {str(s) for s in await Blob.filter(space_id=space.space_id).values_list("sha256", flat=True)}
-        assert kept == {referenced, by_application, reuploaded}
+        assert kept == {referenced, by_application, by_proxy, reuploaded}
         assert await Blob.filter(space_id=other.space_id, sha256=shared).exists()
         assert {sha: path.exists() for sha, path in files.items()} == {
             unused: False,
             referenced: True,
             shared: True,
             by_application: True,
+            by_proxy: True,
             reuploaded: True,
         }
 

@@ -38,6 +38,7 @@ from api.supervision.jobs import scan_deadlines
 from payments import tasks as payment_tasks
 from payments import tasks_relay as payment_relay_consumer
 from payments.deps import PaymentsDeps
+from sync import corrections as sync_corrections
 from sync import gc as sync_gc
 from sync.uploads import Storage, expire_uploads
 
@@ -72,6 +73,7 @@ async def collect_sync_garbage(ctx: dict[str, Any]) -> dict[str, int]:
 RELAYS = [
     (payment_relay_consumer.CONSUMER, payment_tasks.relay_payments),
     (payment_relay.CONSUMER, payment_relay.relay_applications),
+    (sync_corrections.CONSUMER, sync_corrections.relay_corrections),
 ]
 PAYMENT_JOBS: tuple[WorkerCoroutine, ...] = (
     payment_tasks.poll_orders,

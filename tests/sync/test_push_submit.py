@@ -13,10 +13,12 @@ from api.applications import submission
 from api.kit.errors import Conflict
 from api.models import Application, ServiceItem
 from api.models.sync import Draft, DraftStatus, SyncClient, SyncMutationResult, SyncMutationStatus, SyncQuarantine
+from sync import corrections
 from sync.contract import MutationIn, SyncErrorCode, SyncMutationType
 from sync.merge import canonical, map_hash
 from sync.submit_form import flatten, nested
-from tests.applications.support import PROMISED_ITEM, item_row, valid_form
+from tests.applications.handling_support import done
+from tests.applications.support import DEPARTMENT_OF, PROMISED_ITEM, handler_token, item_row, valid_form
 from tests.support.client import Api
 from tests.sync.test_push_kit import Device, op, person_claims
 
@@ -200,3 +202,34 @@ def test_form_data_nests_paths_and_flattens_back() -> None:
     form = nested(values)
     assert form["members"] == {"m1": {"name": "李四", "_order": "a0"}}
     assert flatten(form) == values
+
+
+async def test_precheck_return_reopens_the_draft_for_correction(api: Api) -> None:
+    item = await clone_item()
+    session = await api.sign_in()
+    device = Device(api, person_claims(api, uuid.UUID(session.person_id)))
+    values = flatten(valid_form(item))
+    x = str(uuid.uuid4())
+    answer = await device.push(filled(device, item, x, values), submit(device, item, x, map_hash(values)))
+    application_id = answer.results[1].application_id
+    assert application_id is not None
+    handler = await handler_token(api, DEPARTMENT_OF[PROMISED_ITEM])
+    items = [{"name": "申请表", "reason": "姓名写错了"}]
+    await done(api, handler, "returnApplicationPrecheck", applicationId=str(application_id), items=items)
+    submitted_version = (await Draft.get(id=x)).version
+
+    assert await corrections.relay_corrections({"clock": api.live.clock}) >= 1
+    draft = await Draft.get(id=x)
+    assert draft.status is DraftStatus.CORRECTION and draft.version > submitted_version
+    assert await corrections.reopen(str(application_id), None) is None  # a second delivery changes nothing
+
+    fixed = {**values, "applicant/name": "改正"}
+    edit = device.edit(x, op("applicant/name", "改正", values["applicant/name"]), form=item.form_version)
+    again = await device.push(edit, submit(device, item, x, map_hash(fixed)))
+    assert [r.status for r in again.results] == [SyncMutationStatus.APPLIED] * 2, again
+    assert again.results[1].application_id == application_id
+    app = await Application.get(id=application_id)
+    assert app.status.value == "SUBMITTED" and app.content_hash == map_hash(fixed)
+    assert canonical(flatten(app.form_data)) == canonical(fixed)
+    assert await Application.filter(draft_id=x).count() == 1
+    assert (await Draft.get(id=x)).status is DraftStatus.SUBMITTED

@@ -42,7 +42,7 @@ async def reopen(application_id: object, redis: Redis | None) -> int | None:
         draft = await Draft.select_for_update().get(id=found.id)
         if draft.status is not DraftStatus.SUBMITTED or draft.application_id != app.id:
             return None
-        version = space.version + 1
+        version: int = space.version + 1
         draft.status = DraftStatus.CORRECTION
         draft.version = version
         await draft.save(update_fields=["status", "version", "updated_at"])

@@ -18,12 +18,15 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 import orjson
+from graphql import GraphQLError, get_operation_ast, parse
+from graphql import OperationType as GraphQLOperationType
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 INIT_TIMEOUT = timedelta(seconds=10)
 MAX_SUBSCRIPTIONS = 8  # per socket: a device needs one syncPoke
 MAX_MESSAGE_CHARS = 64 * 1024  # a subscribe message is a short document and a few variables
+MAX_TOKENS = 2000  # graphql.md §3; the schema's own limiter applies again when the subscription runs
 # Custom close codes of graphql-transport-ws: 4400 bad message, 4401 unauthorized, 4403 forbidden (a refused
 # connection_init), 4406 subprotocol not acceptable.
 BAD_MESSAGE, UNAUTHORIZED, SUBPROTOCOL_NOT_ACCEPTABLE = 4400, 4401, 4406
@@ -64,6 +68,9 @@ class _SubscriptionsOnly:
         root_value: Any | None = None,
         operation_name: str | None = None,
     ) -> Any:
+        refusal = _not_a_subscription(query, operation_name)
+        if refusal is not None:
+            return _single(PreExecutionError(data=None, errors=[refusal]))
         return await self._schema.stream(
             query,
             variable_values=variable_values,
@@ -72,6 +79,26 @@ class _SubscriptionsOnly:
             operation_name=operation_name,
             allowed_operation_types=(OperationType.SUBSCRIPTION,),
         )
+
+
+def _not_a_subscription(query: str | None, operation_name: str | None) -> GraphQLError | None:
+    """A query or mutation sent over the socket, answered with the protocol's `error` message, or a document that
+    does not parse. Checked here rather than left to `allowed_operation_types`, whose refusal the schema would mask
+    and log as an unexpected error."""
+    try:
+        operation = get_operation_ast(parse(query or "", max_tokens=MAX_TOKENS), operation_name)
+    except GraphQLError as exc:
+        # A syntax error (or too many tokens): strawberry's handler closes the socket with 4400 for it, as the
+        # protocol says, where the stream itself would end with a bare `complete`.
+        return exc
+    if operation is None or operation.operation is GraphQLOperationType.SUBSCRIPTION:
+        return None
+    message = "only subscriptions run over WebSocket; send queries and mutations with POST /graphql"
+    return GraphQLError(message, extensions={"code": "BAD_REQUEST"})
+
+
+async def _single(result: PreExecutionError) -> AsyncGenerator[PreExecutionError, None]:
+    yield result
 
 
 class _Socket(AsyncWebSocketAdapter):

@@ -9,9 +9,10 @@ them over with `run` (`asyncio.run_coroutine_threadsafe`), so that the loop keep
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from api.models import Application
@@ -25,6 +26,7 @@ from api.models.sync import (
     SyncMutationResult,
     SyncQuarantine,
 )
+from tests.support import sync_invariants as inv
 from tests.support.client import Api, LiveServer
 from tests.support.sync_device import SyncDevice
 from tests.sync.model.conftest import ModelItem
@@ -57,6 +59,8 @@ class World:
     api: Api
     item: ModelItem
     loop: asyncio.AbstractEventLoop
+    # What the examples went through (printed at the end, so that a run shows what it exercised).
+    seen: Counter[str] = field(default_factory=Counter)
 
     def run(self, step: Awaitable[T], timeout: float = STEP_TIMEOUT) -> T:
         """Run a coroutine on the test's loop from the machine's thread and wait for it."""
@@ -109,6 +113,24 @@ class World:
             sorted((str(q.client_id), q.mutation_id) for q in quarantined),
             None if application is None else application.content_hash,
         )
+
+    async def check_exactly_once(self, device: SyncDevice) -> None:
+        """I3. A device that lost an ACK and then pulled past those mutations dropped them without ever seeing
+        their results (§9 step 5), so the shared checker's "a result for every id up to LMID" cannot hold for it;
+        the server side of I3 is checked all the same: one stored result per id up to LMID and none above, and at
+        most one history row per op."""
+        lmid = await self.lmid(device.client_id)
+        if set(device.results) >= set(range(1, lmid + 1)):
+            await inv.check_exactly_once(device)
+            return
+        seen = device.lmids_seen
+        assert seen == sorted(seen), f"{device.client_id}: lastMutationId went back: {seen}"
+        stored = Counter(r.mutation_id for r in await SyncMutationResult.filter(client_id=device.client_id))
+        assert sorted(stored) == list(range(1, lmid + 1)), f"{device.client_id}: stored {stored}, LMID {lmid}"
+        assert all(n == 1 for n in stored.values()), f"{device.client_id}: two stored results for one mutation"
+        history = await DraftFieldHistory.filter(client_id=device.client_id)
+        per_op = Counter((str(h.draft_id), h.path, h.mutation_id) for h in history)
+        assert all(n == 1 for n in per_op.values()), f"{device.client_id}: one op applied twice {per_op}"
 
 
 async def _coroutine(step: Awaitable[T]) -> T:

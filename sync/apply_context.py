@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +39,6 @@ class Applied:
     application_id: uuid.UUID | None = None
     conflicts: list[FieldConflictView] | None = None
     reoffered_ops: list[QuarantinedOpView] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def json_create(value: Any) -> Any:

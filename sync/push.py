@@ -14,7 +14,9 @@ from sync import poke
 from sync.contract import MutationResultView, PushPayload, PushRejected, PushRequest, SyncErrorCode
 from sync.deps import SyncDeps
 from sync.push_checks import check_structure, is_uuid
+from sync.push_errors import SERVER_BUSY_RETRY_MS
 from sync.push_step import Caller, run
+from sync.push_transient import is_transient
 from sync.spaces import ensure_space, space_of
 
 PROTOCOL_RETRY_MS = 60_000
@@ -26,9 +28,14 @@ async def push(deps: SyncDeps, claims: AccessClaims, request: PushRequest) -> Pu
     space = await ensure_space(space_id)
     refusal = _check_request(deps, request)
     if refusal is None:
-        owned = await _own_client(deps, space_id, request)
-        if isinstance(owned, SyncClient):
-            return await _process(deps, claims, space_id, owned, request, space.epoch)
+        try:
+            owned = await _own_client(deps, space_id, request)
+            if isinstance(owned, SyncClient):
+                return await _process(deps, claims, space_id, owned, request, space.epoch)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            owned = (SyncErrorCode.SERVER_BUSY, "the server is busy; retry shortly", None, SERVER_BUSY_RETRY_MS)
         refusal = owned
     code, message, path, retry_after_ms = refusal
     return PushRejected(
@@ -38,7 +45,9 @@ async def push(deps: SyncDeps, claims: AccessClaims, request: PushRequest) -> Pu
         path=path,
         retryable=code is SyncErrorCode.SERVER_BUSY,
         retry_after_ms=retry_after_ms,
-        client_last_mutation_id=await _own_lmid(space_id, request.client_id),
+        client_last_mutation_id=None
+        if code is SyncErrorCode.SERVER_BUSY
+        else await _own_lmid(space_id, request.client_id),
     )
 
 
@@ -86,7 +95,12 @@ async def _own_client(deps: SyncDeps, space_id: str, request: PushRequest) -> Sy
 async def _own_lmid(space_id: str, raw_client_id: str) -> int | None:
     if not is_uuid(raw_client_id):
         return None
-    client = await SyncClient.get_or_none(client_id=uuid.UUID(raw_client_id), space_id=space_id)
+    try:
+        client = await SyncClient.get_or_none(client_id=uuid.UUID(raw_client_id), space_id=space_id)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        return None  # the refusal itself still answers
     return None if client is None else client.last_mutation_id
 
 

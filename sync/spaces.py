@@ -5,6 +5,9 @@ per-space `asyncio.Lock` (one process, the embedded SQLite backend) across a tra
 an UPDATE of the space row: on SQLite that takes the database write lock before `sync_space.version` is read (what
 `BEGIN IMMEDIATE` would do), on PostgreSQL it takes the row lock that the following `SELECT … FOR UPDATE` holds
 until commit. Version order is then commit order (P2), in both backends.
+
+Never enter it inside another open transaction: on SQLite that transaction already holds the one connection's
+lock, which a holder of the space lock may be waiting for.
 """
 
 from __future__ import annotations

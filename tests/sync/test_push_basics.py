@@ -198,3 +198,37 @@ async def test_delete_conflict_delete_and_restore_reoffers_quarantined_ops(api: 
     assert (await Draft.get(id=x)).status is DraftStatus.EDITING
     replay = (await d2.push(restore)).results[0]
     assert replay.replayed and replay.reoffered_ops == result.reoffered_ops
+
+
+async def test_versions_move_only_when_a_pull_would_see_a_change(api: Api) -> None:
+    device = Device(api, person_claims(api))
+    x = new_draft()
+    await device.push(device.create(x, op("f1", "a")))
+    space_id = f"P:{device.claims.subject}"
+    before = (await SyncSpace.get(space_id=space_id)).version
+    answer = await device.push(
+        device.create(x),  # the same id again: idempotent
+        device.edit(x, op("f1", "a", "zzz")),  # converged value
+        device.mutation(SyncMutationType.RESTORE_DRAFT, x),  # not deleted
+    )
+    assert [r.status for r in answer.results] == [SyncMutationStatus.NOOP] * 3
+    assert [r.draft_version for r in answer.results] == [before] * 3
+    assert (await SyncSpace.get(space_id=space_id)).version == before
+    assert answer.last_mutation_id == 4
+
+    other = Device(api, person_claims(api))
+    taken = await other.push(other.create(x, op("f1", "b")))
+    assert taken.results[0].error is not None and taken.results[0].error.code is SyncErrorCode.NOT_OWNER
+    assert (await Draft.get(id=x)).space_id == space_id
+
+
+async def test_restore_after_the_window_is_refused(api: Api) -> None:
+    device = Device(api, person_claims(api))
+    x = new_draft()
+    created = await device.push(device.create(x, op("f1", "a")))
+    version = str(created.results[0].draft_version)
+    await device.push(device.mutation(SyncMutationType.DELETE_DRAFT, x, base_draft_version=version))
+    await Draft.filter(id=x).update(restorable_until=api.live.clock.now())
+    late = await device.push(device.mutation(SyncMutationType.RESTORE_DRAFT, x))
+    assert late.results[0].error is not None and late.results[0].error.code is SyncErrorCode.DRAFT_DELETED
+    assert (await Draft.get(id=x)).status is DraftStatus.DELETED

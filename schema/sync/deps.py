@@ -1,8 +1,4 @@
-"""The process's sync services for a resolver.
-
-`sync.reads` is imported inside its resolvers while issue 6 is being built in parallel, so that the schema keeps
-importing until it is committed.
-"""
+"""The process's sync services for a resolver."""
 
 from __future__ import annotations
 

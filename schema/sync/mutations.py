@@ -15,7 +15,7 @@ from schema.sync.results import (
     acknowledge_result,
     push_result,
 )
-from sync import push
+from sync import push, reads
 
 
 @strawberry.type
@@ -35,8 +35,6 @@ class SyncMutation:
     async def acknowledge_quarantined_ops(
         self, info: Info, input: AcknowledgeQuarantinedOpsInput
     ) -> AcknowledgeQuarantinedOpsResult:
-        from sync import reads
-
         answer = await reads.acknowledge_quarantined_ops(
             sync_deps(info),
             require_citizen(info.context.principal),

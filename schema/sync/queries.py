@@ -16,7 +16,7 @@ from schema.sync.connections import DraftHistoryConnection, QuarantinedOpConnect
 from schema.sync.deps import sync_deps
 from schema.sync.inputs import SyncPullInput, pull_request
 from schema.sync.results import SyncPullResult, pull_result
-from sync import contract, pull, template_registry
+from sync import contract, pull, reads, template_registry
 
 _PAGE = "At most 100 (`first`, default 20); empty for an unknown or foreign draft."
 
@@ -49,8 +49,6 @@ class SyncQuery:
         first: int | None = contract.DEFAULT_PAGE,
         after: str | None = strawberry.UNSET,
     ) -> QuarantinedOpConnection:
-        from sync import reads
-
         try:
             piece = await reads.quarantined_ops(
                 sync_deps(info), require_citizen(info.context.principal), str(draft_id), _first(first), _after(after)
@@ -70,8 +68,6 @@ class SyncQuery:
         first: int | None = contract.DEFAULT_PAGE,
         after: str | None = strawberry.UNSET,
     ) -> DraftHistoryConnection:
-        from sync import reads
-
         try:
             piece = await reads.draft_history(
                 sync_deps(info), require_citizen(info.context.principal), str(draft_id), _first(first), _after(after)

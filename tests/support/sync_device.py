@@ -14,144 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import os
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from sync.merge import item_fields, item_hash, map_hash, value_hash
 from tests.support.client import Api, LiveServer, Session
+from tests.support.sync_documents import ACKNOWLEDGE, HISTORY, PROTOCOL_VERSION, PULL, PUSH, QUARANTINE
+from tests.support.sync_local import DraftCopy, LostAckTransport, Op, PullOutcome, apply_locally, uuid7
 
-PROTOCOL_VERSION = 1
-
-CONFLICT = """fragment Conflict on FieldConflict { id path serverValue serverHash openedVersion
-  candidates { clientId platform value valueHash clientTime } }"""
-QUARANTINED = "fragment QOp on QuarantinedOp { id clientId mutationId draftId reason message mutation createdAt }"
-PUSH = (
-    """mutation Push($input: SyncPushInput!) { syncPush(input: $input) { __typename
-  ... on SyncPushPayload { lastMutationId stoppedAt retryAfterMs serverEpoch
-    stopReason { code message paths retryable }
-    results { id status draftVersion applicationId replayed conflicts { ...Conflict } reofferedOps { ...QOp }
-      error { code message paths retryable } } }
-  ... on SyncPushRejected { code message path retryable retryAfterMs serverEpoch clientLastMutationId } } }
-"""
-    + CONFLICT
-    + "\n"
-    + QUARANTINED
-)
-PULL = (
-    """query Pull($input: SyncPullInput!) { syncPull(input: $input) { __typename
-  ... on SyncPullPayload { cursor hasMore reset snapshotVersion serverEpoch clients { clientId lastMutationId }
-    drafts { draftId status serviceCode formVersion full requiredFormVersion version contentHash
-      fields { path value hash version } removedPaths openConflicts { ...Conflict }
-      attachments { path blobSha256 status } quarantinedOps applicationId restorableUntil } }
-  ... on SyncPullRejected { code message path retryAfterMs } } }
-"""
-    + CONFLICT
-)
-HISTORY = """query History($draftId: ID!, $after: String) { draftHistory(draftId: $draftId, first: 100, after: $after) {
-  edges { cursor node { path value valueHash version clientId mutationId at } }
-  pageInfo { hasNextPage endCursor } } }"""
-QUARANTINE = (
-    """query Quarantine($draftId: ID!, $after: String) {
-  quarantinedOps(draftId: $draftId, first: 50, after: $after) {
-    edges { cursor node { ...QOp } } pageInfo { hasNextPage endCursor } } }
-"""
-    + QUARANTINED
-)
-ACKNOWLEDGE = """mutation Ack($input: AcknowledgeQuarantinedOpsInput!) { acknowledgeQuarantinedOps(input: $input) {
-  __typename ... on QuarantinedOpsAcknowledged { removed draftVersion }
-  ... on AcknowledgeQuarantinedOpsError { code message path } } }"""
-
-
-def uuid7() -> str:
-    """A UUIDv7 (time-ordered), as the client generates draft ids (§4)."""
-    millis = time.time_ns() // 1_000_000
-    raw = bytearray(millis.to_bytes(6, "big") + os.urandom(10))
-    raw[6] = 0x70 | (raw[6] & 0x0F)
-    raw[8] = 0x80 | (raw[8] & 0x3F)
-    return str(uuid.UUID(bytes=bytes(raw)))
-
-
-class LostAckTransport(httpx.AsyncBaseTransport):
-    """Lets the next request complete on the server, then raises a connection error instead of answering."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.drop_next = False
-        self.dropped: list[httpx.Response] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        if not self.drop_next:
-            return response
-        self.drop_next = False
-        await response.aread()  # the server has finished: the commit happened, only the answer is lost
-        await response.aclose()
-        self.dropped.append(response)
-        raise httpx.ReadError("connection lost before the response arrived", request=request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-@dataclass
-class DraftCopy:
-    """A draft as a device holds it: the server-base copy from pulls, or the optimistic view."""
-
-    draft_id: str
-    status: str
-    service_code: str
-    form_version: str
-    version: int = 0
-    content_hash: str = ""
-    fields: dict[str, Any] = field(default_factory=dict)
-    field_versions: dict[str, int] = field(default_factory=dict)
-    open_conflicts: list[dict[str, Any]] = field(default_factory=list)
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    quarantined_ops: int = 0
-    application_id: str | None = None
-    restorable_until: str | None = None
-    required_form_version: str | None = None
-    status_before_delete: str | None = None
-
-
-@dataclass(frozen=True)
-class Op:
-    path: str
-    kind: str  # SET | UNSET | REMOVE_ITEM
-    value: Any = None
-
-
-@dataclass
-class PullOutcome:
-    pages: list[dict[str, Any]]
-
-    @property
-    def reset(self) -> bool:
-        return bool(self.pages and self.pages[0]["reset"])
-
-    @property
-    def drafts(self) -> list[dict[str, Any]]:
-        return [d for page in self.pages for d in page["drafts"]]
-
-    @property
-    def snapshot_version(self) -> int:
-        return int(self.pages[-1]["snapshotVersion"])
-
-    @property
-    def cursor(self) -> str:
-        cursor: str = self.pages[-1]["cursor"]
-        return cursor
-
-    def draft(self, draft_id: str) -> dict[str, Any] | None:
-        found = [d for d in self.drafts if d["draftId"] == draft_id]
-        return found[-1] if found else None
+__all__ = ["PUSH", "DraftCopy", "LostAckTransport", "Op", "PullOutcome", "SyncDevice", "uuid7"]
 
 
 class SyncDevice:
@@ -216,7 +91,7 @@ class SyncDevice:
         local = copy.deepcopy(self.base.get(draft_id))
         for mid in self.pending:
             if self.mutations[mid]["draftId"] == draft_id:
-                local = _apply_locally(local, self.mutations[mid])
+                local = apply_locally(local, self.mutations[mid])
         return local
 
     def values(self, draft_id: str) -> dict[str, Any]:
@@ -410,15 +285,25 @@ class SyncDevice:
         return result
 
     async def pull(
-        self, cursor: str | None = None, *, from_start: bool = False, limit: int | None = None
+        self,
+        cursor: str | None = None,
+        *,
+        from_start: bool = False,
+        limit: int | None = None,
+        allow_reset: bool = False,
     ) -> PullOutcome:
-        """Page until hasMore = false, applying every page to the base copy; then rebase the pending queue."""
+        """Page until hasMore = false, applying every page to the base copy; then rebase the pending queue.
+
+        I4: a pull from a cursor resets only on an epoch change, GC or invalid input, which the caller announces
+        with `allow_reset`."""
         start = None if from_start else (cursor if cursor is not None else self.cursor)
         pages: list[dict[str, Any]] = []
         current = start
         for _ in range(200):
             page = await self.pull_page(current, limit=limit)
             assert page["__typename"] == "SyncPullPayload", page
+            if not pages and start is not None and not allow_reset:
+                assert not page["reset"], "I4: a pull from a valid cursor was answered with a reset"
             if pages:
                 assert page["snapshotVersion"] == pages[0]["snapshotVersion"], "snapshotVersion moved within a cycle"
                 assert not page["reset"], "reset = true on a page other than the first of a cycle"
@@ -510,27 +395,3 @@ class SyncDevice:
                 if entry in known:
                     self.acknowledged_quarantine.add((known[entry]["clientId"], int(known[entry]["mutationId"])))
         return result
-
-
-def _apply_locally(draft: DraftCopy | None, mutation: dict[str, Any]) -> DraftCopy | None:
-    """What the device shows before the server answers: the user's intent, conflicts aside."""
-    kind = mutation["type"]
-    if kind == "CREATE_DRAFT" and draft is None:
-        draft = DraftCopy(mutation["draftId"], "EDITING", mutation["serviceCode"], mutation["formVersion"])
-    if draft is None:
-        return None
-    if kind in ("CREATE_DRAFT", "EDIT", "RESOLVE_CONFLICT") and draft.status in ("EDITING", "CORRECTION"):
-        for op in mutation.get("ops") or []:
-            if op["kind"] == "SET":
-                draft.fields[op["path"]] = op["value"]
-            elif op["kind"] == "UNSET":
-                draft.fields.pop(op["path"], None)
-            else:
-                for path in item_fields(draft.fields, op["path"]):
-                    draft.fields.pop(path)
-    elif kind == "DELETE_DRAFT" and draft.status != "DELETED":
-        draft.status_before_delete, draft.status = draft.status, "DELETED"
-    elif kind == "RESTORE_DRAFT" and draft.status == "DELETED":
-        draft.status = draft.status_before_delete or "EDITING"
-    draft.content_hash = map_hash(draft.fields)
-    return draft

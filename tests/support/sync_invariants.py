@@ -127,6 +127,8 @@ async def check_converged(device: SyncDevice) -> None:
         assert copy_.application_id == (str(draft.application_id) if draft.application_id else None)
         open_paths = sorted(c.path for c in await DraftConflict.filter(draft_id=draft_id, status=ConflictStatus.OPEN))
         assert sorted(c["path"] for c in copy_.open_conflicts) == open_paths, f"{draft_id}: open conflicts differ"
+        quarantined = await SyncQuarantine.filter(draft_id=draft_id, space_id=device.space_id).count()
+        assert copy_.quarantined_ops == quarantined, f"{draft_id}: quarantinedOps {copy_.quarantined_ops}"
 
 
 async def check_exactly_once(device: SyncDevice) -> None:
@@ -158,6 +160,9 @@ async def check_exactly_once(device: SyncDevice) -> None:
             assert replay["status"] in (first, "NOOP"), f"replay of {mid} answered {replay['status']}, not {first}"
             if replay["status"] == "NOOP" and first != "NOOP":
                 assert mid <= device.results_acked_through, f"replay of unacknowledged {mid} lost its result"
+    candidates = await DraftConflictCandidate.filter(client_id=device.client_id)
+    per_conflict = Counter((str(c.conflict_id), c.mutation_id) for c in candidates)
+    assert all(n == 1 for n in per_conflict.values()), f"{device.client_id}: one candidate added twice"
     history = await DraftFieldHistory.filter(client_id=device.client_id)
     per_mutation: dict[int, set[int]] = {}
     per_path = Counter((str(h.draft_id), h.path, h.mutation_id) for h in history)

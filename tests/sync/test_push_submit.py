@@ -12,23 +12,34 @@ import pytest
 from api.applications import submission
 from api.kit.errors import Conflict
 from api.models import Application, ServiceItem
-from api.models.sync import Draft, DraftStatus, SyncClient, SyncMutationResult, SyncMutationStatus, SyncQuarantine
+from api.models.sync import (
+    Draft,
+    DraftStatus,
+    Platform,
+    SyncClient,
+    SyncMutationResult,
+    SyncMutationStatus,
+    SyncQuarantine,
+)
 from sync import corrections
 from sync.contract import MutationIn, SyncErrorCode, SyncMutationType
 from sync.merge import canonical, map_hash
 from sync.submit_form import flatten, nested
 from tests.applications.handling_support import done
+from tests.applications.party_support import acting_for, published
 from tests.applications.support import DEPARTMENT_OF, PROMISED_ITEM, handler_token, item_row, valid_form
 from tests.support.client import Api
 from tests.sync.test_push_kit import Device, op, person_claims
 
 FILE = {"type": "object", "x-field-type": "file"}
+FOOD_LICENCE = "990100002000"  # 食品经营许可, for enterprises
+RESTAURANT = "canyin"  # legal representative: resident 1; 经办人 resident 4, authorized for other services
 
 
-async def clone_item(*, min_level: int = 1, with_photo: bool = False) -> ServiceItem:
+async def clone_item(*, min_level: int = 1, with_photo: bool = False, source: ServiceItem | None = None) -> ServiceItem:
     """A copy of a seeded 承诺件 under a fresh 实施编码 and without material requirements: a draft carries no
     materials, and its form is the item's JSON Schema (the template the registry derives from it)."""
-    item = await item_row(PROMISED_ITEM)
+    item = source or await item_row(PROMISED_ITEM)
     columns = {name: getattr(item, name) for name in item._meta.fields_db_projection if name != "id"}
     columns["task_code"] = item.task_code[:-8] + secrets.token_hex(4).upper()
     columns["min_assurance_level"] = min_level
@@ -233,3 +244,26 @@ async def test_precheck_return_reopens_the_draft_for_correction(api: Api) -> Non
     assert canonical(flatten(app.form_data)) == canonical(fixed)
     assert await Application.filter(draft_id=x).count() == 1
     assert (await Draft.get(id=x)).status is DraftStatus.SUBMITTED
+
+
+async def test_enterprise_drafts_apply_in_the_enterprises_name_and_agents_need_scope(api: Api) -> None:
+    item = await clone_item(source=await published(FOOD_LICENCE))
+    tokens = api.live.app.state.services.identity.tokens
+    representative = tokens.verify(await acting_for(api, 1, RESTAURANT))
+    agent = tokens.verify(await acting_for(api, 4, RESTAURANT))  # authorized for other services, not the clone
+    assert representative.acting_as_enterprise_id == agent.acting_as_enterprise_id is not None
+    values = flatten(valid_form(item))
+    x = str(uuid.uuid4())
+    by_agent = Device(api, agent, platform=Platform.WECHAT_MP)
+    refused = await by_agent.push(filled(by_agent, item, x, values), submit(by_agent, item, x, map_hash(values)))
+    error = refused.results[1].error
+    assert error is not None and error.code is SyncErrorCode.AGENT_OUT_OF_SCOPE, refused
+    assert not await Application.filter(draft_id=x).exists()
+
+    by_representative = Device(api, representative, platform=Platform.WECHAT_MP)
+    done_ = await by_representative.push(submit(by_representative, item, x, map_hash(values)))
+    result = done_.results[0]
+    assert result.status is SyncMutationStatus.APPLIED and result.application_id is not None, done_
+    app = await Application.get(id=result.application_id)
+    assert app.applicant_enterprise_id == representative.acting_as_enterprise_id
+    assert app.channel.value == "WECHAT_MP" and app.agent_person_id is None

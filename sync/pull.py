@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 
 from tortoise.expressions import Q
 
@@ -98,6 +99,22 @@ def _start(deps: SyncDeps, token: str | None, space: SyncSpace) -> cursor.Positi
     return position
 
 
+async def _fill(
+    space_id: str, candidates: list[Draft], floor: int, max_bytes: int, now: datetime
+) -> list[DraftChangeView]:
+    """The drafts that fit the byte budget, in order; at least one."""
+    served: list[DraftChangeView] = []
+    size = 0
+    for start in range(0, len(candidates), BATCH):
+        for change in await draft_changes(space_id, candidates[start : start + BATCH], floor, now):
+            change_size = estimated_size(change)
+            if served and size + change_size > max_bytes:
+                return served
+            served.append(change)
+            size += change_size
+    return served
+
+
 async def _page(deps: SyncDeps, space_id: str, token: str | None, limit: int, max_bytes: int) -> PullPayload:
     space = await SyncSpace.get(space_id=space_id)
     position = _start(deps, token, space)
@@ -109,21 +126,7 @@ async def _page(deps: SyncDeps, space_id: str, token: str | None, limit: int, ma
             Q(version__gt=pinned.after_version) | Q(version=pinned.after_version, id__gt=pinned.after_draft_id)
         )
     candidates = await window.order_by("version", "id").limit(limit + 1)
-    served: list[DraftChangeView] = []
-    size = 0
-    now = deps.clock.now()
-    full_budget = False
-    for start in range(0, min(limit, len(candidates)), BATCH):
-        batch = candidates[start : min(start + BATCH, limit)]
-        for change in await draft_changes(space_id, batch, pinned.floor, now):
-            change_size = estimated_size(change)
-            if served and size + change_size > max_bytes:
-                full_budget = True
-                break
-            served.append(change)
-            size += change_size
-        if full_budget:
-            break
+    served = await _fill(space_id, candidates[:limit], pinned.floor, max_bytes, deps.clock.now())
     has_more = len(served) < len(candidates)
     if has_more:
         last = served[-1]

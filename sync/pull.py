@@ -26,14 +26,16 @@ from sync.contract import (
     SyncErrorCode,
 )
 from sync.deps import SyncDeps
+from sync.push_errors import SERVER_BUSY_RETRY_MS
+from sync.push_transient import is_transient
 from sync.snapshot import read_snapshot
 from sync.snapshot_drafts import draft_changes, estimated_size
 from sync.spaces import ensure_space, space_of
 
 log = logging.getLogger("zsb.sync.pull")
 
-# A newer protocol than this instance knows means a rolling deploy: another instance will answer soon.
-UPGRADE_RETRY_MS = 5_000
+# A newer protocol than this instance knows means a rolling deploy: another instance will answer soon (as push).
+UPGRADE_RETRY_MS = 60_000
 # Drafts are loaded in batches, so a byte budget reached early does not load the whole `limit`.
 BATCH = 50
 
@@ -63,7 +65,19 @@ async def pull(deps: SyncDeps, claims: AccessClaims, request: PullRequest) -> Pu
     client_id = _client_uuid(request.client_id)
     if client_id is None:
         return PullRejected(SyncErrorCode.INVALID_BATCH.value, "clientId must be a UUID", ["input", "clientId"])
-    space_id = space_of(claims)
+    try:
+        return await _pull(deps, space_of(claims), client_id, request)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        log.warning("pull stopped by a temporary database failure", exc_info=True)
+        busy = "the server is busy; retry shortly"
+        return PullRejected(SyncErrorCode.SERVER_BUSY.value, busy, None, SERVER_BUSY_RETRY_MS)
+
+
+async def _pull(
+    deps: SyncDeps, space_id: str, client_id: uuid.UUID, request: PullRequest
+) -> PullPayload | PullRejected:
     owner = await SyncClient.get_or_none(client_id=client_id)
     if owner is not None and owner.space_id != space_id:
         message = "this clientId belongs to another space: use one per space"

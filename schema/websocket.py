@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 INIT_TIMEOUT = timedelta(seconds=10)
 MAX_SUBSCRIPTIONS = 8  # per socket: a device needs one syncPoke
 MAX_MESSAGE_CHARS = 64 * 1024  # a subscribe message is a short document and a few variables
-MAX_TOKENS = 2000  # graphql.md §3; the schema's own limiter applies again when the subscription runs
 # Custom close codes of graphql-transport-ws: 4400 bad message, 4401 unauthorized, 4403 forbidden (a refused
 # connection_init), 4406 subprotocol not acceptable.
 BAD_MESSAGE, UNAUTHORIZED, SUBPROTOCOL_NOT_ACCEPTABLE = 4400, 4401, 4406
@@ -57,8 +56,9 @@ class SocketContext(Context):
 class _SubscriptionsOnly:
     """The schema as the protocol handler sees it: every operation it streams must be a subscription."""
 
-    def __init__(self, schema: strawberry.Schema) -> None:
+    def __init__(self, schema: strawberry.Schema, max_tokens: int) -> None:
         self._schema = schema
+        self._max_tokens = max_tokens
 
     async def stream(
         self,
@@ -68,7 +68,7 @@ class _SubscriptionsOnly:
         root_value: Any | None = None,
         operation_name: str | None = None,
     ) -> Any:
-        refusal = _not_a_subscription(query, operation_name)
+        refusal = _not_a_subscription(query, operation_name, self._max_tokens)
         if refusal is not None:
             return _single(PreExecutionError(data=None, errors=[refusal]))
         return await self._schema.stream(
@@ -81,12 +81,12 @@ class _SubscriptionsOnly:
         )
 
 
-def _not_a_subscription(query: str | None, operation_name: str | None) -> GraphQLError | None:
+def _not_a_subscription(query: str | None, operation_name: str | None, max_tokens: int) -> GraphQLError | None:
     """A query or mutation sent over the socket, answered with the protocol's `error` message, or a document that
     does not parse. Checked here rather than left to `allowed_operation_types`, whose refusal the schema would mask
     and log as an unexpected error."""
     try:
-        operation = get_operation_ast(parse(query or "", max_tokens=MAX_TOKENS), operation_name)
+        operation = get_operation_ast(parse(query or "", max_tokens=max_tokens), operation_name)
     except GraphQLError as exc:
         # A syntax error (or too many tokens): strawberry's handler closes the socket with 4400 for it, as the
         # protocol says, where the stream itself would end with a bare `complete`.
@@ -217,7 +217,7 @@ async def serve(endpoint: GraphQLEndpoint, websocket: WebSocket, ip: str) -> Non
         websocket=_Socket(websocket),
         context=context,
         root_value=None,
-        schema=cast(Any, _SubscriptionsOnly(endpoint.schema)),
+        schema=cast(Any, _SubscriptionsOnly(endpoint.schema, endpoint.limits.max_tokens)),
         connection_init_wait_timeout=INIT_TIMEOUT,
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
     )

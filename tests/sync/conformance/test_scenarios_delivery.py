@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from api.models.sync import DraftFieldHistory, SyncSpace
+from api.models.sync import DraftFieldHistory, SyncMutationResult, SyncSpace
+from sync.merge import value_hash
 from tests.support.client import Session
 from tests.support.sync_device import SyncDevice
 from tests.support.sync_invariants import check_invariants
@@ -52,7 +53,18 @@ async def test_s01_same_push_replayed_twice(sync_item: SyncItem, person: Session
     again = await d1.pull(pulled.cursor)
     assert again.drafts == []
     assert again.snapshot_version == pulled.snapshot_version
-    assert history_paths(await d1.history(draft_id)) == ["f1", "f2"]
+    history = await d1.history(draft_id)
+    assert [(h["path"], h["value"], h["valueHash"], h["version"], h["clientId"], h["mutationId"]) for h in history] == [
+        ("f1", "张三", value_hash("张三"), "2", d1.client_id, 2),
+        ("f2", "110101199001011234", value_hash("110101199001011234"), "3", d1.client_id, 3),
+    ]
+    assert all(str(h["at"]).endswith("+08:00") for h in history)  # DateTime is rendered in Asia/Shanghai
+
+    # Results acknowledged through ackResultsThrough are gone: a replay then answers NOOP, still replayed.
+    acked = payload(await d1.ack_results(3))
+    assert [(r["id"], r["status"], r["replayed"]) for r in acked["results"]] == [(3, "NOOP", True)]
+    assert not await SyncMutationResult.filter(client_id=d1.client_id).exists()
+    assert await space_version(d1) == version_after_first
     await check_invariants(d1)
 
 

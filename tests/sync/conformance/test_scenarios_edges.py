@@ -14,7 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from api.kit.redis import Redis
-from api.models.sync import Draft, SyncSpace
+from api.models.sync import Draft, SyncQuarantine, SyncSpace
 from sync import poke
 from sync.merge import NULL_HASH
 from tests.support.client import Api, Session
@@ -65,6 +65,21 @@ async def test_s22_ownership(sync_item: SyncItem, api: Api, open_device: OpenDev
     assert messages[foreign] == messages[missing]
     assert await field_map(v_draft) == {"f1": "V 的草稿"}
     assert await space_version(dv.space_id) == before[1]
+
+    # Reads of another person's draft show nothing, and its quarantine cannot be acknowledged from outside.
+    [entry] = await SyncQuarantine.filter(client_id=du.client_id, mutation_id=foreign)
+    assert entry.space_id == du.space_id  # quarantined in the caller's own space, never in V's
+    assert await dv.quarantined(v_draft) == [] and await du.quarantined(v_draft) == []
+    assert await dv.history(u_draft) == [] and await dv.quarantined(u_draft) == []
+    refused_ack = await dv.acknowledge(u_draft, [str(entry.id)])
+    assert (refused_ack["__typename"], refused_ack["code"]) == ("AcknowledgeQuarantinedOpsError", "NOT_FOUND")
+    assert await SyncQuarantine.exists(id=entry.id)
+
+    # An unknown client whose first mutation is not 1 is a lost or forged client state.
+    stranger = await open_device(v)
+    lost = await stranger.push_raw([{"id": 7, **edit, "draftId": v_draft}])
+    assert lost["__typename"] == "SyncPushRejected" and lost["code"] == "CLIENT_STATE_NOT_FOUND", lost
+    assert await field_map(v_draft) == {"f1": "V 的草稿"}
 
     pulled = await impostor.pull_page(None)
     assert pulled == {

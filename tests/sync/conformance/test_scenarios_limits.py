@@ -120,6 +120,11 @@ async def test_s19_malformed_payload(sync_item: SyncItem, person: Session, open_
         assert refused["__typename"] == "SyncPushRejected", refused
         assert (refused["code"], refused["path"]) == ("INVALID_BATCH", path), refused
         assert refused["clientLastMutationId"] == before[1]
+    old_client = await d1.push_raw([edit(2, draft_id, sync_item)], protocolVersion=0)
+    assert (old_client["__typename"], old_client["code"]) == ("SyncPushRejected", "CLIENT_UPGRADE_REQUIRED")
+    newer_client = await d1.push_raw([edit(2, draft_id, sync_item)], protocolVersion=2)
+    assert (newer_client["__typename"], newer_client["code"]) == ("SyncPushRejected", "SERVER_BUSY")
+    assert newer_client["retryAfterMs"] is not None and newer_client["retryAfterMs"] > 0
     assert (await space_version(d1), await lmid(d1)) == before
 
     long_path = "/".join(["a" * 60] * 5)

@@ -32,9 +32,11 @@ async def test_s06_two_devices_different_fields(
         assert result(answer, mutation_id)["status"] == "APPLIED"
         assert result(answer, mutation_id)["conflicts"] in (None, [])
     for device in (d1, d2):
-        await device.pull()
+        pulled = await device.pull()
         assert device.base[draft_id].fields == {"f1": "A", "f2": "B"}
         assert device.base[draft_id].open_conflicts == []
+        acks = {a["clientId"]: a["lastMutationId"] for a in pulled.pages[-1]["clients"]}
+        assert acks == {d1.client_id: d1.pushed_through, d2.client_id: d2.pushed_through}
     assert d1.base[draft_id].content_hash == d2.base[draft_id].content_hash
     await check_invariants(d1, d2)
 
@@ -48,6 +50,7 @@ async def test_s07_same_field_conflict(
     values = {d1.client_id: "A1", d2.client_id: "A2"}
     mutations = {d.client_id: d.set(draft_id, "f1", values[d.client_id]) for d in (d1, d2)}
     winner, loser = (d2, d1) if reverse else (d1, d2)
+    loser.mutations[mutations[loser.client_id]]["clientTime"] = "2026-03-01T08:30:00+08:00"  # metadata only
 
     won = result(await winner.push(), mutations[winner.client_id])
     assert won["status"] == "APPLIED"
@@ -59,6 +62,8 @@ async def test_s07_same_field_conflict(
     candidates = [(c["clientId"], c["value"], c["valueHash"]) for c in conflict["candidates"]]
     assert candidates == [(loser.client_id, values[loser.client_id], value_hash(values[loser.client_id]))]
     assert conflict["candidates"][0]["platform"] == loser.platform
+    assert conflict["candidates"][0]["clientTime"] == "2026-03-01T08:30:00+08:00"
+    assert conflict["openedVersion"] == lost["draftVersion"]
     for device in (d1, d2):
         await device.pull()
         assert device.base[draft_id].fields["f1"] == values[winner.client_id]
@@ -144,15 +149,25 @@ async def test_s10_repeating_group(sync_item: SyncItem, person: Session, open_de
             "members/m3/name": "王五",
         }
 
+    # `_order` is always last-writer-wins in server order: concurrent moves never open a conflict.
+    moves = d1.set(draft_id, "members/m3/_order", "a0"), d2.set(draft_id, "members/m3/_order", "b0")
+    assert result(await d1.push(), moves[0])["status"] == "APPLIED"
+    assert result(await d2.push(), moves[1])["status"] == "APPLIED"
+    await d1.pull()
+    assert d1.base[draft_id].fields["members/m3/_order"] == "b0"
+    assert d1.base[draft_id].open_conflicts == []
+
     edit = d2.set(draft_id, "members/m3/name", "王五五")
     assert result(await d2.push(), edit)["status"] == "APPLIED"
     remove = d1.remove_item(draft_id, "members/m3")
-    assert d1.mutations[remove]["ops"][0]["baseHash"] == value_hash({"members/m3/name": "王五"})
+    assert d1.mutations[remove]["ops"][0]["baseHash"] == value_hash(
+        {"members/m3/_order": "b0", "members/m3/name": "王五"}
+    )
     removed = result(await d1.push(), remove)
     assert removed["status"] == "APPLIED_WITH_CONFLICTS"
     [conflict] = removed["conflicts"]
     assert conflict["path"] == "members/m3"
-    assert conflict["serverValue"] == {"members/m3/name": "王五五"}
+    assert conflict["serverValue"] == {"members/m3/_order": "b0", "members/m3/name": "王五五"}
     assert [(c["clientId"], c["value"]) for c in conflict["candidates"]] == [(d1.client_id, None)]
     for device in (d1, d2):
         await device.pull()

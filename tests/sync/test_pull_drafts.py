@@ -3,9 +3,12 @@ conflicts with candidates, attachments, the quarantine count, tombstones."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from api.models.sync import AttachmentStatus, Blob, BlobStatus, ConflictStatus, DraftConflict, DraftStatus
 from sync import template_registry
@@ -137,3 +140,25 @@ class TestStatus:
             application_id,
             "v2",
         )
+
+
+class TestQueryCount:
+    async def test_a_page_costs_the_same_queries_for_4_drafts_as_for_40(
+        self, live: LiveServer, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # No query per draft (N+1): fields, conflicts, candidates, blob refs and quarantine counts are batched.
+        async def queries_for(drafts: int) -> int:
+            space = new_space()
+            for n in range(drafts):
+                draft = await write(space, values={f"f{k}": f"{n}-{k}" for k in range(5)})
+                await open_conflict(space, draft, "f1", ["x"])
+                await reference_blob(draft, "photo", SHA_A)
+                await quarantine(space, draft, n + 1)
+            caplog.clear()
+            with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+                page = await pull_page(live, space, uuid.uuid4(), None, limit=drafts)
+            assert len(page.drafts) == drafts and all(d.open_conflicts and d.attachments for d in page.drafts)
+            return len([r for r in caplog.records if r.name == "tortoise.db_client"])
+
+        few, many = await queries_for(4), await queries_for(40)
+        assert few == many and few > 5  # the page's reads were really counted

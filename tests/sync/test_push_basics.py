@@ -3,6 +3,8 @@ field rule's writes, conflicts and resolution, delete and restore."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from api.models.sync import (
     ConflictStatus,
     Draft,
@@ -144,7 +146,8 @@ async def test_same_field_conflict_and_resolution(api: Api) -> None:
     x = new_draft()
     await d1.push(d1.create(x, op("f1", "a")))
     first = await d1.push(d1.edit(x, op("f1", "A1", "a")))
-    second = await d2.push(d2.edit(x, op("f1", "A2", "a")))
+    losing = d2.edit(x, op("f1", "A2", "a"))
+    second = await d2.push(losing)
     assert first.results[0].status is SyncMutationStatus.APPLIED
     result = second.results[0]
     assert result.status is SyncMutationStatus.APPLIED_WITH_CONFLICTS
@@ -153,6 +156,8 @@ async def test_same_field_conflict_and_resolution(api: Api) -> None:
     assert (conflict.path, conflict.server_value, conflict.server_hash) == ("f1", "A1", value_hash("A1"))
     assert [(str(c.client_id), c.value) for c in conflict.candidates] == [(d2.client_id, "A2")]
     assert await fields_of(x) == {"f1": "A1"}
+    replayed = (await d2.push(losing)).results[0]
+    assert replayed.replayed and dataclasses.replace(replayed, replayed=False) == result
 
     # An EDIT of the path leaves it open; only RESOLVE_CONFLICT closes it.
     same = await d1.push(d1.edit(x, op("f1", "A1", "A1")))

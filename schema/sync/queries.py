@@ -12,9 +12,9 @@ from api.identity.principal import require_citizen
 from api.kit.errors import InvalidInput
 from schema.access import CitizenOnly, Public
 from schema.context import Info
-from schema.sync.connections import DraftHistoryConnection, QuarantinedOpConnection
 from schema.sync.deps import sync_deps
 from schema.sync.inputs import SyncPullInput, pull_request
+from schema.sync.reads import DraftHistoryConnection, QuarantinedOpConnection
 from schema.sync.results import SyncPullResult, pull_result
 from sync import contract, pull, reads, template_registry
 

@@ -7,14 +7,9 @@ from typing import Annotated
 import strawberry
 
 from schema.scalars import BigIntString
-from schema.sync.types import (
-    AcknowledgeQuarantinedOpsError,
-    QuarantinedOpsAcknowledged,
-    SyncPullPayload,
-    SyncPullRejected,
-    SyncPushPayload,
-    SyncPushRejected,
-)
+from schema.sync.pull_types import SyncPullPayload, SyncPullRejected
+from schema.sync.reads import AcknowledgeQuarantinedOpsError, QuarantinedOpsAcknowledged
+from schema.sync.types import SyncPushPayload, SyncPushRejected
 from sync import contract
 
 SyncPushResult = Annotated[SyncPushPayload | SyncPushRejected, strawberry.union("SyncPushResult")]

@@ -1,17 +1,57 @@
-"""The two Relay connections of sync under the names of sync-protocol.md §6. The generic `Connection[N]` of
-schema.pagination would print as `DraftHistoryEntryConnection` with a `totalCount`, which §6 does not have;
-`PageInfo` is the shared one."""
+"""Output types of the sync reads (sync-protocol.md §6): draft history and the quarantine, their acknowledgement.
+
+The two Relay connections carry the names of §6. The generic `Connection[N]` of schema.pagination would print as
+`DraftHistoryEntryConnection` with a `totalCount`, which §6 does not have; `PageInfo` is the shared one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 import strawberry
+from strawberry.scalars import JSON
 
+from schema.errors import Error
 from schema.pagination import PageInfo
-from schema.sync.types import DraftHistoryEntry, QuarantinedOp
+from schema.scalars import BigIntString
+from schema.sync.types import QuarantinedOp, json_value, to_id
 from sync import contract
+
+
+@strawberry.type
+class QuarantinedOpsAcknowledged:
+    removed: int
+    draft_version: BigIntString | None
+
+
+@strawberry.type(description="Codes: NOT_FOUND (unknown or foreign draft), INVALID_INPUT.")
+class AcknowledgeQuarantinedOpsError(Error):
+    pass
+
+
+@strawberry.type(description="One applied field change; none for NOOPs, candidates or status changes.")
+class DraftHistoryEntry:
+    path: str
+    value: JSON | None
+    value_hash: str
+    version: BigIntString
+    client_id: strawberry.ID
+    mutation_id: int
+    at: datetime
+
+    @classmethod
+    def of(cls, view: contract.DraftHistoryEntryView) -> DraftHistoryEntry:
+        return cls(
+            path=view.path,
+            value=json_value(view.value),
+            value_hash=view.value_hash,
+            version=BigIntString(view.version),
+            client_id=to_id(view.client_id),
+            mutation_id=view.mutation_id,
+            at=view.at,
+        )
+
 
 V = TypeVar("V")
 N = TypeVar("N")

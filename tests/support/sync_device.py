@@ -52,6 +52,7 @@ class SyncDevice:
         self.acknowledged_quarantine: set[tuple[str, int]] = set()  # (clientId, mutationId)
         self.results_acked_through = 0
         self.last_push_body: dict[str, Any] | None = None
+        self.page_limit: int | None = None  # drafts per pull page; None: the server's default
 
     @classmethod
     @asynccontextmanager
@@ -297,6 +298,7 @@ class SyncDevice:
         I4: a pull from a cursor resets only on an epoch change, GC or invalid input, which the caller announces
         with `allow_reset`."""
         start = None if from_start else (cursor if cursor is not None else self.cursor)
+        limit = limit if limit is not None else self.page_limit
         pages: list[dict[str, Any]] = []
         current = start
         for _ in range(200):

@@ -53,6 +53,8 @@ async def open_device(live: LiveServer) -> AsyncIterator[OpenDevice]:
     async with AsyncExitStack() as stack:
 
         async def open_(session: Session, platform: str = "APP_IOS") -> SyncDevice:
-            return await stack.enter_async_context(SyncDevice.open(live, session, platform))
+            device = await stack.enter_async_context(SyncDevice.open(live, session, platform))
+            device.page_limit = 1  # one draft a page: every multi-draft pull pages through its cursor
+            return device
 
         yield open_

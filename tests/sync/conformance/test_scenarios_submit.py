@@ -143,12 +143,12 @@ async def test_s17_variant_expired_upload_still_blocks(
     assert await expire_uploads_at(d1.api.live, row.expires_at + timedelta(minutes=1)) >= 1
     found = await read_upload(d1, upload["id"])
     assert found is not None and found["status"] == "EXPIRED"
-    await d1.pull()
-    assert d1.base[draft_id].version > version_before  # the status change bumped the referencing draft
-    assert [a["status"] for a in d1.base[draft_id].attachments] == ["EXPIRED"]
     blocked = d1.submit(draft_id)
     answer = await d1.push()
     assert error_code(answer, blocked) == "ATTACHMENT_INCOMPLETE"
     assert result(answer, blocked)["error"]["paths"] == ["photo"]
     assert not await Application.exists(draft_id=draft_id)
+    await d1.pull()
+    assert d1.base[draft_id].version > version_before  # the status change bumped the referencing draft
+    assert [a["status"] for a in d1.base[draft_id].attachments] == ["EXPIRED"], "the upload itself is EXPIRED"
     await check_invariants(d1)

@@ -120,8 +120,10 @@ async def _process(
     committed: int | None = None
     payload_stop: tuple[int, int | None] | None = None
     stop_reason = None
+    lmid: int | None = client.last_mutation_id
     for m in request.mutations:
         step = await run(caller, m)
+        lmid = step.last_mutation_id
         if step.committed_version is not None:
             committed = step.committed_version
         if step.result is not None:
@@ -131,7 +133,8 @@ async def _process(
         break
     if committed is not None:
         await poke.publish(deps.redis, space_id, committed)
-    lmid = (await SyncClient.get(client_id=client.client_id)).last_mutation_id
+    if lmid is None:  # stopped by a rollback: read what the commits before it left
+        lmid = await _lmid_after_stop(client, results)
     return PushPayload(
         last_mutation_id=lmid,
         results=results,
@@ -140,3 +143,13 @@ async def _process(
         stop_reason=stop_reason,
         retry_after_ms=None if payload_stop is None else payload_stop[1],
     )
+
+
+async def _lmid_after_stop(client: SyncClient, results: list[MutationResultView]) -> int:
+    try:
+        return (await SyncClient.get(client_id=client.client_id)).last_mutation_id
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        # The database is away: every result answered was committed, so LMID is at least the last of them.
+        return max([client.last_mutation_id, *(r.id for r in results)])

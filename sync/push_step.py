@@ -38,6 +38,7 @@ class Step:
     stop: SyncErrorView | None = None
     retry_after_ms: int | None = None
     committed_version: int | None = None  # the space version after a commit that processed the mutation
+    last_mutation_id: int | None = None  # the client's LMID as this step left it; None when rolled back
 
 
 @dataclass(frozen=True)
@@ -86,10 +87,12 @@ async def _ordered(caller: Caller, m: MutationIn) -> Step | None:
     client = await SyncClient.select_for_update().get(client_id=caller.client_id)
     if m.id <= client.last_mutation_id:
         row = await SyncMutationResult.get_or_none(client_id=caller.client_id, mutation_id=m.id)
-        return Step(result=stored.forgotten(m.id) if row is None else stored.from_json(row.result))
+        result = stored.forgotten(m.id) if row is None else stored.from_json(row.result)
+        return Step(result=result, last_mutation_id=client.last_mutation_id)
     if m.id > client.last_mutation_id + 1:
         message = f"mutation {client.last_mutation_id + 1} comes next; send the mutations from there"
-        return Step(stop=SyncErrorView(SyncErrorCode.OUT_OF_ORDER, message, retryable=True))
+        stop = SyncErrorView(SyncErrorCode.OUT_OF_ORDER, message, retryable=True)
+        return Step(stop=stop, last_mutation_id=client.last_mutation_id)
     return None
 
 
@@ -160,7 +163,7 @@ async def _record(ctx: MutationContext, space: SyncSpace, view: MutationResultVi
         created_at=ctx.now,
     )
     await SyncClient.filter(client_id=ctx.client_id).update(last_mutation_id=ctx.mutation.id, last_seen_at=ctx.now)
-    return Step(result=view, committed_version=version)
+    return Step(result=view, committed_version=version, last_mutation_id=ctx.mutation.id)
 
 
 async def _record_internal_error(caller: Caller, m: MutationIn) -> Step:

@@ -1,10 +1,10 @@
 """Spaces (sync-protocol.md §1, decision 1) and their write serialization (decision 6).
 
 Every write to a space's sync state runs as `async with serialized(space_id) as space:`. It holds a striped
-per-space `asyncio.Lock` (one process, the embedded SQLite backend) across a transaction whose first statement is
-an UPDATE of the space row: on SQLite that takes the database write lock before `sync_space.version` is read (what
-`BEGIN IMMEDIATE` would do), on PostgreSQL it takes the row lock that the following `SELECT … FOR UPDATE` holds
-until commit. Version order is then commit order (P2), in both backends.
+per-space `asyncio.Lock` (one process, the embedded SQLite backend) across a transaction that locks the space row
+before reading `sync_space.version`: PostgreSQL with `SELECT … FOR UPDATE`, SQLite with a no-op UPDATE of the row
+first, which takes the database write lock (what `BEGIN IMMEDIATE` would do). Version order is then commit order
+(P2), in both backends.
 
 Never enter it inside another open transaction: on SQLite that transaction already holds the one connection's
 lock, which a holder of the space lock may be waiting for.
@@ -27,6 +27,7 @@ from api.models.sync import SyncSpace
 
 _STRIPES = 256
 _LOCKS = [asyncio.Lock() for _ in range(_STRIPES)]
+_known: set[str] = set()
 
 
 def space_of(claims: AccessClaims) -> str:
@@ -57,8 +58,14 @@ async def ensure_space(space_id: str) -> SyncSpace:
 @asynccontextmanager
 async def serialized(space_id: str) -> AsyncIterator[SyncSpace]:
     """A write transaction serialized on the space, yielding its locked row. The caller sets the new version."""
-    await ensure_space(space_id)
-    async with lock_for(space_id), in_transaction():
-        # A no-op write first: it takes the write lock (SQLite) or the row lock (PostgreSQL) before the read.
-        await SyncSpace.filter(space_id=space_id).update(version=F("version"))
-        yield await SyncSpace.select_for_update().get(space_id=space_id)
+    if space_id not in _known:
+        await ensure_space(space_id)
+        _known.add(space_id)  # space rows are never deleted: one insert check per process is enough
+    async with lock_for(space_id), in_transaction() as connection:
+        if connection.capabilities.dialect != "postgres":
+            # A no-op write first: SQLite then holds the database write lock before the version is read.
+            await SyncSpace.filter(space_id=space_id).update(version=F("version"))
+        space = await SyncSpace.select_for_update().get_or_none(space_id=space_id)
+        if space is None:  # pragma: no cover - removed behind this process's back (a wiped database)
+            space = await SyncSpace.create(space_id=space_id, epoch=uuid.uuid4())
+        yield space

@@ -45,7 +45,7 @@ from tests.sync.model.conftest import LWW_FIELD, MANUAL_FIELDS, ModelItem
 from tests.sync.model.reference import Processed, Reference, interleavings, replay
 from tests.sync.model.world import World, snapshot_of
 
-SEED = int(os.environ.get("ZSB_MODEL_SEED", "6"))
+SEED = int(os.environ.get("ZSB_MODEL_SEED", "4"))  # fixed in CI: this seed reaches every outcome kind
 SETTINGS = settings(
     max_examples=12,
     stateful_step_count=40,

@@ -25,6 +25,8 @@ class Context:
     upload_root: Path | None = None
     # The process's draft sync (sync-protocol.md): None only in a process built without it.
     sync: SyncDeps | None = None
+    # The request's variables as the client sent them (JSON, before coercion): what sync's quarantine keeps.
+    sent_variables: dict[str, Any] = field(default_factory=dict)
     # Per-request DataLoaders, created on first use so that requests that need none pay nothing.
     loaders: dict[str, Any] = field(default_factory=dict)
 

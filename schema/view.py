@@ -239,6 +239,7 @@ class GraphQLEndpoint:
             payments=self.payments,
             upload_root=self.upload_root,
             sync=self.sync,
+            sent_variables=variables,
         )
         cache_key = None
         if caching.is_public_read(

@@ -8,6 +8,7 @@ error. Optional fields default to UNSET, so "absent" and "null" stay apart in th
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -165,12 +166,18 @@ def _mutation(m: SyncMutationInput) -> contract.MutationIn:
     )
 
 
-def push_request(data: SyncPushInput) -> contract.PushRequest:
+def push_request(data: SyncPushInput, sent: list[Any] | None = None) -> contract.PushRequest:
+    """`sent`: the `mutations` as the request's JSON carried them, when the input came in a variable; the quarantine
+    then keeps each mutation byte for byte as the client wrote it (a `clientTime` as JS `toISOString()` spells
+    it, say), else a camelCase rendering of the parsed input."""
+    mutations = [_mutation(m) for m in data.mutations]
+    if sent is not None and len(sent) == len(mutations) and all(isinstance(m, dict) for m in sent):
+        mutations = [replace(m, raw=raw) for m, raw in zip(mutations, sent, strict=True)]
     return contract.PushRequest(
         client_id=str(data.client_id),
         platform=ModelPlatform(data.platform.value),
         protocol_version=data.protocol_version,
-        mutations=[_mutation(m) for m in data.mutations],
+        mutations=mutations,
         ack_results_through=_given(data.ack_results_through),
     )
 

@@ -118,6 +118,31 @@ class TestConversion:
             "expectedContentHash": "h",
         }
 
+    def test_the_mutations_as_sent_replace_the_rendering_when_the_request_carried_them(self) -> None:
+        draft = ID(str(uuid.uuid4()))
+        sent_at = "2026-03-01T01:30:00.000Z"
+        mutation = SyncMutationInput(
+            id=1,
+            draft_id=draft,
+            type=SyncMutationType.DELETE_DRAFT,
+            form_version="1",
+            client_time=datetime.fromisoformat(sent_at),
+            base_draft_version=BigIntString(3),
+        )
+        data = SyncPushInput(client_id=ID("c"), platform=Platform.WEB, protocol_version=1, mutations=[mutation])
+        sent = {
+            "id": 1,
+            "draftId": draft,
+            "type": "DELETE_DRAFT",
+            "formVersion": "1",
+            "clientTime": sent_at,
+            "baseDraftVersion": "3",
+        }
+        assert push_request(data, [sent]).mutations[0].raw == sent
+        rendered = push_request(data, None).mutations[0].raw
+        assert rendered == {**sent, "clientTime": "2026-03-01T01:30:00+00:00"}
+        assert push_request(data, [sent, sent]).mutations[0].raw == rendered  # not the request's mutations
+
     def test_a_pull_input_takes_the_defaults_for_absent_or_null_bounds(self) -> None:
         absent = pull_request(SyncPullInput(client_id=ID("c"), protocol_version=1))
         null = pull_request(SyncPullInput(client_id=ID("c"), protocol_version=1, limit=None, max_bytes=None))
@@ -135,7 +160,7 @@ class TestOverHttp:
             "draftId": draft,
             "type": "EDIT",
             "formVersion": "1",
-            "clientTime": "2026-03-01T09:30:00+08:00",
+            "clientTime": "2026-03-01T01:30:00.000Z",  # as JS toISOString() writes it
             "ops": [{"path": "nowhere", "kind": "SET", "value": {"城市": ["北京", 1]}, "baseHash": NULL_HASH}],
         }
         result = await push(api, session, client, [create(1, draft), rejected])

@@ -158,7 +158,9 @@ def start(
         return reset(ResetReason.EPOCH_CHANGED)
     if cursor.since > space_version or (cursor.up_to is not None and cursor.up_to > space_version):
         return reset(ResetReason.FROM_THE_FUTURE)
-    if cursor.since < min_valid_version:
+    # A cycle from 0 selects every live draft, so GC cannot have taken a change it still owes: only a delta cursor
+    # older than the watermark resets (else a multi-page reset would restart for ever once any tombstone was purged).
+    if 0 < cursor.since < min_valid_version:
         return reset(ResetReason.GARBAGE_COLLECTED)
     return Position(cursor)
 

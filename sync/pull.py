@@ -41,7 +41,7 @@ BATCH = 50
 
 
 def _check_protocol(deps: SyncDeps, version: int) -> PullRejected | None:
-    path = ["input", "protocolVersion"]
+    path = ["protocolVersion"]
     if version < deps.min_protocol_version:
         message = f"protocol {version} is no longer supported: update the app"
         return PullRejected(SyncErrorCode.CLIENT_UPGRADE_REQUIRED.value, message, path)
@@ -64,7 +64,7 @@ async def pull(deps: SyncDeps, claims: AccessClaims, request: PullRequest) -> Pu
         return refused
     client_id = _client_uuid(request.client_id)
     if client_id is None:
-        return PullRejected(SyncErrorCode.INVALID_BATCH.value, "clientId must be a UUID", ["input", "clientId"])
+        return PullRejected(SyncErrorCode.INVALID_BATCH.value, "clientId must be a UUID", ["clientId"])
     try:
         return await _pull(deps, space_of(claims), client_id, request)
     except Exception as exc:
@@ -81,7 +81,7 @@ async def _pull(
     owner = await SyncClient.get_or_none(client_id=client_id)
     if owner is not None and owner.space_id != space_id:
         message = "this clientId belongs to another space: use one per space"
-        return PullRejected(SyncErrorCode.CLIENT_NOT_OWNED.value, message, ["input", "clientId"])
+        return PullRejected(SyncErrorCode.CLIENT_NOT_OWNED.value, message, ["clientId"])
     await ensure_space(space_id)
     limit = min(max(request.limit, 1), MAX_PULL_LIMIT)
     max_bytes = min(max(request.max_bytes, MIN_PULL_BYTES), MAX_PULL_BYTES)
@@ -90,23 +90,14 @@ async def _pull(
 
 
 def _start(deps: SyncDeps, token: str | None, space: SyncSpace) -> cursor.Position:
-    def start(min_valid_version: int) -> cursor.Position:
-        return cursor.start(
-            token,
-            deps.cursor_key,
-            space_id=space.space_id,
-            epoch=space.epoch,
-            space_version=space.version,
-            min_valid_version=min_valid_version,
-        )
-
-    position = start(space.min_valid_version)
-    if position.reset_reason is cursor.ResetReason.GARBAGE_COLLECTED:
-        # A reset cycle (since = 0) selects every live draft, so GC cannot have taken a change it still owes;
-        # resetting it again would restart a multi-page reset forever once any tombstone was ever purged.
-        lenient = start(0)
-        if lenient.reset_reason is None and lenient.cursor.since == 0:
-            return lenient
+    position = cursor.start(
+        token,
+        deps.cursor_key,
+        space_id=space.space_id,
+        epoch=space.epoch,
+        space_version=space.version,
+        min_valid_version=space.min_valid_version,
+    )
     if position.reset_reason is not None:
         level = logging.WARNING if position.reset_reason.security_relevant else logging.INFO
         log.log(level, "pull cursor reset", extra={"reason": position.reset_reason.value, "space_id": space.space_id})

@@ -128,9 +128,9 @@ async def acknowledge_quarantined_ops(
     deps: SyncDeps, claims: AccessClaims, draft_id: str, ids: list[str]
 ) -> QuarantineAcknowledged | AcknowledgeRejected:
     if len(ids) > MAX_ACK_IDS:
-        return AcknowledgeRejected("INVALID_INPUT", f"at most {MAX_ACK_IDS} ids at a time", ["input", "ids"])
+        return AcknowledgeRejected("INVALID_INPUT", f"at most {MAX_ACK_IDS} ids at a time", ["ids"])
     space_id = space_of(claims)
-    missing = AcknowledgeRejected(NOT_FOUND, "no such draft", ["input", "draftId"])
+    missing = AcknowledgeRejected(NOT_FOUND, "no such draft", ["draftId"])
     if await _own_draft(space_id, draft_id) is None:
         return missing
     # Ids that are no UUID cannot be this draft's entries: ignored like any other stranger's id.

@@ -143,14 +143,14 @@ async def create_upload(
     now = storage.clock.now()
     client_uuid = _uuid(client_id)
     if client_uuid is None or not await SyncClient.exists(client_id=client_uuid, space_id=space_id):
-        raise UploadError("NOT_FOUND", "no such client in your space", ["input", "clientId"])
+        raise UploadError("NOT_FOUND", "no such client in your space", ["clientId"])
     if not SHA256_RE.fullmatch(sha256):
         # A malformed hash can never match the file: the code a client already handles for a wrong hash.
-        raise UploadError("CHECKSUM_MISMATCH", "sha256 must be 64 lowercase hex characters", ["input", "sha256"])
+        raise UploadError("CHECKSUM_MISMATCH", "sha256 must be 64 lowercase hex characters", ["sha256"])
     if not 1 <= size <= MAX_FILE_SIZE:
-        raise UploadError("FILE_TOO_LARGE", f"size must be 1..{MAX_FILE_SIZE} bytes", ["input", "size"])
+        raise UploadError("FILE_TOO_LARGE", f"size must be 1..{MAX_FILE_SIZE} bytes", ["size"])
     if mime not in ALLOWED_MIME:
-        raise UploadError("MIME_NOT_ALLOWED", "only JPEG, PNG, PDF or OFD files", ["input", "mime"])
+        raise UploadError("MIME_NOT_ALLOWED", "only JPEG, PNG, PDF or OFD files", ["mime"])
     name = file_name.strip()[:255] or "file"
     blob = await Blob.get_or_none(space_id=space_id, sha256=sha256, status=BlobStatus.COMPLETE)
     if blob is not None:
@@ -261,9 +261,14 @@ async def attachment_statuses(space_id: str, hashes: set[str], now: datetime) ->
         found[sha256] = AttachmentStatus(BlobStatus(status).value)
     rest = hashes - found.keys()
     if rest:
-        uploads = await Upload.filter(space_id=space_id, sha256__in=list(rest)).values_list("sha256", "expires_at")
-        made = {sha256 for sha256, _ in uploads}
-        alive = {sha256 for sha256, expires_at in uploads if expires_at > now}
+        uploads = await Upload.filter(space_id=space_id, sha256__in=list(rest)).values_list(
+            "sha256", "status", "expires_at"
+        )
+        made = {sha256 for sha256, _, _ in uploads}
+        # GC may have expired an upload at a moment the caller's clock has not reached: the row's status counts too.
+        alive = {
+            sha256 for sha256, status, expires_at in uploads if status != AttachmentStatus.EXPIRED and expires_at > now
+        }
         for sha256 in rest:
             expired = sha256 in made and sha256 not in alive
             found[sha256] = AttachmentStatus.EXPIRED if expired else AttachmentStatus.PENDING
@@ -333,7 +338,7 @@ async def complete_upload(storage: Storage, claims: AccessClaims, upload_id: str
 async def _complete(storage: Storage, space_id: str, upload_id: str) -> UploadView | UploadError:
     found = await _own_upload(space_id, upload_id)
     if found is None:
-        raise UploadError("NOT_FOUND", "no such upload", ["input", "uploadId"])
+        raise UploadError("NOT_FOUND", "no such upload", ["uploadId"])
     async with _lock(found.id), in_transaction():
         upload = await Upload.select_for_update().get(id=found.id)
         now = storage.clock.now()
@@ -341,10 +346,10 @@ async def _complete(storage: Storage, space_id: str, upload_id: str) -> UploadVi
         if status in (AttachmentStatus.COMPLETE, AttachmentStatus.REJECTED):
             return _view(upload, now)
         if status is AttachmentStatus.EXPIRED:
-            raise UploadError("EXPIRED", "this upload has expired; create a new one", ["input", "uploadId"])
+            raise UploadError("EXPIRED", "this upload has expired; create a new one", ["uploadId"])
         count = _chunk_count(upload.size, upload.chunk_size)
         if len(upload.chunk_digests) < count:
-            raise UploadError("CHUNKS_MISSING", "some chunks are missing", ["input", "uploadId"], _view(upload, now))
+            raise UploadError("CHUNKS_MISSING", "some chunks are missing", ["uploadId"], _view(upload, now))
         chunk_dir = storage.chunk_path(upload.id, 0).parent
         assembled = chunk_dir / "assembled"
         chunks = [storage.chunk_path(upload.id, index) for index in range(count)]
@@ -358,7 +363,7 @@ async def _complete(storage: Storage, space_id: str, upload_id: str) -> UploadVi
             await upload.save(update_fields=["chunk_digests", "updated_at"])
             # Returned, not raised: raising here would roll back the discarded chunks.
             code = "CHUNKS_MISSING" if whole is None else "CHECKSUM_MISMATCH"
-            return UploadError(code, "the file does not match its SHA-256", ["input", "uploadId"], _view(upload, now))
+            return UploadError(code, "the file does not match its SHA-256", ["uploadId"], _view(upload, now))
         # No malware scanner is wired yet: the sniffed type is the only content check.
         ok = await asyncio.to_thread(_sniffed, assembled, upload.mime)
         blob_status = BlobStatus.COMPLETE if ok else BlobStatus.REJECTED

@@ -98,6 +98,11 @@ class TestResets:
         assert begin(token, min_valid=8).reset_reason is ResetReason.GARBAGE_COLLECTED
         assert begin(token, min_valid=7).reset_reason is None
 
+    def test_a_reset_cycle_survives_garbage_collection(self) -> None:
+        """A cycle from 0 owes every live draft, none of which GC took: it pages on instead of restarting."""
+        token = encode(PullCursor(EPOCH, SPACE, 0, 0, 9, 4, uuid.uuid4()), KEY)
+        assert begin(token, min_valid=8).reset_reason is None
+
     @pytest.mark.parametrize(
         "payload",
         [

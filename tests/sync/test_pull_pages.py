@@ -148,12 +148,12 @@ class TestClientsAndOwnership:
         their_client = await add_client(theirs)
         await write(mine, values={"a": "1"})
         result = await pull(deps_of(live), mine.claims, PullRequest(str(their_client), 1))
-        assert result == PullRejected("CLIENT_NOT_OWNED", result.message, ["input", "clientId"])  # type: ignore[union-attr]
+        assert result == PullRejected("CLIENT_NOT_OWNED", result.message, ["clientId"])  # type: ignore[union-attr]
 
     async def test_a_client_id_must_be_a_uuid(self, live: LiveServer) -> None:
         result = await pull(deps_of(live), new_space().claims, PullRequest("not-a-uuid", 1))
         assert isinstance(result, PullRejected)
-        assert (result.code, result.path) == ("INVALID_BATCH", ["input", "clientId"])
+        assert (result.code, result.path) == ("INVALID_BATCH", ["clientId"])
 
     async def test_protocol_versions_outside_the_window(self, live: LiveServer) -> None:
         deps = deps_of(live)

@@ -107,5 +107,5 @@ class TestAcknowledge:
         draft, entries = await seeded(space)
         ids = [str(entries[0])] + [str(uuid.uuid4()) for _ in range(100)]
         answer = await acknowledge_quarantined_ops(deps_of(live), space.claims, str(draft), ids)
-        assert answer == AcknowledgeRejected("INVALID_INPUT", answer.message, ["input", "ids"])  # type: ignore[union-attr]
+        assert answer == AcknowledgeRejected("INVALID_INPUT", answer.message, ["ids"])  # type: ignore[union-attr]
         assert len(await oldest_first(draft)) == 3

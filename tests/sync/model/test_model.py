@@ -12,8 +12,8 @@ application). After every step the invariants I1, I3, I4 and I5 hold (tests.supp
 What a "server restart" is here: the live server runs in this process and cannot really die, so a restart is the
 part of a crash a device can observe, made honestly: a push whose commit happened while the process died before
 answering (the device sees a dropped connection and retries later, getting its stored results back), and the
-process memory a restart loses (the template registry's cache) cleared. The durable state — the database — is
-what a restarted process starts from, and is untouched.
+process memory a restart loses (the template registry's cache, the spaces known to exist) cleared. The durable
+state — the database — is what a restarted process starts from, and is untouched.
 
 How it runs: hypothesis is synchronous and the live server is served by this test's event loop, so the machine
 runs in a worker thread (`asyncio.to_thread`) while the loop keeps serving; each step hands its coroutines to the
@@ -37,11 +37,12 @@ from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from sync import template_registry
+from sync import spaces, template_registry
 from tests.support import sync_invariants as inv
 from tests.support.client import Api, LiveServer
 from tests.support.sync_device import SyncDevice
-from tests.sync.model.conftest import LWW_FIELD, MANUAL_FIELDS, ModelItem
+from tests.sync.model.conftest import LWW_FIELD, MANUAL_FIELDS
+from tests.sync.model.items import ModelItem
 from tests.sync.model.reference import Processed, Reference, interleavings, replay
 from tests.sync.model.world import World, snapshot_of
 
@@ -261,9 +262,11 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(pick=picks)
     def restart_server(self, pick: int) -> None:
         """The process dies after a push committed and before it answered; the restarted one has lost its
-        memory (the template cache). The device's retry comes with its next push."""
+        memory (the template cache, the spaces it made sure exist). The device's retry comes with its next push."""
         self.push([nth(self.pushable(), pick)], lose_ack=True)
+        # What a fresh process does not remember (read from the modules, so a rename breaks this loudly).
         template_registry._cache.clear()
+        spaces._known.clear()
         self.world.seen["server restart"] += 1
 
     @precondition(lambda self: not all(self.online) or any(d.pending for d in self.devices))

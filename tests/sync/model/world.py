@@ -29,7 +29,7 @@ from api.models.sync import (
 from tests.support import sync_invariants as inv
 from tests.support.client import Api, LiveServer
 from tests.support.sync_device import SyncDevice
-from tests.sync.model.conftest import ModelItem
+from tests.sync.model.items import ModelItem
 from tests.sync.model.reference import DraftState, Facts, Outcome
 
 T = TypeVar("T")

@@ -4,14 +4,15 @@ subscription operations (queries and mutations go over HTTP, where the body cap,
 strawberry's protocol handler does the framing (connection_init, ping/pong, subscribe, complete, its close codes);
 this module supplies what it leaves to a view: the socket adapter, the caller from the `connection_init` payload
 (the same token check, session revocation check and rate limit as HTTP, `schema.view`), and bounds: an init
-timeout, a few subscriptions per socket, a message size cap, and the socket closes when its access token expires,
-so a signed-out or downgraded session keeps no socket past its token's lifetime.
+timeout, a few subscriptions per socket, a message size cap, and the socket closes when its access token expires
+or, within SESSION_CHECK_SECONDS, when its session is signed out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,7 +31,9 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
+from api.identity import sessions
 from api.identity.principal import Principal
+from api.identity.tokens import AccessClaims
 from api.kit.errors import Unauthenticated
 from schema.context import Context
 
@@ -39,12 +42,15 @@ if TYPE_CHECKING:
 
     from schema.view import GraphQLEndpoint
 
+log = logging.getLogger("zsb.graphql")
+
 INIT_TIMEOUT = timedelta(seconds=10)
 MAX_SUBSCRIPTIONS = 8  # per socket: a device needs one syncPoke
 MAX_MESSAGE_CHARS = 64 * 1024  # a subscribe message is a short document and a few variables
 # Custom close codes of graphql-transport-ws: 4400 bad message, 4401 unauthorized, 4403 forbidden (a refused
 # connection_init), 4406 subprotocol not acceptable.
-BAD_MESSAGE, UNAUTHORIZED, SUBPROTOCOL_NOT_ACCEPTABLE = 4400, 4401, 4406
+BAD_MESSAGE, UNAUTHORIZED, FORBIDDEN, SUBPROTOCOL_NOT_ACCEPTABLE = 4400, 4401, 4403, 4406
+SESSION_CHECK_SECONDS = 30.0  # how long a signed-out session's socket may outlive its sign-out
 
 
 @dataclass
@@ -173,7 +179,7 @@ class _Connection:
         self.endpoint = endpoint
         self.websocket = websocket
         self.ip = ip
-        self.expiry: asyncio.Task[None] | None = None
+        self.watch: asyncio.Task[None] | None = None
 
     async def on_ws_connect(self, context: SocketContext) -> UnsetType:
         token = bearer_token(context.connection_params)
@@ -187,14 +193,31 @@ class _Connection:
         if limited is not None or principal.claims is None:
             raise ConnectionRejectionError
         context.principal = principal
-        remaining = (principal.claims.expires_at - self.endpoint.identity.clock.now()).total_seconds()
-        self.expiry = asyncio.create_task(self._close_after(max(0.0, remaining)))
+        self.watch = asyncio.create_task(self._watch(principal.claims))
         return cast(UnsetType, UNSET)
 
-    async def _close_after(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-        with contextlib.suppress(RuntimeError):
-            await self.websocket.close(code=UNAUTHORIZED, reason="access token expired")
+    async def _watch(self, claims: AccessClaims) -> None:
+        """Closes the socket when its access token expires (4401: sign in or refresh, then reconnect) or its
+        session is signed out (4403), checked every SESSION_CHECK_SECONDS: HTTP checks both per request."""
+        clock = self.endpoint.identity.clock
+        while True:
+            remaining = (claims.expires_at - clock.now()).total_seconds()
+            if remaining <= 0:
+                await self._close(UNAUTHORIZED, "access token expired")
+                return
+            await asyncio.sleep(min(remaining, SESSION_CHECK_SECONDS))
+            try:
+                revoked = await sessions.is_revoked(self.endpoint.identity, claims.family_id)
+            except Exception:  # Redis unreachable: the token's expiry still bounds the socket
+                log.warning("session check of a subscription socket failed", exc_info=True)
+                continue
+            if revoked:
+                await self._close(FORBIDDEN, "this session was signed out")
+                return
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(RuntimeError):  # already closed
+            await self.websocket.close(code=code, reason=reason)
 
 
 async def serve(endpoint: GraphQLEndpoint, websocket: WebSocket, ip: str) -> None:
@@ -224,5 +247,5 @@ async def serve(endpoint: GraphQLEndpoint, websocket: WebSocket, ip: str) -> Non
     try:
         await handler.handle()
     finally:
-        if connection.expiry is not None:
-            connection.expiry.cancel()
+        if connection.watch is not None:
+            connection.watch.cancel()

@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from api.kit.redis import Redis
+from schema import websocket
 from sync import poke
 from tests.support.client import Api, Session
 from tests.sync.test_graphql_push import PUSH, create, edit, push, push_input
@@ -200,3 +201,14 @@ async def test_the_socket_closes_when_its_access_token_expires(api: Api) -> None
         assert (await receive(ws))["type"] == "connection_ack"
         assert await close_code(ws) == 4401
         assert ws.close_reason == "access token expired"
+
+
+async def test_signing_out_closes_an_open_socket(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(websocket, "SESSION_CHECK_SECONDS", 0.2)  # the live server runs in this process
+    session = await api.sign_in()
+    async with socket(api, {"Authorization": f"Bearer {session.access_token}"}) as ws:
+        assert (await receive(ws))["type"] == "connection_ack"
+        ended = await api.data(SIGN_OUT, {"input": {}}, session.access_token)
+        assert ended["signOut"]["__typename"] == "SignedOut"
+        assert await close_code(ws) == 4403
+        assert ws.close_reason == "this session was signed out"

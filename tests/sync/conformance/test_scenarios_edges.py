@@ -100,6 +100,7 @@ async def test_s24_resumable_upload(sync_item: SyncItem, person: Session, open_d
     upload = await create_upload(d1, data)
     assert upload["__typename"] == "Upload" and upload["chunkSize"] == MIB, upload
     assert (upload["status"], upload["receivedChunks"]) == ("PENDING", [])
+    assert str(upload["expiresAt"]).endswith("+08:00")
 
     async with httpx.AsyncClient(base_url=d1.api.live.base_url, timeout=60.0) as dropped:
         for index in range(6):

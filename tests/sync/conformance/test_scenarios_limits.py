@@ -201,6 +201,7 @@ async def test_s21_poison_pill(sync_item: SyncItem, person: Session, open_device
     assert result(await d1.push(), later)["status"] == "APPLIED"
     acknowledged = await d1.acknowledge(draft_id, [entry["id"]])
     assert acknowledged["__typename"] == "QuarantinedOpsAcknowledged" and acknowledged["removed"] == 1
+    assert int(acknowledged["draftVersion"]) > d1.base[draft_id].version  # the count a pull returns changed
     pulled = await d1.pull()
     change = pulled.draft(draft_id)
     assert change is not None and change["quarantinedOps"] == 0

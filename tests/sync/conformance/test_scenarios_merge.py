@@ -7,7 +7,7 @@ import pytest
 from api.models.sync import ConflictStatus, DraftConflict
 from sync.merge import value_hash
 from tests.support.client import Session
-from tests.support.sync_device import SyncDevice
+from tests.support.sync_device import Op, SyncDevice
 from tests.support.sync_invariants import check_invariants
 from tests.sync.conformance.conftest import OpenDevice
 from tests.sync.conformance.support import SyncItem, error_code, result, seeded_draft, statuses
@@ -173,4 +173,17 @@ async def test_s10_repeating_group(sync_item: SyncItem, person: Session, open_de
         await device.pull()
         assert device.base[draft_id].fields["members/m3/name"] == "王五五"
         assert [c["path"] for c in device.base[draft_id].open_conflicts] == ["members/m3"]
+
+    # The person decides for the removal after all: the item's fields go, and pulls carry them as removed paths.
+    ops = [Op("members/m3/name", "UNSET"), Op("members/m3/_order", "UNSET")]
+    decided = d1.enqueue(
+        draft_id, "RESOLVE_CONFLICT", sync_item.form_version, conflictId=conflict["id"], ops=d1.op_inputs(draft_id, ops)
+    )
+    assert result(await d1.push(), decided)["status"] == "APPLIED"
+    for device in (d1, d2):
+        change = (await device.pull()).draft(draft_id)
+        assert change is not None and change["full"] is False
+        assert sorted(change["removedPaths"]) == ["members/m3/_order", "members/m3/name"]
+        assert device.base[draft_id].fields == {"members/m1/name": "甲", "members/m2/name": "乙"}
+        assert device.base[draft_id].open_conflicts == []
     await check_invariants(d1, d2)

@@ -41,6 +41,16 @@ class Applied:
     reoffered_ops: list[QuarantinedOpView] | None = None
 
 
+def plain_uuid(value: uuid.UUID) -> uuid.UUID:
+    """The driver's UUID subclass (asyncpg) as a plain uuid.UUID, so that answers serialize anywhere (orjson
+    serializes exactly uuid.UUID)."""
+    return value if type(value) is uuid.UUID else uuid.UUID(int=value.int)
+
+
+def maybe_uuid(value: uuid.UUID | None) -> uuid.UUID | None:
+    return None if value is None else plain_uuid(value)
+
+
 def json_create(value: Any) -> Any:
     """A JSONField value for a model constructor (`Model(...)`, `create`). The constructor decodes a str as JSON
     text and saving then treats a str as JSON text again, so a string value ("张三", or "1", which would become the
@@ -73,5 +83,5 @@ def rejected_if_not_editable(draft: Draft) -> None:
         raise Rejected(
             SyncErrorCode.DRAFT_SUBMITTED,
             "this draft was submitted; it can no longer be edited",
-            application_id=draft.application_id,
+            application_id=maybe_uuid(draft.application_id),
         )

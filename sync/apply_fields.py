@@ -19,7 +19,7 @@ from api.models.sync import (
     DraftFieldHistory,
 )
 from sync import template_registry
-from sync.apply_context import MutationContext, json_create, json_update
+from sync.apply_context import MutationContext, json_create, json_update, plain_uuid
 from sync.contract import ConflictCandidateView, FieldConflictView, FieldOpIn, SyncErrorCode
 from sync.merge import (
     FieldOp,
@@ -193,12 +193,13 @@ async def _open_or_extend(
 async def conflict_view(conflict: DraftConflict, values: dict[str, Any], template: FormTemplate) -> FieldConflictView:
     candidates = await DraftConflictCandidate.filter(conflict_id=conflict.id).order_by("id")
     return FieldConflictView(
-        id=conflict.id,
+        id=plain_uuid(conflict.id),
         path=conflict.path,
         server_value=server_value(values, conflict.path, template),
         server_hash=server_hash(values, conflict.path, template),
         candidates=[
-            ConflictCandidateView(c.client_id, c.platform, c.value, c.value_hash, c.client_time) for c in candidates
+            ConflictCandidateView(plain_uuid(c.client_id), c.platform, c.value, c.value_hash, c.client_time)
+            for c in candidates
         ],
         opened_version=conflict.opened_version,
     )

@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 from api.identity.tokens import AccessClaims
 from api.models.sync import SyncClient, SyncMutationResult
 from sync import poke
+from sync.apply_context import plain_uuid
 from sync.contract import MutationResultView, PushPayload, PushRejected, PushRequest, SyncErrorCode
 from sync.deps import SyncDeps
 from sync.push_checks import check_structure, is_uuid
@@ -31,7 +32,7 @@ async def push(deps: SyncDeps, claims: AccessClaims, request: PushRequest) -> Pu
         try:
             owned = await _own_client(deps, space_id, request)
             if isinstance(owned, SyncClient):
-                return await _process(deps, claims, space_id, owned, request, space.epoch)
+                return await _process(deps, claims, space_id, owned, request, plain_uuid(space.epoch))
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -41,7 +42,7 @@ async def push(deps: SyncDeps, claims: AccessClaims, request: PushRequest) -> Pu
     return PushRejected(
         code=code.value,
         message=message,
-        server_epoch=space.epoch,
+        server_epoch=plain_uuid(space.epoch),
         path=path,
         retryable=code is SyncErrorCode.SERVER_BUSY,
         retry_after_ms=retry_after_ms,

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from api.models.sync import Draft, SyncQuarantine
-from sync.apply_context import MutationContext
+from sync.apply_context import MutationContext, plain_uuid
 from sync.contract import MutationIn, QuarantinedOpView, SyncErrorCode, SyncMutationType
 from sync.push_errors import Rejected
 
@@ -69,10 +69,10 @@ async def set_aside(ctx: MutationContext, rejection: Rejected) -> bool:
 
 def view(row: SyncQuarantine) -> QuarantinedOpView:
     return QuarantinedOpView(
-        id=row.id,
-        client_id=row.client_id,
+        id=plain_uuid(row.id),
+        client_id=plain_uuid(row.client_id),
         mutation_id=row.mutation_id,
-        draft_id=row.draft_id,
+        draft_id=plain_uuid(row.draft_id),
         reason=SyncErrorCode(row.reason),
         message=row.message,
         mutation=row.payload,

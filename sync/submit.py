@@ -23,7 +23,7 @@ from api.models.sync import (
     Platform,
     SyncMutationStatus,
 )
-from sync.apply_context import Applied, MutationContext, own_draft
+from sync.apply_context import Applied, MutationContext, maybe_uuid, own_draft, plain_uuid
 from sync.apply_fields import current_values
 from sync.contract import SyncErrorCode
 from sync.merge import unseen_changes
@@ -60,7 +60,9 @@ async def submit(ctx: MutationContext) -> Applied:
         raise Rejected(SyncErrorCode.DRAFT_DELETED, "this draft was deleted; restore it first")
     if draft.status is DraftStatus.SUBMITTED:
         raise Rejected(
-            SyncErrorCode.ALREADY_SUBMITTED, "this draft was already submitted", application_id=draft.application_id
+            SyncErrorCode.ALREADY_SUBMITTED,
+            "this draft was already submitted",
+            application_id=maybe_uuid(draft.application_id),
         )
     rows, values = await current_values(draft.id)
     expected = ctx.mutation.expected_content_hash
@@ -135,7 +137,7 @@ async def _application(ctx: MutationContext, draft: Draft, form: dict[str, objec
                 draft=submission.DraftOrigin(draft.id, draft.content_hash, draft.form_version),
             )
             submitted = await submission.submit(ctx.claims, sub, ctx.now, ctx.deps.pii)
-            return submitted.app.id
+            return plain_uuid(submitted.app.id)
     except submission.SubmissionRejected as exc:
         raise _validation_failed(exc) from None
     except AppError as exc:
@@ -149,7 +151,7 @@ async def _resubmit(ctx: MutationContext, draft: Draft, form: dict[str, object])
     fix = application_requests.Correction(form_data=form, materials=None, situations=[])
     app = await application_requests.resubmit(ctx.claims, draft.application_id, fix, ctx.now)
     await Application.filter(id=app.id).update(content_hash=draft.content_hash)
-    return app.id
+    return plain_uuid(app.id)
 
 
 def _validation_failed(exc: submission.SubmissionRejected) -> Rejected:

@@ -5,7 +5,6 @@ device nothing but latency (it pulls on its next start or push), so publishing n
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -13,13 +12,14 @@ from collections.abc import AsyncIterator
 from api.identity.tokens import AccessClaims
 from api.kit.redis import Redis
 from api.models.sync import SyncClient
+from sync.poke_hub import PREFIX, hub_for
 from sync.uploads import space_of
 
 log = logging.getLogger("zsb.sync.poke")
 
 
 def channel(space_id: str) -> str:
-    return f"sync:poke:{space_id}"
+    return PREFIX + space_id
 
 
 async def publish(redis: Redis, space_id: str, version: int) -> None:
@@ -31,30 +31,12 @@ async def publish(redis: Redis, space_id: str, version: int) -> None:
 
 
 async def pokes(redis: Redis, space_id: str) -> AsyncIterator[int]:
-    """The versions published for the space from the moment this generator has subscribed.
-
-    One pub/sub connection per subscription; closing the generator (the subscription ended, the socket closed or
-    its task was cancelled) closes that connection, which also drops the Redis subscription.
-    """
-    pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    try:
-        await pubsub.subscribe(channel(space_id))
-        async for message in pubsub.listen():
-            if message.get("type") != "message":
-                continue
-            try:
-                version = int(message["data"])
-            except (TypeError, ValueError):
-                log.warning("ignoring a malformed sync poke on %s: %r", channel(space_id), message.get("data"))
-                continue
-            yield version
-    finally:
-        # Runs on cancellation too; a broken connection must not mask why the generator ended. Unsubscribing
-        # first matters on fakeredis (embedded mode), which keeps a closed connection's subscriptions.
-        with contextlib.suppress(Exception):
-            await pubsub.unsubscribe()
-        with contextlib.suppress(Exception):
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+    """The versions published for the space from the moment this generator has subscribed, over the process's
+    one pub/sub connection (sync.poke_hub). Closing the generator (the subscription ended, the socket closed or
+    its task was cancelled) leaves the space's channel when no other socket of the process listens there."""
+    async with hub_for(redis).listening(space_id) as queue:
+        while True:
+            yield await queue.get()
 
 
 class PokeRefused(Exception):

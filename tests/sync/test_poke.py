@@ -21,6 +21,7 @@ from websockets.typing import Subprotocol
 from api.kit.redis import Redis
 from schema import websocket
 from sync import poke
+from sync.poke_hub import hub_for
 from tests.support.client import Api, Session
 from tests.sync.test_graphql_push import PUSH, create, edit, push, push_input
 
@@ -64,6 +65,15 @@ async def subscribed(redis: Redis, space_id: str, count: int = 1) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"{listening} subscribers on {space_id}, expected {count}")
+
+
+async def listening(api: Api, space_id: str, count: int) -> None:
+    hub = hub_for(redis_of(api))
+    for _ in range(200):
+        if hub.listeners(space_id) == count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{hub.listeners(space_id)} sockets listen on {space_id}, expected {count}")
 
 
 async def registered_client(api: Api, session: Session) -> str:
@@ -212,3 +222,25 @@ async def test_signing_out_closes_an_open_socket(api: Api, monkeypatch: pytest.M
         assert ended["signOut"]["__typename"] == "SignedOut"
         assert await close_code(ws) == 4403
         assert ws.close_reason == "this session was signed out"
+
+
+async def test_the_sockets_of_one_space_share_one_redis_subscription(api: Api) -> None:
+    session = await api.sign_in()
+    first, second = await registered_client(api, session), await registered_client(api, session)
+    space = f"P:{session.person_id}"
+    token = {"Authorization": f"Bearer {session.access_token}"}
+    async with socket(api, token) as one, socket(api, token) as two:
+        for ws, client in ((one, first), (two, second)):
+            assert (await receive(ws))["type"] == "connection_ack"
+            payload = {"query": POKE, "variables": {"clientId": client}}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        await listening(api, space, 2)
+        await subscribed(redis_of(api), space)  # one channel subscription serves both sockets
+        await poke.publish(redis_of(api), space, 7)
+        assert [(await receive(ws))["payload"]["data"]["syncPoke"] for ws in (one, two)] == ["7", "7"]
+        await one.send(json.dumps({"id": "1", "type": "complete"}))
+        await listening(api, space, 1)
+        await subscribed(redis_of(api), space)  # the other socket still listens
+        await poke.publish(redis_of(api), space, 8)
+        assert (await receive(two))["payload"]["data"]["syncPoke"] == "8"
+    await subscribed(redis_of(api), space, 0)

@@ -182,7 +182,7 @@ class Device:
         }
 
 
-async def push(client: httpx.AsyncClient, device: Device, mutations: list[dict[str, Any]], *, bare: bool) -> None:
+async def push(client: httpx.AsyncClient, device: Device, mutations: list[dict[str, Any]], *, bare: bool) -> list[str]:
     """One push; raises unless every mutation was APPLIED. Keeps the device's mutation ids in step either way."""
     data = device.push_input(mutations)
     if bare:
@@ -199,6 +199,7 @@ async def push(client: httpx.AsyncClient, device: Device, mutations: list[dict[s
         device.next_id = int(last) + 1
     if last != mutations[-1]["id"] or statuses != ["APPLIED"] * len(mutations):
         raise BenchFailure(f"push not applied: {str(answer)[:300]}")
+    return statuses
 
 
 def edit_operation(devices: asyncio.Queue[Device], edits: int, *, bare: bool) -> Operation:
@@ -211,12 +212,28 @@ def edit_operation(devices: asyncio.Queue[Device], edits: int, *, bare: bool) ->
             start = (device.turn * edits) % FIELDS
             paths = [f"f{(start + i) % FIELDS:03d}" for i in range(edits)]
             values = {path: f"{device.turn}号 张三 {path}" for path in paths}
-            await push(client, device, [device.mutation("EDIT", values)], bare=bare)
+            try:
+                await push(client, device, [device.mutation("EDIT", values)], bare=bare)
+            except Exception:
+                # The device learns what the server holds, so that its next baseHash is right: one failed answer
+                # never drifts the rest of the run into conflicts.
+                await _refresh(client, device)
+                raise
             device.values.update(values)
         finally:
             devices.put_nowait(device)
 
     return edit
+
+
+async def _refresh(client: httpx.AsyncClient, device: Device) -> None:
+    """The device's draft fields as the server holds them (its space holds that one draft)."""
+    data = {"clientId": device.client_id, "protocolVersion": PROTOCOL}
+    body = orjson.dumps({"query": PULL, "variables": {"input": data}})
+    page = _body(await client.post("/graphql", content=body, headers=device.headers))["data"]["syncPull"]
+    for draft in page.get("drafts") or []:
+        if draft["draftId"] == device.draft_id:
+            device.values = {f["path"]: f["value"] for f in draft["fields"]}
 
 
 # ======================================================================================= pull

@@ -50,7 +50,9 @@ def register_template() -> None:
 
 
 def _json(body: object, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    # default=str: the contract's dataclasses carry ids as the database driver hands them (asyncpg's own UUID
+    # type, which orjson does not know), rendered as GraphQL renders an ID.
+    return Response(orjson.dumps(body, default=str), status_code=status, media_type="application/json")
 
 
 def _push_request(data: dict[str, Any]) -> Any:

@@ -13,7 +13,7 @@ from api.identity.tokens import AccessClaims
 from api.kit.redis import Redis
 from api.models.sync import SyncClient
 from sync.poke_hub import PREFIX, hub_for
-from sync.uploads import space_of
+from sync.spaces import space_of
 
 log = logging.getLogger("zsb.sync.poke")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,7 +27,9 @@ from api.identity.tokens import AccessClaims
 from api.models.sync import SyncSpace
 
 _STRIPES = 256
-_LOCKS = [asyncio.Lock() for _ in range(_STRIPES)]
+# Per event loop: an asyncio.Lock is bound to the loop it first waited on, and a process may run several loops over
+# its life (tests, a worker started apart from the API).
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[asyncio.Lock]] = weakref.WeakKeyDictionary()
 _known: set[str] = set()
 
 
@@ -39,7 +42,11 @@ def space_of(claims: AccessClaims) -> str:
 
 
 def lock_for(space_id: str) -> asyncio.Lock:
-    return _LOCKS[zlib.crc32(space_id.encode()) % _STRIPES]
+    loop = asyncio.get_running_loop()
+    locks = _LOCKS.get(loop)
+    if locks is None:
+        locks = _LOCKS[loop] = [asyncio.Lock() for _ in range(_STRIPES)]
+    return locks[zlib.crc32(space_id.encode()) % _STRIPES]
 
 
 async def ensure_space(space_id: str) -> SyncSpace:

@@ -290,6 +290,7 @@ class SyncMachine(RuleBasedStateMachine):
     def invariants_hold(self) -> None:
         """I1, I3, I4, I5 and the server's own consistency after every step (I2 needs everyone synced)."""
         self.world.run(self.step_invariants())
+        self.world.seen["steps checked (I1, I3, I4, I5)"] += 1
 
     async def step_invariants(self) -> None:
         await inv.check_server_state(self.devices[0].space_id)
@@ -304,6 +305,16 @@ class SyncMachine(RuleBasedStateMachine):
         for device in self.devices:
             await inv.check_converged(device)
         await self.step_invariants()
+        # Through the public reads too: draftHistory has one entry per applied op of the model (exactly once),
+        # quarantinedOps one per rejected mutation with ops, and every device holds the model's field values.
+        reader = self.devices[0]
+        for draft_id, state in self.reference.drafts.items():
+            history = sorted((h["clientId"], h["mutationId"], h["path"]) for h in await reader.history(draft_id))
+            assert history == sorted(state.history), f"draftHistory of {draft_id}: {history} vs {state.history}"
+            quarantined = sorted((q["clientId"], q["mutationId"]) for q in await reader.quarantined(draft_id))
+            assert quarantined == sorted(state.quarantined), f"quarantinedOps of {draft_id}"
+            for device in self.devices:
+                assert device.base[draft_id].fields == state.fields, f"{device.platform}: fields of {draft_id}"
 
     def teardown(self) -> None:
         try:

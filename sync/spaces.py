@@ -27,6 +27,7 @@ from api.identity.tokens import AccessClaims
 from api.models.sync import SyncSpace
 
 _STRIPES = 256
+LOCK_TIMEOUT_MS = 5000
 # Per event loop: an asyncio.Lock is bound to the loop it first waited on, and a process may run several loops over
 # its life (tests, a worker started apart from the API).
 _LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[asyncio.Lock]] = weakref.WeakKeyDictionary()
@@ -69,7 +70,10 @@ async def serialized(space_id: str) -> AsyncIterator[SyncSpace]:
         await ensure_space(space_id)
         _known.add(space_id)  # space rows are never deleted: one insert check per process is enough
     async with lock_for(space_id), in_transaction() as connection:
-        if connection.capabilities.dialect != "postgres":
+        if connection.capabilities.dialect == "postgres":
+            # A writer stuck behind another process's lock gives up and the push stops with SERVER_BUSY (§8.2).
+            await connection.execute_script(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
+        else:
             # A no-op write first: SQLite then holds the database write lock before the version is read.
             await SyncSpace.filter(space_id=space_id).update(version=F("version"))
         space = await SyncSpace.select_for_update().get_or_none(space_id=space_id)

@@ -194,3 +194,34 @@ async def test_concurrent_pushes_of_one_space_serialize(api: Api) -> None:
     )
     assert await DraftFieldHistory.filter(draft_id=x, path__in=["f1", "f2"]).count() == 2
     assert (await SyncClient.get(client_id=twin.client_id)).last_mutation_id == 2
+
+
+@pytest.mark.postgres_only
+async def test_a_space_locked_elsewhere_times_out_as_server_busy(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tortoise.transactions import in_transaction
+
+    from sync import spaces
+
+    monkeypatch.setattr(spaces, "LOCK_TIMEOUT_MS", 200)
+    device = Device(api, person_claims(api))
+    x = new_draft()
+    await device.push(device.create(x))
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:  # another process's transaction, as far as this one can tell: its own connection
+        async with in_transaction():
+            await SyncSpace.select_for_update().get(space_id=f"P:{device.claims.subject}")
+            held.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await held.wait()
+    try:
+        answer = await device.push(device.edit(x, op("f1", "a")))
+    finally:
+        release.set()
+        await holder
+    assert answer.stop_reason is not None and answer.stop_reason.code is SyncErrorCode.SERVER_BUSY
+    assert answer.last_mutation_id == 1 and answer.results == []
+    device.next_id -= 1
+    assert (await device.push(device.edit(x, op("f1", "a")))).last_mutation_id == 2

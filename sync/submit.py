@@ -11,8 +11,10 @@ from tortoise.transactions import in_transaction
 from api.applications import requests as application_requests
 from api.applications import submission
 from api.applications.applicant import ApplicantChoice, ApplicantKind
+from api.applications.materials import MaterialClaim
 from api.kit.errors import AppError
-from api.models import Application, ApplicationChannel
+from api.kit.ids import parse_uuid
+from api.models import Application, ApplicationChannel, ProvidedVia
 from api.models.sync import (
     AttachmentStatus,
     ConflictStatus,
@@ -30,6 +32,7 @@ from sync.merge import unseen_changes
 from sync.push_checks import parse_version
 from sync.push_errors import Rejected
 from sync.submit_form import AmbiguousMap, flatten, nested
+from sync.templates import MATERIALS
 from sync.uploads import attachment_statuses
 
 CHANNELS = {
@@ -76,7 +79,8 @@ async def submit(ctx: MutationContext) -> Applied:
         )
     await _check_conflicts_and_attachments(ctx, draft)
     form = _form_data(values)
-    application_id = await _application(ctx, draft, form)
+    slots, claims = material_claims(values)
+    application_id = await _application(ctx, draft, form, claims, slots)
     draft.status = DraftStatus.SUBMITTED
     draft.application_id = application_id
     draft.version = ctx.version
@@ -123,7 +127,38 @@ def _applicant(ctx: MutationContext) -> ApplicantChoice:
     return ApplicantChoice(ApplicantKind.SELF)
 
 
-async def _application(ctx: MutationContext, draft: Draft, form: dict[str, object]) -> uuid.UUID:
+def material_claims(values: dict[str, object]) -> tuple[list[str], list[MaterialClaim]]:
+    """The draft's `materials/{requirementId}/…` fields as the application's material claims, one per requirement
+    (claim i is slot i): a wallet licence when one is named, else the uploaded files. The material row points at
+    the first file by item id (UUIDv7: the order they were added); the application's copy of the field map keeps
+    every file. Requirements the wallet satisfies need no fields at all: the applications service fills them."""
+    licences: dict[str, object] = {}
+    files: dict[str, dict[str, object]] = {}
+    for path, value in values.items():
+        segments = path.split("/")
+        if segments[0] != MATERIALS or value is None:
+            continue
+        if len(segments) == 3 and segments[2] == "licenceId":
+            licences[segments[1]] = value
+        elif len(segments) == 4 and segments[2] == "files":
+            files.setdefault(segments[1], {})[segments[3]] = value
+    slots = sorted(licences.keys() | files.keys())
+    claims = []
+    for index, slot in enumerate(slots):
+        requirement = parse_uuid(slot)
+        if slot in licences:
+            licence_id = parse_uuid(licences[slot])
+            claims.append(MaterialClaim(index, requirement, ProvidedVia.ELICENSE, licence_id=licence_id))
+            continue
+        first = files[slot][min(files[slot])]
+        sha = first.get("blobSha256") if isinstance(first, dict) else None
+        claims.append(MaterialClaim(index, requirement, ProvidedVia.UPLOAD, file_id=f"blob:{sha}"))
+    return slots, claims
+
+
+async def _application(
+    ctx: MutationContext, draft: Draft, form: dict[str, object], claims: list[MaterialClaim], slots: list[str]
+) -> uuid.UUID:
     try:
         async with in_transaction():  # a savepoint: a refusal below leaves no application behind
             if draft.status is DraftStatus.CORRECTION and draft.application_id is not None:
@@ -133,13 +168,14 @@ async def _application(ctx: MutationContext, draft: Draft, form: dict[str, objec
                 service_code=draft.service_code,
                 channel=CHANNELS[ctx.platform],
                 form_data=form,
+                materials=claims,
                 applicant=_applicant(ctx),
                 draft=submission.DraftOrigin(draft.id, draft.content_hash, draft.form_version),
             )
             submitted = await submission.submit(ctx.claims, sub, ctx.now, ctx.deps.pii)
             return plain_uuid(submitted.app.id)
     except submission.SubmissionRejected as exc:
-        raise _validation_failed(exc) from None
+        raise _validation_failed(exc, slots) from None
     except AppError as exc:
         code = REFUSALS.get(exc.code, SyncErrorCode.VALIDATION_FAILED)
         raise Rejected(code, exc.message) from None
@@ -154,9 +190,19 @@ async def _resubmit(ctx: MutationContext, draft: Draft, form: dict[str, object])
     return plain_uuid(app.id)
 
 
-def _validation_failed(exc: submission.SubmissionRejected) -> Rejected:
-    paths = sorted(
-        {"/".join(p.path[1:]) for p in exc.problems if p.path and p.path[0] == FORM_SEGMENT and len(p.path) > 1}
-    )
+def _validation_failed(exc: submission.SubmissionRejected, slots: list[str]) -> Rejected:
+    paths = sorted({path for p in exc.problems if (path := _draft_path(p.path, slots))})
     messages = "; ".join(p.message for p in exc.problems[:5])
     return Rejected(SyncErrorCode.VALIDATION_FAILED, f"the application was refused: {messages}", paths=paths or None)
+
+
+def _draft_path(problem: list[str], slots: list[str]) -> str | None:
+    """The draft path a problem of the applications service names: a form field, or a material's slot (by claim
+    index, or by requirement id for a required material nobody provided)."""
+    if len(problem) > 1 and problem[0] == FORM_SEGMENT:
+        return "/".join(problem[1:])
+    if len(problem) > 1 and problem[0] == MATERIALS:
+        key = problem[1]
+        slot = slots[int(key)] if key.isdigit() and int(key) < len(slots) else key
+        return f"{MATERIALS}/{slot}"
+    return None

@@ -158,6 +158,16 @@ def _known(template: FormTemplate, path: str) -> bool:
     return template.field_for(path) is not None or template.is_item_path(path)
 
 
+MATERIALS = "materials"
+# Every form carries the application's materials (申请材料) beside its own fields, keyed by the item's material
+# requirement id: files the person uploaded (§11), or a licence of their wallet (电子证照) used instead of paper.
+# The item's JSON Schema never describes them: SUBMIT turns them into the application's material claims.
+MATERIAL_FIELDS = (
+    TemplateField(f"{MATERIALS}/{WILDCARD}/files/{WILDCARD}", "file", label="材料文件"),
+    TemplateField(f"{MATERIALS}/{WILDCARD}/licenceId", "string", label="电子证照"),
+)
+
+
 class TemplateError(ValueError):
     """A form schema no template can be derived from (publishing rules should have kept it out)."""
 
@@ -167,6 +177,9 @@ def derive(service_code: str, version: str, schema: Mapping[str, Any]) -> FormTe
     if not isinstance(schema, Mapping):
         raise TemplateError("a form schema is a JSON object")
     fields = tuple(_walk(schema, [], required=True, depth=0))
+    properties = schema.get("properties")
+    if not (isinstance(properties, Mapping) and MATERIALS in properties):
+        fields = (*fields, *MATERIAL_FIELDS)
     renames = schema.get("x-sync-renames") or {}
     removed = schema.get("x-sync-removed") or []
     if not (isinstance(renames, Mapping) and all(_is_pattern(k) and _is_pattern(v) for k, v in renames.items())):

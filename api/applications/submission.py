@@ -105,6 +105,13 @@ class Submission:
     # filled against, the draft's id backs up "one application per draft", and its content hash is kept.
     draft: DraftOrigin | None = None
 
+    def form_to_validate(self) -> Any:
+        """A synced draft's form data also holds its `materials` subtree (the person's copy of every file and
+        licence reference, sync-protocol.md §5): the item's JSON Schema describes the form fields only."""
+        if self.draft is not None and isinstance(self.form_data, dict):
+            return {key: value for key, value in self.form_data.items() if key != "materials"}
+        return self.form_data
+
     def fingerprint(self) -> str:
         """What makes two requests the same submission (the query password is left out: never hashed fast)."""
         body = {
@@ -261,7 +268,7 @@ async def submit(claims: AccessClaims, sub: Submission, now: datetime, pii: PiiC
         item = await find_item(sub.service_code, sub.version, sub.handle_item_code)
     who = await applicants.resolve(claims, sub.applicant, item, now, pii)
     resolved = await find_materials_context(item, sub.materials, sub.situations, who.wallet, now)
-    problems = form_problems(item, sub.form_data) + resolved.problems
+    problems = form_problems(item, sub.form_to_validate()) + resolved.problems
     if problems:
         raise SubmissionRejected(problems)
     password_hash = await hash_password(sub.query_password) if sub.query_password else ""

@@ -2,26 +2,19 @@
 third client pulls; every device converges on the server's drafts (I1–I5), and the pokes one process publishes
 reach subscribers connected to the other (syncPoke over graphql-transport-ws, fanned out through Redis).
 
-The processes are `zsb serve` as deployed, sharing the var dir (so the dev secrets — JWT keys, cursor key, PII
-keys — are one set, as a real deployment shares its secrets) and the session's PostgreSQL and Redis; their
-embedded workers are off. The test process reads the same database through tortoise for the invariant checker.
+The processes (tests.sync.multiprocess.processes) are `zsb serve` as deployed on the session's PostgreSQL and
+Redis; the test process reads the same database through tortoise for the invariant checker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-import socket
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
-from pathlib import Path
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
@@ -33,87 +26,17 @@ from sync import poke
 from tests.support.client import Api, LiveServer, Session
 from tests.support.sync_device import SyncDevice
 from tests.support.sync_invariants import check_invariants
-from tests.sync.model.items import ModelItem, publish_item
+from tests.sync.model.items import ModelItem
+from tests.sync.multiprocess.conftest import FIELDS, as_live
+from tests.sync.multiprocess.processes import ApiProcess
 
 pytestmark = pytest.mark.postgres_only
 
-ZSB = [sys.executable, "-m", "api.cli", "serve"]
-FIELDS = ("f1", "f2", "f3")
-FORM = {"type": "object", "properties": {name: {"type": "string", "title": name} for name in FIELDS}}
 VALUES = ("甲", "乙", "丙", "丁")
 ROUNDS = 12
 PROTOCOL = Subprotocol("graphql-transport-ws")
 POKE = "subscription Poke($clientId: ID!) { syncPoke(clientId: $clientId) }"
 ME = "{ me { id } }"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _serving(database_url: str, redis_url: str, var_dir: Path, count: int) -> Iterator[list[tuple[str, Path]]]:
-    """`count` `zsb serve` processes; (base URL, log) of each, stopped on exit."""
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
-    started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
-    try:
-        for n in range(count):
-            port, log_path = _free_port(), var_dir / f"serve-{n}.log"
-            env = base_env | {
-                "APP_DATABASE_URL": database_url,
-                "APP_REDIS_URL": redis_url,
-                "APP_PORT": str(port),
-                "APP_VAR_DIR": str(var_dir),
-                "APP_EMBEDDED_WORKER": "false",
-                "APP_LOG_LEVEL": "WARNING",
-            }
-            with log_path.open("wb") as log:
-                process = subprocess.Popen(ZSB, env=env, stdout=log, stderr=subprocess.STDOUT)
-            started.append((process, f"http://127.0.0.1:{port}", log_path))
-        yield [(base, log) for _, base, log in started]
-    finally:
-        for process, _, _ in started:
-            process.terminate()
-        for process, _, _ in started:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-
-
-async def _ready(base: str, log: Path) -> None:
-    async with httpx.AsyncClient(base_url=base) as http:
-        for _ in range(300):
-            try:
-                if (await http.get("/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    tail = await asyncio.to_thread(log.read_text, errors="replace")
-    raise AssertionError(f"{base} was not ready in 30 s:\n{tail[-3000:]}")
-
-
-@pytest.fixture(scope="module")
-async def instances(
-    live: LiveServer, backend_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[list[LiveServer]]:
-    """Two API processes; each as a LiveServer whose base URL is that process (the devices only use the URL)."""
-    database_url, redis_url = backend_urls
-    var_dir = tmp_path_factory.mktemp("sync-two-instances")
-    with _serving(database_url, redis_url, var_dir, 2) as served:
-        for base, log in served:
-            await _ready(base, log)
-        yield [LiveServer(base, live.app, live.settings, live.clock) for base, _ in served]
-
-
-@pytest.fixture(scope="module")
-async def item(live: LiveServer) -> ModelItem:
-    return await publish_item("草稿同步多进程测试事项", "sync-multi-1", FORM)
 
 
 @asynccontextmanager
@@ -182,9 +105,9 @@ def poked_version(answer: dict[str, Any]) -> int | None:
 
 
 async def test_two_instances_converge_and_poke_each_other(
-    instances: list[LiveServer], item: ModelItem, backend_urls: tuple[str, str]
+    instances: list[ApiProcess], live: LiveServer, item: ModelItem, backend_urls: tuple[str, str]
 ) -> None:
-    left, right = instances
+    left, right = (as_live(process, live) for process in instances)
     async with Api.connect(left) as api:
         session = await api.sign_in()
     async with Api.connect(right) as other:

@@ -37,7 +37,9 @@ class Step:
     result: MutationResultView | None = None
     stop: SyncErrorView | None = None
     retry_after_ms: int | None = None
-    committed_version: int | None = None  # the space version after a commit that processed the mutation
+    # The new space version after a commit that changed what a pull returns: only those are poked, so a device
+    # never pulls on a poke and finds nothing new (S25).
+    committed_version: int | None = None
     last_mutation_id: int | None = None  # the client's LMID as this step left it; None when rolled back
 
 
@@ -163,7 +165,7 @@ async def _record(ctx: MutationContext, space: SyncSpace, view: MutationResultVi
         created_at=ctx.now,
     )
     await SyncClient.filter(client_id=ctx.client_id).update(last_mutation_id=ctx.mutation.id, last_seen_at=ctx.now)
-    return Step(result=view, committed_version=version, last_mutation_id=ctx.mutation.id)
+    return Step(result=view, committed_version=version if changed else None, last_mutation_id=ctx.mutation.id)
 
 
 async def _record_internal_error(caller: Caller, m: MutationIn) -> Step:

@@ -244,3 +244,23 @@ async def test_the_sockets_of_one_space_share_one_redis_subscription(api: Api) -
         await poke.publish(redis_of(api), space, 8)
         assert (await receive(two))["payload"]["data"]["syncPoke"] == "8"
     await subscribed(redis_of(api), space, 0)
+
+
+async def test_a_push_that_changes_nothing_pokes_nobody(api: Api) -> None:
+    """A poke means "pull, there is something new" (S25): NOOPs, replays and rejections without a visible change
+    publish nothing, the next real change does."""
+    session = await api.sign_in()
+    writer, draft = str(uuid.uuid4()), str(uuid.uuid4())
+    await push(api, session, writer, [create(1, draft), edit(2, draft, "同值")])
+    pubsub = redis_of(api).pubsub()
+    await pubsub.subscribe(poke.channel(f"P:{session.person_id}"))
+    try:
+        assert (await pubsub.get_message(timeout=1.0) or {}).get("type") == "subscribe"
+        same = await push(api, session, writer, [edit(3, draft, "同值", "同值"), edit(4, draft, "同值", "同值")])
+        assert [r["status"] for r in same["results"]] == ["NOOP", "NOOP"], same
+        assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5) is None
+        changed = await push(api, session, writer, [edit(5, draft, "新值", "同值")])
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+        assert message is not None and int(message["data"]) == int(changed["results"][0]["draftVersion"])
+    finally:
+        await pubsub.aclose()

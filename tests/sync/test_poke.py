@@ -263,4 +263,4 @@ async def test_a_push_that_changes_nothing_pokes_nobody(api: Api) -> None:
         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
         assert message is not None and int(message["data"]) == int(changed["results"][0]["draftVersion"])
     finally:
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -132,12 +132,21 @@ async def _pushes(server: ServerProcess, plan: Plan, backend: str, devices: list
             warmup=plan.warmup_seconds,
             seconds=plan.seconds,
         )
+        # The same pushes one at a time: the latency of a push that does not queue behind others.
+        alone, bare_alone = await _pair(
+            server,
+            lambda b, n=edits: edit_operation(idle, n, bare=b),  # type: ignore[misc]
+            concurrency=1,
+            warmup=plan.warmup_seconds,
+            seconds=plan.seconds / 2,
+        )
         print_table(
             f"syncPush, one EDIT of {edits} field{'s' if edits > 1 else ''} per push — closed loop, "
-            f"{plan.concurrency} devices (a space each) × {plan.seconds:.0f} s ({backend})",
+            f"{plan.concurrency} devices (a space each) × {plan.seconds:.0f} s, then one at a time ({backend})",
             [
                 Row.of_runs("mutations/s", ours, bare),
                 Row.of_runs("per core (1 / CPU)", ours, bare, headline="per_core"),
+                Row.of_runs("mutations/s, one device at a time", alone, bare_alone),
             ],
             [
                 Target(
@@ -149,6 +158,7 @@ async def _pushes(server: ServerProcess, plan: Plan, backend: str, devices: list
             [
                 *run_notes("ours", ours),
                 *run_notes("baseline", bare),
+                *run_notes("ours, one at a time", alone),
                 "baseline: same token check and service call (sync.push.push) without GraphQL",
             ],
         )

@@ -19,6 +19,7 @@ _COMPLETE: dict[str, Any] = {
     "public_base_url": "https://zsb.example.gov.cn",
     "auth": {"jwt_keys": '{"k1": "pem"}'},
     "security": {"pii_encryption_key": "a", "pii_hash_key": "b"},
+    "sync": {"cursor_key": "c"},
     "payments": {
         "alipay_gateway_url": "https://openapi.alipay.com/gateway.do",
         "wechat_gateway_url": "https://api.mch.weixin.qq.com",

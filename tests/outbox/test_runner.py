@@ -117,8 +117,8 @@ class TestKickRelays:
         # when
         await worker.kick_relays(redis)
 
-        # then: both relays, each registered without a kept result (so that the de-dup id frees at once)
+        # then: every relay, each registered without a kept result (so that the de-dup id frees at once)
         jobs = await redis.queued_jobs()
-        assert sorted(j.function for j in jobs) == ["relay_applications", "relay_payments"]
+        assert sorted(j.function for j in jobs) == ["relay_applications", "relay_corrections", "relay_payments"]
         registered = {f.name: f for f in worker.FUNCTIONS}
         assert all(registered[j.function].keep_result_s == 0 for j in jobs)

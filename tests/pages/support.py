@@ -15,6 +15,7 @@ from tortoise import connections
 
 from api.catalog import search
 from api.kit.clock import shanghai_date
+from api.kit.logging import request_id_var
 from api.kit.redis import Redis
 from api.models import (
     AgentAuthorization,
@@ -279,7 +280,10 @@ def counting_sql() -> Iterator[list[str]]:
         original = getattr(client_class, name)
 
         async def counted(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-            statements.append(query)
+            # Only what an HTTP request runs: the in-process worker's crons and relays share this process and may
+            # fire mid-measurement (they run outside any request, so no request id).
+            if request_id_var.get() is not None:
+                statements.append(query)
             return await original(self, query, *args, **kwargs)
 
         return counted

@@ -310,7 +310,7 @@ class TestPolicyMatching:
         await policy("any", {}, valid_to=now + timedelta(hours=2))
         await policy("wrong-size", {"sizes": ["LARGE"]})
         await policy("wrong-industry", {"industry_codes": ["C"]})
-        await policy("wrong-region", {"region_codes": ["97"]})
+        await policy("wrong-region", {"region_codes": ["89"]})  # fresh_district() codes start 90…98
         await policy("inactive", {}, status="SUSPENDED")
         await policy("ended", {}, valid_from=now - timedelta(days=10), valid_to=now - timedelta(minutes=1))
         await policy("not-yet", {}, valid_from=now + timedelta(days=1), valid_to=now + timedelta(days=10))

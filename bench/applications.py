@@ -15,23 +15,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import os
 import sys
-import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import httpx
 import orjson
-import uvloop
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -46,26 +40,22 @@ from api.kit.errors import AppError, Unauthenticated
 from api.lifespan import Services
 from api.models import ApplicationChannel, ProvidedVia
 from api.settings import Settings
-from bench.auth import SignInFlow, _server_env, read_code
+from bench.auth import SignInFlow, read_code
 from bench.harness import (
-    CpuPlan,
     Operation,
     Row,
     RunResult,
     ServerProcess,
     Target,
-    background_cores,
     closed_loop,
     fixed_rate,
     fmt,
-    free_port,
     new_client,
-    pin_self,
-    plan_cpus,
     print_table,
     run_notes,
 )
 from bench.server import BARE_PREFIX, build_with, serve_with
+from bench.standalone import run_benchmark
 
 RESIDENTS = 14  # residents 1–14 hold L1 or more (15 is L0)
 ITEM_BASIC_CODE = "990500003000"  # 最低生活保障 (云溪市民政局)
@@ -406,51 +396,13 @@ async def _load(server: ServerProcess, plan: Plan, backend: str, template: dict[
     )
 
 
-@contextlib.contextmanager
-def _backend() -> Iterator[tuple[str, str]]:
-    given = os.environ.get("APP_DATABASE_URL", "")
-    if given:
-        yield given, os.environ.get("APP_REDIS_URL", "")
-        return
-    from tests.support.servers import postgres_server, redis_server
-
-    with postgres_server() as pg, redis_server() as rd:
-        yield pg.url, rd.url
-
-
 def run(*, quick: bool = False) -> None:
     plan = Plan.quick() if quick else Plan()
-    cpus: CpuPlan = plan_cpus()
-    started = time.monotonic()
-    with _backend() as (database_url, redis_url), tempfile.TemporaryDirectory(prefix="zsb-bench-") as raw_tmp:
-        tmp = Path(raw_tmp)
-        port = free_port()
-        env, _ = _server_env(tmp, port)
-        env.update({"APP_DATABASE_URL": database_url, "APP_REDIS_URL": redis_url})
-        with mock.patch.dict(os.environ, env, clear=True):
-            Settings()
-            template = asyncio.run(seed(database_url))
-        pin_self(cpus.client)
-        backend = f"PostgreSQL + {'Redis' if redis_url else 'fakeredis'}"
-        print(f"# applications benchmark — {backend}; {cpus.describe()}; uvicorn uvloop/httptools, load httpx")
-        server = ServerProcess(
-            port=port,
-            env=env,
-            log_path=tmp / "server.log",
-            cpu=cpus.server,
-            module_command=("bench.applications", "--serve"),
-        )
-        with server.running():
-            print(f"# idle machine before the load: {background_cores():.2f} cores busy elsewhere")
-            runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
-            try:
-                runner.run(_load(server, plan, backend, template))
-            finally:
-                runner.close()
-        log = server.log_tail(20).strip()
-        if log:
-            print("\n# the server logged (last lines):\n" + "\n".join(f"#   {line}" for line in log.splitlines()))
-    print(f"\n# applications benchmark done in {time.monotonic() - started:.0f} s")
+
+    async def load(server: ServerProcess, backend: str, template: dict[str, Any]) -> None:
+        await _load(server, plan, backend, template)
+
+    run_benchmark("applications", "bench.applications", seed, load)
 
 
 if __name__ == "__main__":

@@ -29,46 +29,36 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
-import os
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import httpx
 import orjson
-import uvloop
 
-from api.settings import Settings
-from bench.applications import _backend, seed
-from bench.auth import SignInFlow, _server_env, read_code
+from bench.applications import seed
+from bench.auth import SignInFlow, read_code
 from bench.harness import (
-    CpuPlan,
     Operation,
     Row,
     RunResult,
     ServerProcess,
     Target,
     _Meter,
-    background_cores,
     client_pool,
     closed_loop,
     fmt,
-    free_port,
     mean,
     new_client,
     percentile,
-    pin_self,
-    plan_cpus,
     print_table,
     run_notes,
 )
 from bench.server import BARE_PREFIX
+from bench.standalone import run_benchmark
 
 PAYERS = (1, 2, 3, 4, 5, 7, 8, 9)  # seeded residents of L2 and above (an SMS session carries at most L2)
 BINDINGS_PAYER = 1  # has both an Alipay and a WeChat binding: mini-program (JSAPI) orders need them
@@ -408,37 +398,11 @@ async def _load(server: ServerProcess, plan: Plan, backend: str) -> None:
 
 def run(*, quick: bool = False) -> None:
     plan = Plan.quick() if quick else Plan()
-    cpus: CpuPlan = plan_cpus()
-    started = time.monotonic()
-    with _backend() as (database_url, redis_url), tempfile.TemporaryDirectory(prefix="zsb-bench-") as raw_tmp:
-        tmp = Path(raw_tmp)
-        port = free_port()
-        env, _ = _server_env(tmp, port)
-        env.update({"APP_DATABASE_URL": database_url, "APP_REDIS_URL": redis_url})
-        with mock.patch.dict(os.environ, env, clear=True):
-            Settings()
-            asyncio.run(seed(database_url))
-        pin_self(cpus.client)
-        backend = f"PostgreSQL + {'Redis' if redis_url else 'fakeredis'}"
-        print(f"# payments benchmark — {backend}; {cpus.describe()}; uvicorn uvloop/httptools, load httpx")
-        server = ServerProcess(
-            port=port,
-            env=env,
-            log_path=tmp / "server.log",
-            cpu=cpus.server,
-            module_command=("bench.payments_server", "--serve"),
-        )
-        with server.running():
-            print(f"# idle machine before the load: {background_cores():.2f} cores busy elsewhere")
-            runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
-            try:
-                runner.run(_load(server, plan, backend))
-            finally:
-                runner.close()
-        log = server.log_tail(20).strip()
-        if log:
-            print("\n# the server logged (last lines):\n" + "\n".join(f"#   {line}" for line in log.splitlines()))
-    print(f"\n# payments benchmark done in {time.monotonic() - started:.0f} s")
+
+    async def load(server: ServerProcess, backend: str, _seeded: dict[str, Any]) -> None:
+        await _load(server, plan, backend)
+
+    run_benchmark("payments", "bench.payments_server", seed, load)
 
 
 if __name__ == "__main__":

@@ -26,38 +26,27 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from unittest import mock
 
 import httpx
-import uvloop
 
-from api.settings import Settings
-from bench.applications import _backend
-from bench.auth import SignInFlow, _server_env, fresh_phone, read_code
+from bench.auth import SignInFlow, fresh_phone, read_code
 from bench.harness import (
-    CpuPlan,
     Operation,
     Row,
     RunResult,
     ServerProcess,
     Target,
-    background_cores,
     closed_loop,
     fmt,
-    free_port,
     new_client,
-    pin_self,
-    plan_cpus,
     print_table,
     run_notes,
 )
 from bench.payments import drain
 from bench.server import BARE_PREFIX
+from bench.standalone import run_benchmark
 from bench.sync_load import (
     MIB,
     PULL_DRAFTS,
@@ -267,36 +256,14 @@ async def _load(server: ServerProcess, plan: Plan, backend: str) -> None:
 
 def run(*, quick: bool = False) -> None:
     plan = Plan.quick() if quick else Plan()
-    cpus: CpuPlan = plan_cpus()
-    started = time.monotonic()
-    with _backend() as (database_url, redis_url), tempfile.TemporaryDirectory(prefix="zsb-bench-") as raw_tmp:
-        tmp = Path(raw_tmp)
-        port = free_port()
-        env, _ = _server_env(tmp, port)
-        env.update({"APP_DATABASE_URL": database_url, "APP_REDIS_URL": redis_url})
-        with mock.patch.dict(os.environ, env, clear=True):
-            Settings()
-        pin_self(cpus.client)
-        backend = f"PostgreSQL + {'Redis' if redis_url else 'fakeredis'}"
-        print(f"# sync benchmark — {backend}; {cpus.describe()}; uvicorn uvloop/httptools, load httpx")
-        server = ServerProcess(
-            port=port,
-            env=env,
-            log_path=tmp / "server.log",
-            cpu=cpus.server,
-            module_command=("bench.sync_server", "--serve"),
-        )
-        with server.running():
-            print(f"# idle machine before the load: {background_cores():.2f} cores busy elsewhere")
-            runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
-            try:
-                runner.run(_load(server, plan, backend))
-            finally:
-                runner.close()
-        log = server.log_tail(20).strip()
-        if log:
-            print("\n# the server logged (last lines):\n" + "\n".join(f"#   {line}" for line in log.splitlines()))
-    print(f"\n# sync benchmark done in {time.monotonic() - started:.0f} s")
+
+    async def nothing(_database_url: str) -> None:
+        """Every sync device signs up through the SMS sandbox: nothing to seed."""
+
+    async def load(server: ServerProcess, backend: str, _seeded: None) -> None:
+        await _load(server, plan, backend)
+
+    run_benchmark("sync", "bench.sync_server", nothing, load)
 
 
 if __name__ == "__main__":

@@ -131,6 +131,7 @@ async def _write_fields(
             for path, value in changes
         ]
     )
+    created: list[DraftField] = []
     for path in dict.fromkeys(path for path, _ in changes):
         final = result.get(path)
         columns: dict[str, Any] = {
@@ -142,10 +143,13 @@ async def _write_fields(
         if path in rows:
             await DraftField.filter(id=rows[path].id).update(value=json_update(final), **columns)
         else:
-            await DraftField.create(draft_id=draft.id, path=path, value=json_create(final), **columns)
+            created.append(DraftField(draft_id=draft.id, path=path, value=json_create(final), **columns))
         found = template.field_for(path)
         if found is not None and found.type == "file":
             await _keep_blob_ref(draft.id, path, final)
+    # A form filled for the first time writes every field in one statement, as the history rows above.
+    if created:
+        await DraftField.bulk_create(created)
 
 
 async def _keep_blob_ref(draft_id: uuid.UUID, path: str, value: Any) -> None:

@@ -141,6 +141,52 @@ class SyncSettings(BaseModel):
     max_protocol_version: int = 1  # above: SERVER_BUSY (a newer client met an older instance mid-deploy)
 
 
+class NotificationsSettings(BaseModel):
+    """notifications.md. Empty provider URLs and credentials outside production: the sandboxes of this process."""
+
+    # APNs (aioapns behind ApnsAdapter): empty host = the APNs sandbox of this process, with its throwaway CA.
+    apns_host: str = ""  # production api.push.apple.com; Apple's development environment api.development.push.apple.com
+    apns_port: int = 443
+    apns_development_host: str = ""  # for endpoints registered with env "sandbox"; empty: the same as apns_host
+    apns_topic: str = "cn.gov.zsb.app"  # the app's bundle id
+    apns_key_id: str = ""
+    apns_team_id: str = ""
+    apns_key: SecretStr = SecretStr("")  # the .p8 provider key (PKCS#8 PEM)
+    apns_ca_file: str = ""  # empty: the system trust store (the sandbox's CA outside production)
+    apns_connections: int = 10
+    apns_timeout_s: float = 10.0
+    apns_rate_per_s: float = 1000.0
+    # Huawei Push Kit.
+    huawei_base_url: str = ""  # production https://push-api.cloud.huawei.com
+    huawei_oauth_url: str = ""  # production https://oauth-login.cloud.huawei.com/oauth2/v3/token
+    huawei_app_id: str = "100000001"
+    huawei_client_id: str = "100000001"
+    huawei_client_secret: SecretStr = SecretStr("sandbox-huawei-secret")
+    huawei_mau: int = 0  # monthly active users, for the vendor's QPS formula (floor 6,000)
+    # WeChat subscribe messages reuse APP_WECHAT__*; the message-push URL checks this token's signature.
+    wechat_push_token: SecretStr = SecretStr("sandbox-push-token")
+    wechat_daily_quota: int = 10_000_000
+    # Aliyun SMS receipts (SmsReport) carry an HMAC of the body under this secret.
+    sms_receipt_secret: SecretStr = SecretStr("sandbox-receipt-secret")
+    sms_rate_per_s: float = 100.0
+    # Delivery policy (§C5, §C8–C10).
+    retry_base_s: float = 5.0
+    retry_cap_s: float = 3600.0
+    transactional_max_attempts: int = 10
+    campaign_max_attempts: int = 3
+    quiet_start: str = "21:00"
+    quiet_end: str = "08:00"
+    quiet_jitter_s: int = 900
+    campaign_daily_cap: int = 2
+    campaign_opt_in: bool = False  # PIPL: campaigns only to users who switched them on
+    default_throttle_per_min: int = 3000
+    send_batch_size: int = 500
+    scheduler_interval_s: float = 1.0
+    # The embedded mode runs the notify:tx and notify:campaign workers and the scheduler inside the API process;
+    # tests switch them off and drive ticks and burst workers themselves.
+    embedded_workers: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="APP_", env_nested_delimiter="__", extra="ignore")
 
@@ -170,6 +216,7 @@ class Settings(BaseSettings):
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    notifications: NotificationsSettings = Field(default_factory=NotificationsSettings)
 
     @model_validator(mode="after")
     def _production_is_explicit(self) -> Settings:

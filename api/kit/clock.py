@@ -37,3 +37,26 @@ def shanghai_date(moment: datetime) -> date:
 
 def to_shanghai(moment: datetime) -> datetime:
     return moment.astimezone(SHANGHAI)
+
+
+class SettableClock:
+    """A clock tests set to any moment, forwards or backwards (quiet hours at 22:30 on a given day): follows
+    `base` until set. Only notifications take it in the test server; identity keeps the session's clock."""
+
+    def __init__(self, base: Clock) -> None:
+        self._base = base
+        self._moment: datetime | None = None
+
+    def now(self) -> datetime:
+        return self._moment if self._moment is not None else self._base.now()
+
+    def set(self, moment: datetime) -> None:
+        if moment.tzinfo is None:
+            raise ValueError("an aware datetime")
+        self._moment = moment.astimezone(UTC)
+
+    def advance(self, delta: timedelta) -> None:
+        self._moment = self.now() + delta
+
+    def release(self) -> None:
+        self._moment = None

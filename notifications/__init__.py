@@ -1,0 +1,1 @@
+"""Precise notifications (notifications.md): transactional notices, campaigns, channels, inbox and statistics."""

@@ -1,0 +1,1 @@
+"""Channel adapters: one per delivery channel, all with the `ChannelAdapter` shape of `base`."""

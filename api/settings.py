@@ -185,6 +185,9 @@ class NotificationsSettings(BaseModel):
     # The embedded mode runs the notify:tx and notify:campaign workers and the scheduler inside the API process;
     # tests switch them off and drive ticks and burst workers themselves.
     embedded_workers: bool = True
+    # Delivery engine token buckets (§C8): Alipay's message method and all transactional traffic together.
+    alipay_rate_per_s: float = 200.0
+    transactional_rate_per_s: float = 2000.0
 
 
 class Settings(BaseSettings):

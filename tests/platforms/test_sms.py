@@ -66,7 +66,10 @@ class TestAliyunSmsClientSend:
             {"code": "123456"},
             "【掌上办】您的验证码为123456，5分钟内有效，请勿泄露。",
             message.sent_at,
+            "",
+            message.biz_id,
         )
+        assert message.biz_id != ""
         [request] = hub.sms.requests()
         assert (request.method, request.path) == ("POST", "/")
         body = request.body
@@ -198,7 +201,7 @@ class TestMessagesEndpoint:
         # then
         messages = response.json()["messages"]
         assert [(m["phone"], m["params"]["code"]) for m in messages] == [(PHONE, "111111"), (PHONE, "333333")]
-        assert set(messages[0]) == {"phone", "signName", "templateCode", "params", "text", "sentAt"}
+        assert set(messages[0]) == {"phone", "signName", "templateCode", "params", "text", "sentAt", "outId", "bizId"}
         everyone = (await http.get(f"{hub.sms.base_url}/messages")).json()["messages"]
         assert len(everyone) == 3
 

@@ -27,6 +27,7 @@ from api.models.notifications import (
     TemplateChannel,
 )
 from notifications.ids import stable_fraction
+from notifications.preferences import next_allowed
 
 INBOX_KEY = "inbox"
 NO_ENDPOINT_KEY = "none"
@@ -240,10 +241,5 @@ def _release_at(p: PlanInput) -> datetime | None:
 
 def quiet_release(now: datetime, tz: ZoneInfo, start: time, end: time) -> datetime | None:
     """The end of the quiet window `now` falls in (§C9), or None outside it. A window may cross midnight."""
-    local = now.astimezone(tz)
-    t = local.time().replace(tzinfo=None)
-    quiet = (t >= start or t < end) if start > end else (start <= t < end)
-    if not quiet:
-        return None
-    day = local.date() if t < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=tz)
+    release = next_allowed(now, tz, start, end)
+    return None if release == now else release

@@ -1,0 +1,210 @@
+"""The `plan_request` job body (§C1): pending requests → Delivery rows, the inbox item at once, send jobs.
+
+Everything a batch of requests needs is read in a handful of queries; each request is then recorded in its own
+transaction, guarded by the pending → planned compare-and-set, so a job that runs twice plans once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from api.models.notifications import (
+    Campaign,
+    Delivery,
+    DeliveryChannel,
+    NoticeCategory,
+    NoticeStatus,
+    NotificationRequest,
+    QuotaProvider,
+    RequestStatus,
+    TemplateChannel,
+)
+from notifications import consents, devices, identities, inbox, preferences, stats, templates
+from notifications.deps import CAMPAIGN_QUEUE, TX_QUEUE, NotificationsDeps
+from notifications.ledger import StatTally, settle_requests
+from notifications.planner import PlanInput, PlannedDelivery, plan
+from notifications.queue import enqueue
+from notifications.send_context import zone_of
+
+log = logging.getLogger("zsb.notifications.plan")
+
+TemplateKey = tuple[str, int, str]
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    to_send: list[uuid.UUID]  # created deliveries, to enqueue now
+    inbox_item: uuid.UUID | None
+
+
+async def plan_request(deps: NotificationsDeps, request_id: uuid.UUID | str) -> int:
+    """Plan one request; returns how many deliveries were created to be sent now."""
+    return await plan_requests(deps, [request_id])
+
+
+async def plan_requests(deps: NotificationsDeps, request_ids: Sequence[uuid.UUID | str]) -> int:
+    ids = [r if isinstance(r, uuid.UUID) else uuid.UUID(str(r)) for r in request_ids]
+    requests = await NotificationRequest.filter(id__in=ids, status=RequestStatus.PENDING)
+    if not requests:
+        return 0
+    now = deps.clock.now()
+    users = {r.recipient_user_id for r in requests}
+    policies = await preferences.load_policies(users, settings=deps.settings)
+    endpoints = await devices.active_endpoints(users)
+    bound = await identities.identities_of(users, wechat_app_id=deps.wechat_app_id)
+    quotas: dict[uuid.UUID, dict[tuple[str, str], tuple[str, int]]] = defaultdict(dict)
+    for provider in (QuotaProvider.WECHAT, QuotaProvider.ALIPAY):
+        for (user, template_id), (kind, remaining) in (await consents.quota_remaining(users, provider)).items():
+            quotas[user][(provider.value, template_id)] = (str(kind), remaining)
+    campaign_ids = {r.campaign_id for r in requests if r.campaign_id is not None}
+    campaigns = {c.id: c for c in await Campaign.filter(id__in=campaign_ids)} if campaign_ids else {}
+    pinned: dict[TemplateKey, templates.TemplateVersion | None] = {}
+
+    to_send: dict[str, list[uuid.UUID]] = defaultdict(list)
+    published: list[tuple[uuid.UUID, uuid.UUID]] = []
+    for request in requests:
+        key = (request.template_code, request.template_version, request.locale)
+        if key not in pinned:
+            pinned[key] = await templates.pinned_template(*key)
+        template = pinned[key]
+        if template is None:
+            log.error("request pins a template that does not exist", extra={"request_id": str(request.id)})
+            await NotificationRequest.filter(id=request.id, status=RequestStatus.PENDING).update(
+                status=RequestStatus.CANCELLED
+            )
+            continue
+        policy = policies[request.recipient_user_id]
+        campaign = campaigns.get(request.campaign_id) if request.campaign_id else None
+        planned = plan(
+            PlanInput(
+                kind=request.kind,
+                category=request.category,
+                dedup_key=request.dedup_key,
+                template=template,
+                policy=policy,
+                timezone=zone_of(policy.timezone),
+                endpoints=endpoints.get(request.recipient_user_id, []),
+                identities=bound.get(request.recipient_user_id),
+                quotas=quotas.get(request.recipient_user_id, {}),
+                now=now,
+                quiet_jitter_s=deps.settings.quiet_jitter_s,
+                only_channels=campaign.channels if campaign is not None and campaign.channels else None,
+            )
+        )
+        recorded = await _record(deps, request, template, planned, now)
+        if recorded is None:
+            continue
+        to_send[CAMPAIGN_QUEUE if request.campaign_id else TX_QUEUE] += recorded.to_send
+        if recorded.inbox_item is not None:
+            published.append((request.recipient_user_id, recorded.inbox_item))
+
+    for user_id, item_id in published:
+        await inbox.publish_update(deps.redis, user_id, item_id, await inbox.unread_count(user_id))
+    created = 0
+    size = max(1, deps.settings.send_batch_size)
+    for queue, delivery_ids in to_send.items():
+        created += len(delivery_ids)
+        for start in range(0, len(delivery_ids), size):
+            await enqueue(deps, "send_batch", queue, [str(d) for d in delivery_ids[start : start + size]])
+    return created
+
+
+async def _record(
+    deps: NotificationsDeps,
+    request: NotificationRequest,
+    template: templates.TemplateVersion,
+    planned: list[PlannedDelivery],
+    now: datetime,
+) -> _Recorded | None:
+    scope = stats.scope_for(request.campaign_id, request.topic)
+    tally = StatTally()
+    async with in_transaction() as db:
+        claimed = (
+            await NotificationRequest.filter(id=request.id, status=RequestStatus.PENDING)
+            .using_db(db)
+            .update(status=RequestStatus.PLANNED)
+        )
+        if claimed != 1:
+            return None  # another run planned it
+        rows = [
+            Delivery(
+                id=uuid.uuid4(),
+                request_id=request.id,
+                campaign_id=request.campaign_id,
+                recipient_user_id=request.recipient_user_id,
+                channel=p.channel,
+                endpoint_key=p.endpoint_key,
+                dedup_key=request.dedup_key,
+                status=p.status,
+                suppress_reason=p.suppress_reason,
+                attempts=0,
+                next_attempt_at=p.next_attempt_at,
+                created_at=now,
+            )
+            for p in planned
+        ]
+        await Delivery.bulk_create(rows, ignore_conflicts=True, using_db=db)
+        stored = await Delivery.filter(dedup_key=request.dedup_key).using_db(db)
+        for row in stored:
+            if row.status == NoticeStatus.SUPPRESSED:
+                tally.add(scope, row.channel, f"suppressed:{row.suppress_reason}")
+            else:
+                tally.add(scope, row.channel, "eligible")
+        inbox_row = next((r for r in stored if r.channel == DeliveryChannel.INBOX), None)
+        item_id = await _write_inbox(db, request, template, inbox_row, now, tally, scope)
+        await tally.flush(db, now)
+        await settle_requests(deps.settings, [request.id], db)
+    to_send = [r.id for r in stored if r.status == NoticeStatus.CREATED and r.channel != DeliveryChannel.INBOX]
+    return _Recorded(to_send, item_id)
+
+
+async def _write_inbox(
+    db: BaseDBAsyncClient,
+    request: NotificationRequest,
+    template: templates.TemplateVersion,
+    row: Delivery | None,
+    now: datetime,
+    tally: StatTally,
+    scope: str,
+) -> uuid.UUID | None:
+    """The inbox is the fallback of last resort: written at planning time, never capped, never deferred."""
+    if row is None:
+        return None
+    variant = inbox_variant(template)
+    if variant is None:
+        return None
+    rendered = templates.render(variant, request.params)
+    item = await inbox.write_item(
+        db,
+        user_id=request.recipient_user_id,
+        request_id=request.id,
+        delivery_id=row.id,
+        category=NoticeCategory(request.category),
+        rendered=rendered,
+        now=now,
+    )
+    marked = (
+        await Delivery.filter(id=row.id, status=NoticeStatus.CREATED)
+        .using_db(db)
+        .update(status=NoticeStatus.SENT, sent_at=now, attempts=1)
+    )
+    if marked:
+        tally.add(scope, DeliveryChannel.INBOX, "sent")
+    return item.id if item is not None else None
+
+
+def inbox_variant(template: templates.TemplateVersion) -> templates.TemplateVariant | None:
+    """The inbox variant, else the push text (the inbox keeps the full text of what interrupts)."""
+    for channel in (TemplateChannel.INBOX, TemplateChannel.PUSH, *template.variants):
+        variant = template.variants.get(channel)
+        if variant is not None:
+            return variant
+    return None

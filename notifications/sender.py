@@ -1,0 +1,249 @@
+"""The `send_batch` job body (§C1, §C5–C10): claim → deadline → preferences → endpoint → cap → buckets → one-time
+quota → render → adapter → classify.
+
+Claims are compare-and-set (status and attempt count), so two jobs with the same ids send each delivery once. A
+bucket wait is not an attempt: the row goes back to its former status with `next_attempt_at` at the wait's end.
+The adapter call for a batch runs per item concurrently inside the adapter (a slow or busy token never holds the
+others), and each result is classified on its own row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from redis.exceptions import RedisError
+from tortoise.transactions import in_transaction
+
+from api.models.notifications import (
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryChannel,
+    NoticeKind,
+    NoticeStatus,
+    SuppressReason,
+)
+from notifications import caps, consents
+from notifications.buckets import Buckets, BucketsUnavailable, Scope, campaign_scope, transactional_scope
+from notifications.channels.base import OutboundMessage, SendResult
+from notifications.deps import NotificationsDeps
+from notifications.ids import apns_id, collapse_id
+from notifications.ledger import CLAIMABLE, below_max_attempts
+from notifications.outcomes import Finish, Work, apply_results, finish_without_sending, on_late_reply, unclaim
+from notifications.send_context import SendContext, load_context
+
+log = logging.getLogger("zsb.notifications.sender")
+
+CLOSED_BUCKET_WAIT = timedelta(seconds=5)  # campaign sends while Redis is unreachable: try again shortly
+DEFAULT_TTL_S = 86400
+
+
+@dataclass
+class _Claimed:
+    row: Delivery
+    prior_status: NoticeStatus
+
+
+async def send_batch(deps: NotificationsDeps, delivery_ids: Sequence[uuid.UUID | str]) -> int:
+    """Send what can be sent of `delivery_ids`; returns how many ended `sent`."""
+    now = deps.clock.now()
+    claimed = await _claim(deps, [d if isinstance(d, uuid.UUID) else uuid.UUID(str(d)) for d in delivery_ids], now)
+    if not claimed:
+        return 0
+    ctx = await load_context(deps, [c.row for c in claimed])
+    work: list[Work] = []
+    finals: list[Finish] = []
+    for item in claimed:
+        verdict = await _precheck(deps, ctx, item, now)
+        if isinstance(verdict, Finish):
+            finals.append(verdict)
+        elif verdict is not None:
+            work.append(verdict)
+    await finish_without_sending(deps, ctx, finals, now)
+    work = await _take_buckets(deps, ctx, work, now)
+    work = await _consume_quotas(deps, ctx, work, now)
+    results = await _dispatch(deps, work)
+    return await apply_results(deps, ctx, work, results, now)
+
+
+async def _claim(deps: NotificationsDeps, ids: list[uuid.UUID], now: datetime) -> list[_Claimed]:
+    if not ids:
+        return []
+    settings = deps.settings
+    candidates = await Delivery.filter(
+        below_max_attempts(settings), id__in=ids, status__in=CLAIMABLE, next_attempt_at__lte=now
+    ).exclude(channel=DeliveryChannel.INBOX)
+    paused = await _paused_campaigns({c.campaign_id for c in candidates if c.campaign_id is not None})
+    lease = now + timedelta(seconds=settings.apns_timeout_s * 2 + 30)
+    claimed: list[_Claimed] = []
+    async with in_transaction() as db:
+        for row in candidates:
+            if row.campaign_id in paused:
+                continue
+            won = (
+                await Delivery.filter(id=row.id, status=row.status, attempts=row.attempts, next_attempt_at__lte=now)
+                .using_db(db)
+                .update(status=NoticeStatus.SENDING, lease_until=lease, attempts=row.attempts + 1)
+            )
+            if won == 1:
+                prior = NoticeStatus(row.status)
+                row.status, row.lease_until, row.attempts = NoticeStatus.SENDING, lease, row.attempts + 1
+                claimed.append(_Claimed(row, prior))
+    return claimed
+
+
+async def _paused_campaigns(ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    if not ids:
+        return set()
+    paused = await Campaign.filter(id__in=ids, status=CampaignStatus.PAUSED).values_list("id", flat=True)
+    return {uuid.UUID(str(p)) for p in paused}
+
+
+async def _precheck(deps: NotificationsDeps, ctx: SendContext, item: _Claimed, now: datetime) -> Work | Finish | None:
+    row = item.row
+    request = ctx.requests[row.request_id]
+    deadline = ctx.deadline(row)
+    if deadline is not None and deadline <= now:
+        return Finish(row, NoticeStatus.EXPIRED, reason="deadline passed")
+    template = ctx.template_of(request)
+    variant = ctx.variant(template, row.channel) if template is not None else None
+    if template is None or variant is None:
+        return Finish(row, NoticeStatus.TECHNICAL_FAILURE, reason="template variant missing")
+    policy = ctx.policies.get(row.recipient_user_id)
+    if policy is not None and not policy.allows(request.category, ctx.template_channel(row.channel)):
+        return Finish(row, NoticeStatus.SUPPRESSED, suppress=SuppressReason.OPT_OUT)
+    address, env = ctx.address(row)
+    if address is None:
+        return Finish(row, NoticeStatus.SUPPRESSED, suppress=SuppressReason.NO_ENDPOINT)
+    if request.kind == NoticeKind.CAMPAIGN:
+        try:
+            allowed = await caps.take_slot(
+                deps.redis,
+                user_id=row.recipient_user_id,
+                request_id=request.id,
+                now=now,
+                tz=ctx.zone(row.recipient_user_id),
+                limit=deps.settings.campaign_daily_cap,
+            )
+        except (RedisError, OSError) as exc:  # Redis down: campaign sends fail closed (§C8)
+            log.warning("frequency cap unavailable, campaign delivery waits", extra={"error": str(exc)})
+            await unclaim(row, item.prior_status, now + CLOSED_BUCKET_WAIT)
+            return None
+        if not allowed:
+            return Finish(row, NoticeStatus.SUPPRESSED, suppress=SuppressReason.FREQUENCY_CAPPED)
+    rendered = ctx.render(variant, request)
+    expires = deadline if deadline is not None else now + timedelta(seconds=DEFAULT_TTL_S)
+    message = OutboundMessage(
+        delivery_id=row.id,
+        channel=row.channel,
+        address=address,
+        title=rendered.title,
+        body=rendered.body,
+        deeplink=rendered.deeplink,
+        category=request.category,
+        kind=request.kind,
+        dedup_key=row.dedup_key,
+        apns_id=apns_id(row.dedup_key, row.channel, row.endpoint_key),
+        collapse_id=collapse_id(row.dedup_key),
+        ttl_s=max(1, int((expires - now).total_seconds())),
+        env=env or "prod",
+        vendor_template_id=variant.vendor_template_id,
+        vendor_category=variant.huawei_category,
+        sign_name=variant.sms_sign_name,
+        data=rendered.data,
+        extra={"deliveryId": str(row.id)},
+    )
+    return Work(row=row, prior_status=item.prior_status, message=message)
+
+
+async def _take_buckets(deps: NotificationsDeps, ctx: SendContext, work: list[Work], now: datetime) -> list[Work]:
+    buckets = Buckets(deps.redis, deps.settings)
+    groups: dict[tuple[str, uuid.UUID | None], list[Work]] = defaultdict(list)
+    for w in work:
+        groups[(w.row.channel, w.row.campaign_id)].append(w)
+    ready: list[Work] = []
+    for (channel, campaign_id), items in groups.items():
+        try:
+            scopes: list[Scope] = [await buckets.provider_scope(channel, now)]
+            campaign = ctx.campaigns.get(campaign_id) if campaign_id is not None else None
+            if campaign_id is not None:
+                throttle = campaign.throttle_per_min if campaign else deps.settings.default_throttle_per_min
+                scopes.append(campaign_scope(campaign_id, throttle))
+            else:
+                scopes.append(transactional_scope(deps.settings))
+            grant = await buckets.take(scopes, len(items), now)
+        except BucketsUnavailable as exc:
+            if campaign_id is None:
+                log.warning("token buckets unavailable, transactional sends go unmetered", extra={"error": str(exc)})
+                ready += items
+            else:
+                for w in items:
+                    await unclaim(w.row, w.prior_status, now + CLOSED_BUCKET_WAIT)
+            continue
+        ready += items[: grant.granted]
+        wait = now + timedelta(milliseconds=max(grant.wait_ms, 1))
+        for w in items[grant.granted :]:
+            await unclaim(w.row, w.prior_status, wait)
+    return ready
+
+
+async def _consume_quotas(deps: NotificationsDeps, ctx: SendContext, work: list[Work], now: datetime) -> list[Work]:
+    """A one-time subscription is used when its delivery is first claimed, not on each attempt (§C11)."""
+    ready: list[Work] = []
+    refused: list[Finish] = []
+    for w in work:
+        provider = ctx.quota_provider(w.row.channel)
+        if provider is None:
+            ready.append(w)
+            continue
+        if w.row.attempts > 1:
+            w.consumed = True
+            ready.append(w)
+            continue
+        async with in_transaction() as db:
+            ok = await consents.consume(db, w.row.recipient_user_id, provider, w.message.vendor_template_id)
+        if ok:
+            w.consumed = True
+            ready.append(w)
+        else:
+            refused.append(Finish(w.row, NoticeStatus.SUPPRESSED, suppress=SuppressReason.NO_CONSENT))
+    await finish_without_sending(deps, ctx, refused, now)
+    return ready
+
+
+async def _dispatch(deps: NotificationsDeps, work: list[Work]) -> dict[uuid.UUID, tuple[SendResult, float]]:
+    by_channel: dict[str, list[Work]] = defaultdict(list)
+    for w in work:
+        by_channel[w.row.channel].append(w)
+    results: dict[uuid.UUID, tuple[SendResult, float]] = {}
+
+    async def one_channel(channel: str, items: list[Work]) -> None:
+        adapter = deps.adapters.get(channel)
+        started = time.monotonic()
+        if adapter is None:
+            answers = [SendResult("technical", reason=f"no adapter for {channel}") for _ in items]
+        else:
+            try:
+                answers = await adapter.send([w.message for w in items])
+            except Exception:  # an adapter must not raise; if one does, the batch is a technical failure
+                log.exception("channel adapter raised", extra={"channel": channel})
+                answers = [SendResult("technical", reason="adapter error") for _ in items]
+            if len(answers) != len(items):
+                log.error("channel adapter answered %d of %d", len(answers), len(items))
+                answers = [*answers, *[SendResult("technical", reason="no answer")] * (len(items) - len(answers))]
+        latency = time.monotonic() - started
+        for w, answer in zip(items, answers, strict=False):
+            results[w.row.id] = (answer, latency)
+
+    await asyncio.gather(*(one_channel(c, items) for c, items in by_channel.items()))
+    return results
+
+
+__all__ = ["on_late_reply", "send_batch"]

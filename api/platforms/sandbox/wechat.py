@@ -118,6 +118,10 @@ class WechatSandbox(Sandbox):
         if to_user_name:
             self._to_user_name = to_user_name
 
+    @property
+    def push_url(self) -> str | None:
+        return self._push_url
+
     def current_token(self, app_id: str) -> str | None:
         return self._current_token.get(app_id)
 

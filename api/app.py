@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from api.http.health import MetricsMiddleware, healthz, metrics, readyz
+from api.http.notify_callbacks import alipay_messages, sms_receipts_route, wechat_messages, wechat_verify
 from api.http.request_id import RequestIdMiddleware
 from api.http.uploads import post_chunk, put_chunk
 from api.http.webhooks import alipay_notify, pay_return, wechat_notify
@@ -61,6 +62,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/pay/notify/alipay", alipay_notify, methods=["POST"]),
         Route("/pay/notify/wechat", wechat_notify, methods=["POST"]),
         Route("/pay/return", pay_return, methods=["GET"]),
+        # Notifications' provider callbacks (§C11, §C13): each verifies its signature before anything is read.
+        Route("/notify/wechat/messages", wechat_verify, methods=["GET"]),
+        Route("/notify/wechat/messages", wechat_messages, methods=["POST"]),
+        Route("/notify/sms/receipts", sms_receipts_route, methods=["POST"]),
+        Route("/notify/alipay/messages", alipay_messages, methods=["POST"]),
         Route("/sync/uploads/{upload_id}/chunks/{index}", put_chunk, methods=["PUT"]),
         Route("/sync/uploads/{upload_id}/chunks/{index}", post_chunk, methods=["POST"]),
         Route("/sandbox", SandboxMount()),

@@ -26,6 +26,10 @@ def _serve(settings: Settings) -> None:
             f"  Cashier   {base}/sandbox/alipay/cashier/<outTradeNo>  {base}/sandbox/wechatpay/cashier/<outTradeNo>"
             "   (each PaymentOrder's sandboxCashierUrl)"
         )
+        print(
+            f"  Pushes    {base}/sandbox/apns/_control/requests  {base}/sandbox/huawei/_control/requests"
+            f"   (what each phone received; every sandbox with its control URL: GET {base}/sandbox)"
+        )
     print(f"  Health    {base}/healthz  {base}/readyz  {base}/metrics", flush=True)
     # log_config=None: uvicorn logs through our JSON handler too, with the request id and redaction.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
@@ -90,8 +94,12 @@ def _demo_totp(username: str, settings: Settings) -> None:
 def _worker(queue: str | None) -> None:
     from arq.worker import run_worker
 
-    from api.worker import WorkerSettings
+    from api.worker import NOTIFY_QUEUES, WorkerSettings, notification_worker_settings
 
+    if queue in NOTIFY_QUEUES:
+        # Notifications' senders: their own functions, adapters built in on_startup, the scheduler loop beside.
+        run_worker(notification_worker_settings(), queue_name=queue)  # type: ignore[arg-type]
+        return
     overrides = {"queue_name": queue} if queue else {}
     run_worker(WorkerSettings, **overrides)  # type: ignore[arg-type]
 
@@ -101,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="serve the API (embedded defaults unless APP_* settings say otherwise)")
     worker = sub.add_parser("worker", help="run an arq worker against APP_REDIS_URL")
-    worker.add_argument("--queue", default=None)
+    worker.add_argument("--queue", default=None, help="notify:tx or notify:campaign for notifications' senders")
     sub.add_parser("migrate", help="apply the committed migrations")
     sub.add_parser("seed", help="load the demo seed into an empty database and print the sign-in details")
     sub.add_parser("export-schema", help="write schema/schema.graphql from the code")

@@ -25,13 +25,23 @@ from api.identity.tokens import TokenService
 from api.kit import redis as redis_kit
 from api.kit.clock import Clock
 from api.kit.pii import PiiCipher
+from api.notifications_root import (
+    NotificationsSandboxes,
+    ProviderClients,
+    api_deps,
+    notifications_clock,
+    worker_deps,
+)
+from api.notifications_root import start_sandboxes as start_notification_sandboxes
 from api.payments_root import PaymentsHarness, build_payments, channel_keys, gateways, start_sandboxes
 from api.platforms.alipay import AlipayGateway
 from api.platforms.province_sso import ProvinceSsoClient
 from api.platforms.sms import AliyunSmsClient
 from api.platforms.wechat import WechatClient
-from api.settings import Settings, activate
-from api.worker import kick_relays, start_in_process_worker
+from api.settings import Environment, Settings, activate
+from api.worker import kick_relays, start_in_process_worker, start_notification_workers
+from notifications import default_templates, service
+from notifications.deps import NotificationsDeps
 from payments.deps import PaymentsDeps
 from schema.root import build_schema
 from schema.view import GraphQLEndpoint
@@ -53,6 +63,14 @@ class Services:
     payments: PaymentsDeps
     payments_sandbox: PaymentsHarness | None
     sync: SyncDeps
+    # The API side of notifications (no adapters: the API never calls a provider, §C1).
+    notifications: NotificationsDeps
+    # What the notify:tx and notify:campaign workers of this process run with (adapters included): built in the
+    # embedded mode and in tests (which run burst workers themselves); None in a production API process.
+    notification_worker: NotificationsDeps | None = None
+    notifications_sandbox: NotificationsSandboxes | None = None
+    # The key Alipay signs its message pushes with (the gateway's, or the Alipay sandbox's).
+    alipay_public_key: str = ""
 
 
 def _keys(settings: Settings) -> tuple[dict[str, str], str, PiiCipher, str, str]:
@@ -170,6 +188,30 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
         kick_relays=functools.partial(kick_relays, arq_pool),
     )
     sync = build_sync(settings, clock, redis, pii)
+    notify_clock = notifications_clock(settings, clock)
+    notifications = api_deps(settings, notify_clock, redis)
+    notify_sandboxes = (
+        await start_notification_sandboxes(settings, hub, notify_clock, stack) if hub is not None else None
+    )
+    notification_worker = None
+    if settings.worker_in_process or settings.env is Environment.TEST:
+        clients = ProviderClients(
+            sms=identity.sms,
+            alipay=identity.alipay,
+            wechat_base_url=settings.wechat.base_url or f"{sandbox_base}/wechat",
+            wechat_app_secret=settings.wechat.app_secret.get_secret_value(),
+        )
+        notification_worker = await worker_deps(
+            settings,
+            clock=notify_clock,
+            redis=redis,
+            http=http,
+            clients=clients,
+            stack=stack,
+            sandboxes=notify_sandboxes,
+            on_late_reply=service.on_late_reply,
+        )
+    await default_templates.ensure_default_templates(sms_sign_name=settings.sms.sign_name)
     schema = build_schema(settings.graphql, introspection=not settings.is_production)
     graphiql = None if settings.is_production else _graphiql_html(settings)
     endpoint = GraphQLEndpoint(
@@ -181,6 +223,7 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
         payments=payments,
         upload_root=settings.var_dir,
         sync=sync,
+        notifications=notifications,
     )
     return Services(
         settings,
@@ -194,6 +237,10 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
         payments,
         payments_sandbox,
         sync,
+        notifications,
+        notification_worker,
+        notify_sandboxes,
+        alipay_public,
     )
 
 
@@ -228,6 +275,9 @@ def lifespan_for(settings: Settings, clock: Clock) -> object:
                     settings, services.identity, services.redis, services.payments
                 )
                 stack.push_async_callback(_stop, worker_task)
+                if services.notification_worker is not None and settings.notifications.embedded_workers:
+                    for task in await start_notification_workers(services.redis, services.notification_worker):
+                        stack.push_async_callback(_stop, task)
             # Objects alive now live for the whole process: keep the collector off them (graphql.md §4).
             gc.collect()
             gc.freeze()

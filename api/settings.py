@@ -260,6 +260,43 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name} must be https://")
         return self
 
+    @model_validator(mode="after")
+    def _notification_providers_are_safe(self) -> Settings:
+        """§C6: production talks to the real APNs with a provider key, and never to a loopback or plain-http
+        provider; loopback plain http (the sandboxes) is for development and tests only."""
+        n = self.notifications
+        urls = {
+            "APP_NOTIFICATIONS__APNS_HOST": f"https://{n.apns_host}" if n.apns_host else "",
+            "APP_NOTIFICATIONS__APNS_DEVELOPMENT_HOST": f"https://{n.apns_development_host}"
+            if n.apns_development_host
+            else "",
+            "APP_NOTIFICATIONS__HUAWEI_BASE_URL": n.huawei_base_url,
+            "APP_NOTIFICATIONS__HUAWEI_OAUTH_URL": n.huawei_oauth_url,
+        }
+        for name, url in urls.items():
+            if not url:
+                continue
+            parts = urlsplit(url)
+            loopback = parts.hostname in _LOOPBACK
+            if self.is_production and loopback:
+                raise ValueError(f"{name} must not be a loopback address in production")
+            if parts.scheme != "https" and not loopback:
+                raise ValueError(f"{name} must be https:// (plain http only on loopback, outside production)")
+        if self.is_production:
+            missing = [
+                name
+                for name, value in (
+                    ("APP_NOTIFICATIONS__APNS_HOST", n.apns_host),
+                    ("APP_NOTIFICATIONS__APNS_KEY", n.apns_key.get_secret_value()),
+                    ("APP_NOTIFICATIONS__APNS_KEY_ID", n.apns_key_id),
+                    ("APP_NOTIFICATIONS__APNS_TEAM_ID", n.apns_team_id),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"production needs {', '.join(missing)}")
+        return self
+
     @property
     def sandbox_enabled(self) -> bool:
         return self.env is not Environment.PRODUCTION if self.sandbox is None else self.sandbox

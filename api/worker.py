@@ -12,7 +12,7 @@ import logging
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from unittest import mock
 
 import arq.worker
@@ -35,6 +35,7 @@ from api.payments_root import build_payments, channel_keys, gateways
 from api.ratings.jobs import expire_unrated_ratings
 from api.settings import Settings, activate
 from api.supervision.jobs import scan_deadlines
+from notifications.deps import CAMPAIGN_QUEUE, TX_QUEUE, NotificationsDeps
 from payments import tasks as payment_tasks
 from payments import tasks_relay as payment_relay_consumer
 from payments.deps import PaymentsDeps
@@ -185,6 +186,95 @@ async def _skip_redis_info(*_args: object) -> None:
     return None
 
 
+# Notifications (§C1, §C5): the notify:tx and notify:campaign queues run notifications' own functions, with
+# ctx["notifications"] the worker-side deps (adapters included), and the scheduler loop beside them.
+NOTIFY_QUEUES = (TX_QUEUE, CAMPAIGN_QUEUE)
+
+
+def notification_functions() -> list[arq.worker.Function]:
+    from notifications.jobs import FUNCTIONS as NOTIFY_FUNCTIONS
+
+    return list(NOTIFY_FUNCTIONS)
+
+
+async def _notify_startup(ctx: dict[str, Any]) -> None:
+    from api.notifications_root import standalone_clients, worker_deps
+    from notifications import service
+    from notifications.scheduler import run_scheduler
+
+    settings = Settings()
+    activate(settings)
+    await database.connect(settings.resolved_database_url)
+    stack = AsyncExitStack()
+    ctx["stack"] = stack
+    http = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0)))
+    deps = await worker_deps(
+        settings,
+        clock=SystemClock(),
+        redis=ctx["redis"],
+        http=http,
+        clients=standalone_clients(settings, http),
+        stack=stack,
+        sandboxes=None,
+        on_late_reply=service.on_late_reply,
+    )
+    ctx["notifications"] = deps
+    stop = asyncio.Event()
+    scheduler = asyncio.create_task(run_scheduler(deps, stop), name="notifications-scheduler")
+
+    async def stop_scheduler() -> None:
+        stop.set()
+        await scheduler
+
+    stack.push_async_callback(stop_scheduler)
+
+
+class NotificationWorkerSettings:
+    """`zsb worker --queue notify:tx` or `--queue notify:campaign` (the queue name is set by the CLI)."""
+
+    functions: ClassVar[list[arq.worker.Function]] = []  # filled by `notification_worker_settings()`
+    on_startup = _notify_startup
+    on_shutdown = _shutdown
+    max_tries = 3
+
+    @staticmethod
+    def redis_settings() -> RedisSettings:
+        return _redis_settings()
+
+
+def notification_worker_settings() -> type[NotificationWorkerSettings]:
+    NotificationWorkerSettings.functions = notification_functions()
+    return NotificationWorkerSettings
+
+
+async def start_notification_workers(redis: Redis, deps: NotificationsDeps) -> list[asyncio.Task[None]]:
+    """The embedded mode: one in-process worker per notify queue and the scheduler loop, on the API's loop."""
+    from notifications.scheduler import run_scheduler
+
+    pool = ArqRedis(connection_pool=redis.connection_pool)
+    functions = notification_functions()
+    tasks = []
+    for queue in NOTIFY_QUEUES:
+        worker = arq.worker.Worker(
+            functions=functions,
+            queue_name=queue,
+            redis_pool=pool,
+            handle_signals=False,
+            ctx={"notifications": deps},
+            poll_delay=0.2,
+            max_tries=3,
+        )
+        tasks.append(asyncio.create_task(_run_embedded(worker), name=f"embedded-arq-{queue}"))
+    tasks.append(asyncio.create_task(run_scheduler(deps, asyncio.Event()), name="embedded-notifications-scheduler"))
+    return tasks
+
+
+async def _run_embedded(worker: arq.worker.Worker) -> None:
+    # fakeredis has no INFO command, and arq calls it only to log the server version at start-up.
+    with mock.patch.object(arq.worker, "log_redis_info", _skip_redis_info):
+        await worker.main()
+
+
 async def start_in_process_worker(
     settings: Settings, identity: IdentityDeps, redis: Redis, payments: PaymentsDeps | None = None
 ) -> asyncio.Task[None]:
@@ -199,9 +289,4 @@ async def start_in_process_worker(
         max_tries=5,
     )
 
-    async def run() -> None:
-        # fakeredis has no INFO command, and arq calls it only to log the server version at start-up.
-        with mock.patch.object(arq.worker, "log_redis_info", _skip_redis_info):
-            await worker.main()
-
-    return asyncio.create_task(run(), name="embedded-arq-worker")
+    return asyncio.create_task(_run_embedded(worker), name="embedded-arq-worker")

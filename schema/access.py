@@ -11,7 +11,7 @@ from typing import Any
 from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.permission import BasePermission
 
-from api.identity.principal import require_citizen, require_operator
+from api.identity.principal import require_citizen, require_operator, require_service
 from api.kit.errors import AppError
 from api.models import OperatorRole
 from schema.context import Context
@@ -68,4 +68,22 @@ def operator_with(*roles: OperatorRole) -> type[OperatorOnly]:
     return type(f"OperatorOnly_{'_'.join(r.value for r in roles)}", (OperatorOnly,), {"roles": roles})
 
 
-POLICIES: tuple[type[BasePermission], ...] = (Public, CitizenOnly, SignedIn, OperatorOnly)
+class ServiceOnly(BasePermission):
+    """A signed-in service principal (a producer system) holding `scope`; citizen and operator tokens are refused."""
+
+    scope: str | None = None
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        context: Context = info.context
+        try:
+            require_service(context.principal, self.scope)
+        except AppError as exc:
+            raise _refuse(exc) from None
+        return True
+
+
+def service_with(scope: str) -> type[ServiceOnly]:
+    return type(f"ServiceOnly_{scope.replace(':', '_')}", (ServiceOnly,), {"scope": scope})
+
+
+POLICIES: tuple[type[BasePermission], ...] = (Public, CitizenOnly, SignedIn, OperatorOnly, ServiceOnly)

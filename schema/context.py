@@ -10,6 +10,7 @@ import strawberry
 
 from api.identity.deps import IdentityDeps
 from api.identity.principal import Principal
+from notifications.deps import NotificationsDeps
 from payments.deps import PaymentsDeps
 from sync.deps import SyncDeps
 
@@ -25,6 +26,8 @@ class Context:
     upload_root: Path | None = None
     # The process's draft sync (sync-protocol.md): None only in a process built without it.
     sync: SyncDeps | None = None
+    # The process's notifications (clock, redis; no adapters in the API): None only in a process built without them.
+    notifications: NotificationsDeps | None = None
     # The request's variables as the client sent them (JSON, before coercion): what sync's quarantine keeps.
     sent_variables: dict[str, Any] = field(default_factory=dict)
     # Per-request DataLoaders, created on first use so that requests that need none pay nothing.

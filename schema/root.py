@@ -31,9 +31,14 @@ from schema.errors import Error
 from schema.execution import ExecutionContext
 from schema.identity.mutations import IdentityMutation
 from schema.identity.queries import IdentityQuery
+from schema.identity.services import ServiceIdentityMutation
 from schema.licenses.mutations import LicenseMutation
 from schema.licenses.queries import LicenseQuery
 from schema.masking import should_mask
+from schema.notifications.campaign_mutations import NotificationsOperatorMutation
+from schema.notifications.mutations import NotificationsProducerMutation, NotificationsUserMutation
+from schema.notifications.queries import NotificationsQuery
+from schema.notifications.subscriptions import NotificationsSubscription
 from schema.pages.mutations import PagesMutation
 from schema.pages.queries import PagesQuery
 from schema.payments.mutations import PaymentsMutation
@@ -67,6 +72,7 @@ class Query(
     PaymentsQuery,
     SyncQuery,
     SyncUploadQuery,
+    NotificationsQuery,
 ):
     pass
 
@@ -84,12 +90,16 @@ class Mutation(
     PaymentsMutation,
     SyncMutation,
     SyncUploadMutation,
+    ServiceIdentityMutation,
+    NotificationsUserMutation,
+    NotificationsOperatorMutation,
+    NotificationsProducerMutation,
 ):
     pass
 
 
 @strawberry.type
-class Subscription(SyncSubscription):
+class Subscription(SyncSubscription, NotificationsSubscription):
     pass
 
 

@@ -30,6 +30,7 @@ from api.kit.errors import Unauthenticated
 from api.kit.logging import request_id_var
 from api.kit.redis import Bucket
 from api.settings import GraphQLSettings
+from notifications.deps import NotificationsDeps
 from payments.deps import PaymentsDeps
 from schema import caching
 from schema import websocket as subscriptions
@@ -88,6 +89,7 @@ class GraphQLEndpoint:
         payments: PaymentsDeps | None = None,
         upload_root: Path | None = None,
         sync: SyncDeps | None = None,
+        notifications: NotificationsDeps | None = None,
     ) -> None:
         self.schema = schema
         self.graphql_schema: GraphQLSchema = schema._schema
@@ -95,6 +97,7 @@ class GraphQLEndpoint:
         self.payments = payments  # passed to every request's context
         self.upload_root = upload_root
         self.sync = sync
+        self.notifications = notifications
         self.limits = limits
         self.trusted_proxies = trusted_proxies
         self.graphiql_html = graphiql_html
@@ -239,6 +242,7 @@ class GraphQLEndpoint:
             payments=self.payments,
             upload_root=self.upload_root,
             sync=self.sync,
+            notifications=self.notifications,
             sent_variables=variables,
         )
         cache_key = None

@@ -233,6 +233,7 @@ async def serve(endpoint: GraphQLEndpoint, websocket: WebSocket, ip: str) -> Non
         payments=endpoint.payments,
         upload_root=endpoint.upload_root,
         sync=endpoint.sync,
+        notifications=endpoint.notifications,
     )
     connection = _Connection(endpoint, websocket, ip)
     handler: BaseGraphQLTransportWSHandler[SocketContext, None] = BaseGraphQLTransportWSHandler(

@@ -24,6 +24,12 @@ _COMPLETE: dict[str, Any] = {
         "alipay_gateway_url": "https://openapi.alipay.com/gateway.do",
         "wechat_gateway_url": "https://api.mch.weixin.qq.com",
     },
+    "notifications": {
+        "apns_host": "api.push.apple.com",
+        "apns_key": "p8",
+        "apns_key_id": "KEYID12345",
+        "apns_team_id": "TEAMID1234",
+    },
 }
 
 

@@ -51,5 +51,17 @@ def require_operator(principal: Principal, *roles: OperatorRole) -> AccessClaims
     return claims
 
 
+def require_service(principal: Principal, scope: str | None = None) -> AccessClaims:
+    """A signed-in service principal; with `scope`, one granted that scope (carried in the token's roles)."""
+    claims = principal.claims
+    if claims is None:
+        raise Unauthenticated("sign in first")
+    if claims.kind != "service":
+        raise Forbidden("this operation is for service principals")
+    if scope is not None and scope not in claims.roles:
+        raise Forbidden(f"this service principal lacks the scope {scope}")
+    return claims
+
+
 def person_id(principal: Principal) -> uuid.UUID:
     return require_citizen(principal).subject

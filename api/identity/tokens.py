@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from api.kit.clock import Clock
 from api.kit.errors import Unauthenticated
 
-PrincipalKind = Literal["citizen", "operator"]
+# A service principal is a machine producer (emitNotificationEvent): no session row, no refresh token.
+PrincipalKind = Literal["citizen", "operator", "service"]
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class TokenService:
         if payload["exp"] <= self._clock.now().timestamp():
             raise Unauthenticated("access token expired")
         kind = payload["typ"]
-        if kind not in ("citizen", "operator"):
+        if kind not in ("citizen", "operator", "service"):
             raise Unauthenticated("invalid access token")
         try:
             return AccessClaims(

@@ -18,6 +18,7 @@ from api.models import (
     Organization,
     Person,
     Region,
+    ServicePrincipal,
     VerifierApp,
 )
 from api.seed import enterprises, operators, residents
@@ -28,6 +29,7 @@ from api.seed.report import (
     OperatorLogin,
     ResidentLogin,
     SeedReport,
+    ServiceLogin,
     VerifierLogin,
 )
 
@@ -120,6 +122,7 @@ async def describe(db: BaseDBAsyncClient) -> SeedReport:
     names: dict[UUID, str] = {}
     resident_logins = await _residents(db, names)
     app = await VerifierApp.get_or_none(client_id=operators.VERIFIER_CLIENT_ID, using_db=db)
+    producer = await ServicePrincipal.get_or_none(name=operators.SERVICE_NAME, using_db=db)
     return SeedReport(
         counts=await _counts(db),
         residents=resident_logins,
@@ -129,4 +132,5 @@ async def describe(db: BaseDBAsyncClient) -> SeedReport:
         verifier=VerifierLogin(app.client_id, app.name, operators.VERIFIER_CREDENTIAL, tuple(app.scopes))
         if app
         else None,
+        service=ServiceLogin(producer.name, operators.SERVICE_SECRET, tuple(producer.scopes)) if producer else None,
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from api.kit.passwords import hash_password
-from api.models import Operator, OperatorRole, VerifierApp
+from api.models import Operator, OperatorRole, ServicePrincipal, VerifierApp
 from api.seed.context import SeedContext, seed_id
 from api.seed.reference import DEPARTMENTS
 
@@ -22,6 +22,10 @@ DEMO_PASSWORD = "Demo-2026!zsb"  # noqa: S105 - synthetic demo credential, print
 VERIFIER_CLIENT_ID = "demo-verifier"
 VERIFIER_CREDENTIAL = "demo-verifier-Zsb-2026"
 VERIFIER_SCOPES = ("license:verify",)
+# A producer system that emits notification events (signInService, then emitNotificationEvent).
+SERVICE_NAME = "demo-producer"
+SERVICE_SECRET = "demo-producer-Zsb-2026"  # noqa: S105 - synthetic demo credential, printed by `make run`
+SERVICE_SCOPES = ("notifications:emit",)
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,10 @@ async def is_loaded(db: BaseDBAsyncClient) -> bool:
 
 async def load(ctx: SeedContext) -> None:
     # One argon2 hash each (≈0.1 s apiece), off the event loop like every other hash of the app.
-    *password_hashes, credential_hash = await asyncio.gather(
-        *(hash_password(DEMO_PASSWORD) for _ in OPERATORS), hash_password(VERIFIER_CREDENTIAL)
+    *password_hashes, credential_hash, service_hash = await asyncio.gather(
+        *(hash_password(DEMO_PASSWORD) for _ in OPERATORS),
+        hash_password(VERIFIER_CREDENTIAL),
+        hash_password(SERVICE_SECRET),
     )
     await Operator.bulk_create(
         [
@@ -94,5 +100,12 @@ async def load(ctx: SeedContext) -> None:
         credential_hash=credential_hash,
         scopes=list(VERIFIER_SCOPES),
         is_synthetic=True,
+        using_db=ctx.db,
+    )
+    await ServicePrincipal.create(
+        id=seed_id("service", SERVICE_NAME),
+        name=SERVICE_NAME,
+        credential_hash=service_hash,
+        scopes=list(SERVICE_SCOPES),
         using_db=ctx.db,
     )

@@ -51,6 +51,13 @@ class VerifierLogin:
 
 
 @dataclass(frozen=True)
+class ServiceLogin:  # a producer system: signInService with name and secret
+    name: str
+    secret: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SeedReport:
     counts: tuple[tuple[str, int], ...]  # (entity, synthetic rows), in seed order
     residents: tuple[ResidentLogin, ...]
@@ -58,6 +65,7 @@ class SeedReport:
     enterprises: tuple[EnterpriseLogin, ...]
     operators: tuple[OperatorLogin, ...]
     verifier: VerifierLogin | None
+    service: ServiceLogin | None = None
 
     def count(self, entity: str) -> int:
         return dict(self.counts).get(entity, 0)
@@ -101,6 +109,12 @@ class SeedReport:
             out += [
                 "",
                 f"Verifier app: client_id {v.client_id}, credential {v.credential}, scopes {','.join(v.scopes)}",
+            ]
+        if self.service:
+            p = self.service
+            out += [
+                "",
+                f"Service principal (signInService): name {p.name}, secret {p.secret}, scopes {','.join(p.scopes)}",
             ]
         return "\n".join(out)
 

@@ -206,8 +206,8 @@ async def segment(world: World, dsl: dict[str, Any] | None = None) -> str:
     return segment_id
 
 
-async def campaign_op(world: World, username: str, name: str, **payload: Any) -> dict[str, Any]:
-    return await as_operator(world, username, campaign_mutation(name), {"input": payload})
+async def campaign_op(world: World, username: str, operation: str, **payload: Any) -> dict[str, Any]:
+    return await as_operator(world, username, campaign_mutation(operation), {"input": payload})
 
 
 async def campaign_draft(

@@ -14,7 +14,6 @@ from unittest import mock
 import pytest
 
 from api.models import InboxItem, NotificationRequest, OutboxEvent, OutboxProgress
-from api.outbox import relay as outbox_relay
 from notifications import relay
 from tests.applications import support
 from tests.applications.handling_support import done
@@ -32,7 +31,7 @@ class Killed(BaseException):
 @contextmanager
 def killed_before_progress() -> Iterator[list[int]]:
     """The notifications relay dies when it is about to record its progress (after its handlers committed)."""
-    real = outbox_relay.OutboxProgress
+    real = OutboxProgress
     attempts: list[int] = []
 
     class Dying:
@@ -45,7 +44,7 @@ def killed_before_progress() -> Iterator[list[int]]:
                 raise Killed
             return real.filter(*args, **kwargs)
 
-    with mock.patch.object(outbox_relay, "OutboxProgress", Dying()):
+    with mock.patch("api.outbox.relay.OutboxProgress", Dying()):
         yield attempts
 
 

@@ -1,0 +1,86 @@
+"""What the user-facing notification service tests share: deps on a clock of their own, fresh residents signed in
+over HTTP, and the rows the engine would have written before a user acts on them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from api.kit import redis as redis_kit
+from api.kit.clock import SettableClock
+from api.models import (
+    Delivery,
+    DeliveryChannel,
+    NoticeCategory,
+    NoticeKind,
+    NoticeStatus,
+    NotificationRequest,
+)
+from api.settings import NotificationsSettings
+from notifications.deps import NotificationsDeps
+from tests.support.client import Api, LiveServer
+
+# A fixed moment far from today, outside the default quiet hours (10:00 Asia/Shanghai).
+MOMENT = datetime(2030, 3, 4, 2, 0, tzinfo=UTC)
+
+
+@asynccontextmanager
+async def deps_for(live: LiveServer, **settings: object) -> AsyncIterator[NotificationsDeps]:
+    clock = SettableClock(live.clock)
+    clock.set(MOMENT)
+    redis = redis_kit.connect(live.settings.redis_url)
+    try:
+        yield NotificationsDeps(clock=clock, redis=redis, settings=NotificationsSettings(**settings))  # type: ignore[arg-type]
+    finally:
+        await redis.aclose()
+
+
+async def resident(api: Api) -> uuid.UUID:
+    """A new person, created by signing in with a fresh phone number."""
+    return uuid.UUID((await api.sign_in()).person_id)
+
+
+async def sent_delivery(
+    user_id: uuid.UUID,
+    *,
+    channel: DeliveryChannel = DeliveryChannel.APNS,
+    topic: str = "application.accepted",
+    campaign_id: uuid.UUID | None = None,
+    status: NoticeStatus = NoticeStatus.SENT,
+    provider_message_id: str | None = None,
+    now: datetime = MOMENT,
+) -> Delivery:
+    """A request and one delivery of it, as the engine leaves them after a send."""
+    key = uuid.uuid4().hex
+    dedup = f"{topic}:{key}:1:{user_id}"
+    request = await NotificationRequest.create(
+        id=uuid.uuid4(),
+        created_at=now,
+        kind=NoticeKind.CAMPAIGN if campaign_id else NoticeKind.TRANSACTIONAL,
+        category=NoticeCategory.CAMPAIGN if campaign_id else NoticeCategory.SERVICE,
+        topic=topic,
+        key=key,
+        state_version=1,
+        recipient_user_id=user_id,
+        template_code="APPLICATION_ACCEPTED",
+        template_version=1,
+        dedup_key=dedup,
+        campaign_id=campaign_id,
+    )
+    return await Delivery.create(
+        id=uuid.uuid4(),
+        request_id=request.id,
+        campaign_id=campaign_id,
+        recipient_user_id=user_id,
+        channel=channel,
+        endpoint_key="inbox" if channel is DeliveryChannel.INBOX else uuid.uuid4().hex,
+        dedup_key=dedup,
+        status=status,
+        attempts=1,
+        next_attempt_at=now,
+        created_at=now,
+        sent_at=now,
+        provider_message_id=provider_message_id,
+    )

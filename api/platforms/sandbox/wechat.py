@@ -4,13 +4,12 @@ access token, subscribe messages with per-user consent, and signed events posted
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from starlette.requests import Request
@@ -21,12 +20,12 @@ from api.kit.clock import Clock
 from api.platforms.sandbox.base import Handler, ProviderCall, Sandbox, json_error
 from api.platforms.sandbox.wechat_subscribe import (
     EVENT_NAMES,
-    LANGS,
-    MINIPROGRAM_STATES,
     ConsentBook,
+    EventKind,
     PushEvent,
-    field_error,
+    argument_error,
     push_body,
+    push_signature,
 )
 
 CODE_TTL = timedelta(minutes=5)
@@ -155,7 +154,7 @@ class WechatSandbox(Sandbox):
         template_ids = [template_id] if isinstance(template_id, str) else list(template_id)
         if not openid or not template_ids or not all(isinstance(t, str) and t for t in template_ids):
             raise ValueError("an openid and at least one template id are needed")
-        event = PushEvent(kind, openid, template_ids, status, msgid, error_code)  # type: ignore[arg-type]
+        event = PushEvent(cast(EventKind, kind), openid, template_ids, status, msgid, error_code)
         for tid in template_ids:
             self.consents.apply(kind, openid, tid, status)
         body = push_body(event, to_user_name=self._to_user_name, at=self.clock.now())
@@ -291,7 +290,7 @@ class WechatSandbox(Sandbox):
             return _error(40037, "invalid template_id")
         if not isinstance(page, str) or "://" in page:
             return _error(41030, "invalid page")
-        refusal = _argument_error(body)
+        refusal = argument_error(body)
         if refusal is not None:
             return _error(47003, refusal)
         if not self.consents.take(openid, template_id):
@@ -300,27 +299,6 @@ class WechatSandbox(Sandbox):
         data = {key: entry["value"] for key, entry in body["data"].items()}
         self._messages.append(SubscribeMessage(msgid, openid, template_id, page, data, self.clock.now()))
         return _answer({"errcode": 0, "errmsg": "ok", "msgid": int(msgid)})
-
-
-def _argument_error(body: Mapping[str, Any]) -> str | None:
-    if body.get("miniprogram_state", "formal") not in MINIPROGRAM_STATES:
-        return "argument invalid! miniprogram_state"
-    if body.get("lang", "zh_CN") not in LANGS:
-        return "argument invalid! lang"
-    data = body.get("data")
-    if not isinstance(data, dict) or not data:
-        return "argument invalid! data is empty"
-    for key, entry in data.items():
-        refusal = field_error(str(key), entry)
-        if refusal is not None:
-            return refusal
-    return None
-
-
-def push_signature(token: str, timestamp: str, nonce: str) -> str:
-    """WeChat's message-push signature: SHA-1 of the token, timestamp and nonce, sorted and concatenated."""
-    # SHA-1 is WeChat's choice, not ours: the protocol fixes it.
-    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324
 
 
 def _error(errcode: int, errmsg: str) -> Response:

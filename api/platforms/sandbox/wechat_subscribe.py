@@ -5,6 +5,7 @@ Kept apart from the HTTP routes (wechat.py) so that the rules read as the platfo
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,13 +22,13 @@ MINIPROGRAM_STATES = frozenset({"developer", "trial", "formal"})
 LANGS = frozenset({"zh_CN", "en_US", "zh_HK", "zh_TW"})
 
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
-_LETTERS = re.compile(r"^[A-Za-z ]+$")
 _AMOUNT = re.compile(r"^[¥￥$€£]?\d{1,10}(\.\d{1,2})?元?$")
 _FIELD_KEY = re.compile(r"^([a-z_]+?)(\d+)$")
 
 
 def _name_ok(value: str) -> bool:
-    return len(value) <= 10 if _HAN.match(value) else len(value) <= 20 and bool(_LETTERS.match(value) or value == "")
+    # 10 汉字, or 20 characters of anything else (letters, a transliterated name)
+    return len(value) <= 10 if _HAN.match(value) else len(value) <= 20
 
 
 _LIMITS: dict[str, Any] = {
@@ -142,3 +143,24 @@ def push_body(event: PushEvent, *, to_user_name: str, at: datetime) -> dict[str,
         "Event": EVENT_NAMES[event.kind],
         "List": items[0] if len(items) == 1 else items,
     }
+
+
+def argument_error(body: Mapping[str, Any]) -> str | None:
+    if body.get("miniprogram_state", "formal") not in MINIPROGRAM_STATES:
+        return "argument invalid! miniprogram_state"
+    if body.get("lang", "zh_CN") not in LANGS:
+        return "argument invalid! lang"
+    data = body.get("data")
+    if not isinstance(data, dict) or not data:
+        return "argument invalid! data is empty"
+    for key, entry in data.items():
+        refusal = field_error(str(key), entry)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def push_signature(token: str, timestamp: str, nonce: str) -> str:
+    """WeChat's message-push signature: SHA-1 of the token, timestamp and nonce, sorted and concatenated."""
+    # SHA-1 is WeChat's choice, not ours: the protocol fixes it.
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324

@@ -71,7 +71,7 @@ class WechatAdapter:
         self._http = http
         self._tokens = token_source
         self._url = f"{base_url.rstrip('/')}/cgi-bin/message/subscribe/send"
-        self._clock = clock
+        self._clock = clock  # kept for the adapter contract: WeChat's answers carry no business time
         self._timeout_s = timeout_s
         self._slots = asyncio.Semaphore(concurrency)
 

@@ -10,6 +10,7 @@ openids and phones, never by global counts. Rows are only read, never written.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import random
 import secrets
@@ -153,14 +154,16 @@ class World:
         return await scheduler.tick(self.worker_deps)
 
     async def burst(self, queues: Sequence[str] = QUEUES) -> int:
-        """One burst run of the arq workers of each queue (in turn); returns how many jobs ran."""
+        """One burst run of the arq workers of each queue (in turn); returns how much work their jobs did (the sum
+        of what the job functions return: events relayed, requests planned, deliveries sent or settled …)."""
         from notifications import jobs
 
         pool = ArqRedis(connection_pool=self.services.redis.connection_pool)
-        ran = 0
+        work: list[int] = []
+        functions = [dataclasses.replace(f, coroutine=_counting(f.coroutine, work)) for f in jobs.FUNCTIONS]
         for queue in queues:
             worker = arq.worker.Worker(
-                functions=jobs.FUNCTIONS,
+                functions=functions,
                 redis_pool=pool,
                 queue_name=queue,
                 burst=True,
@@ -172,19 +175,18 @@ class World:
             # fakeredis has no INFO, which arq calls only to log the server version (as api/worker.py does).
             with mock.patch.object(arq.worker, "log_redis_info", _skip_redis_info):
                 await asyncio.wait_for(worker.main(), timeout=120)
-            ran += worker.jobs_complete + worker.jobs_failed + worker.jobs_retried
             assert worker.jobs_failed == 0, f"{worker.jobs_failed} notification jobs failed on {queue}"
-        return ran
+        return sum(work)
 
     async def run_until_idle(self, max_passes: int = 40) -> WorkerPass:
-        """Scheduler tick, then burst workers of both queues, until a pass runs no job."""
+        """Scheduler tick, then burst workers of both queues, until a pass does no work."""
         done = WorkerPass()
         for _ in range(max_passes):
             await self.tick()
             done.ticks += 1
-            jobs = await self.burst()
-            done.jobs += jobs
-            if jobs == 0:
+            work = await self.burst()
+            done.jobs += work
+            if work == 0:
                 return done
         raise AssertionError(f"the notification workers were still busy after {max_passes} passes")
 
@@ -340,6 +342,21 @@ def _alipay_send_to(recorded: dict[str, Any]) -> str | None:
         return None
     target = biz.get("to_user_id") or biz.get("to_open_id")
     return str(target) if target else None
+
+
+def _counting(job: Any, work: list[int]) -> Any:
+    async def counted(ctx: dict[str, Any], *args: Any) -> Any:
+        result = await job(ctx, *args)
+        if isinstance(result, bool) or not isinstance(result, int | dict):
+            work.append(1 if result else 0)
+        elif isinstance(result, dict):
+            work.append(sum(v for v in result.values() if isinstance(v, int)))
+        else:
+            work.append(result)
+        return result
+
+    counted.__qualname__ = counted.__name__ = getattr(job, "__name__", "job")
+    return counted
 
 
 async def _skip_redis_info(*_args: object) -> None:

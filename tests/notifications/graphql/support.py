@@ -1,0 +1,96 @@
+"""Callers and documents for the notifications GraphQL tests: a resident, operators by role, the demo producer.
+
+Operators sign in with a TOTP step they have not used yet (read from their row) and keep their token for the
+session, so that the shared clock is never moved and other tests' sign-ins are not spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time as wallclock
+import uuid
+from typing import Any
+
+import pyotp
+
+from api import devsecrets
+from api.kit.passwords import hash_password
+from api.kit.pii import PiiCipher
+from api.models import Operator, OperatorRole
+from api.seed.operators import DEMO_PASSWORD, SERVICE_NAME, SERVICE_SECRET, demo_totp_secret
+from tests.support.client import Api
+
+AUTHOR, APPROVER, OTHER_OPERATOR = "campaign.author", "campaign.approver", "supervisor.city"
+ERROR = "... on Error { code message path }"
+
+OPERATOR_SIGN_IN = """
+mutation O($input: OperatorSignInInput!) {
+  operatorSignIn(input: $input) { __typename ... on OperatorAuthPayload { accessToken } ... on Error { code } }
+}"""
+SERVICE_SIGN_IN = f"""
+mutation S($input: SignInServiceInput!) {{
+  signInService(input: $input) {{
+    __typename ... on ServiceAuthPayload {{ accessToken accessTokenExpiresAt name scopes }}
+    ... on RateLimitedError {{ retryAfterMs }} {ERROR}
+  }}
+}}"""
+
+_tokens: dict[tuple[int, str], tuple[str, float]] = {}
+
+
+async def operator(api: Api, username: str) -> str:
+    key = (id(api.live), username)
+    cached = _tokens.get(key)
+    if cached is not None and wallclock.monotonic() - cached[1] < 600:
+        return cached[0]
+    secret = demo_totp_secret(username)
+    for _ in range(3):
+        now = api.live.clock.now().timestamp()
+        last = (await Operator.get(username=username)).last_totp_step or 0
+        current = int(now // 30)
+        step = next((s for s in (current, current + 1) if s > last), None)
+        if step is None:
+            await asyncio.sleep(30 - now % 30 + 0.5)
+            continue
+        code = pyotp.TOTP(secret).at(step * 30)
+        variables = {"input": {"username": username, "password": DEMO_PASSWORD, "totpCode": code}}
+        result = (await api.data(OPERATOR_SIGN_IN, variables))["operatorSignIn"]
+        if result["__typename"] == "OperatorAuthPayload":
+            token: str = result["accessToken"]
+            _tokens[key] = (token, wallclock.monotonic())
+            return token
+    raise AssertionError(f"operator {username} could not sign in")
+
+
+async def dual_role_operator(api: Api) -> str:
+    """A fresh operator holding both campaign roles (the four-eyes rule must stop them approving their own)."""
+    username = f"campaign.dual.{uuid.uuid4().hex[:8]}"
+    secrets = devsecrets.load_or_create(api.live.settings.var_dir)
+    cipher = PiiCipher(secrets.pii_encryption_key, secrets.pii_hash_key)
+    await Operator.create(
+        id=uuid.uuid4(),
+        username=username,
+        name="双演示",
+        password_hash=await hash_password(DEMO_PASSWORD),
+        totp_secret_encrypted=cipher.encrypt(demo_totp_secret(username)),
+        roles=[OperatorRole.CAMPAIGN_AUTHOR.value, OperatorRole.CAMPAIGN_APPROVER.value],
+        is_synthetic=True,
+    )
+    return await operator(api, username)
+
+
+async def service(api: Api) -> str:
+    key = (id(api.live), "service")
+    cached = _tokens.get(key)
+    if cached is not None and wallclock.monotonic() - cached[1] < 600:
+        return cached[0]
+    variables = {"input": {"name": SERVICE_NAME, "secret": SERVICE_SECRET}}
+    result = (await api.data(SERVICE_SIGN_IN, variables))["signInService"]
+    assert result["__typename"] == "ServiceAuthPayload", result
+    token: str = result["accessToken"]
+    _tokens[key] = (token, wallclock.monotonic())
+    return token
+
+
+def codes(body: dict[str, Any]) -> list[str | None]:
+    return [error.get("extensions", {}).get("code") for error in body.get("errors", [])]

@@ -8,8 +8,6 @@ before the signature is verified.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 from dataclasses import dataclass
@@ -17,9 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from api.kit.clock import SHANGHAI
+from api.platforms.sms import RECEIPT_SIGNATURE_HEADER, receipt_signature
 from notifications.errors import NotificationsError, NotificationsErrorCode
 
-SIGNATURE_HEADER = "X-Zsb-Signature"
+__all__ = ["SIGNATURE_HEADER", "SmsReceipt", "parse_sms_report", "receipt_signature"]
+
+SIGNATURE_HEADER = RECEIPT_SIGNATURE_HEADER  # what the callback route reads
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,6 @@ class SmsReceipt:
     success: bool
     err_code: str
     report_time: datetime | None  # Aliyun's "yyyy-MM-dd HH:mm:ss" in Beijing time, made aware
-
-
-def receipt_signature(secret: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode("ascii")
 
 
 def parse_sms_report(body: bytes, signature: str | None, secret: str) -> list[SmsReceipt]:

@@ -93,9 +93,10 @@ class SmsAdapter:
             return SendResult("retry", reason=code, http_status=status, alert=True)
         if code.startswith(("isp.", "Throttling")) or status >= 500 or status == 429:
             return SendResult("retry", reason=code or f"HTTP {status}", http_status=status)
-        # Known template bugs (_TEMPLATE_BUGS), credential errors and anything unknown: an operator must look.
+        # Template bugs, and also credential errors and anything unknown: never retried, an operator must look.
         reason = code or f"HTTP {status}"
-        log.error("sms: Aliyun refused the message (%s %s)", reason, answer.message)
+        kind = "a template, signature or parameter error" if code in _TEMPLATE_BUGS else "a refusal"
+        log.error("sms: Aliyun answered %s (%s %s)", kind, reason, answer.message)
         return SendResult("permanent", reason=reason, http_status=status, alert=True)
 
     def _window_s(self, code: str, message: str) -> float:

@@ -8,9 +8,6 @@ Aliyun retries its pushes.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import logging
 from dataclasses import dataclass
@@ -20,15 +17,11 @@ from typing import Any
 import httpx
 
 from api.kit.clock import SHANGHAI, Clock
+from api.platforms.sms import RECEIPT_SIGNATURE_HEADER, receipt_signature
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Zsb-Signature"
 DEFAULT_DELAY_S = 0.5
-
-
-def receipt_signature(secret: str, body: bytes) -> str:
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode("ascii")
 
 
 def aliyun_time(moment: datetime) -> str:
@@ -96,7 +89,10 @@ class ReceiptPusher:
                 return 0
             now = self._clock.now()
             body = json.dumps([self._report(r, now) for r in batch], ensure_ascii=False).encode()
-            headers = {"content-type": "application/json", SIGNATURE_HEADER: receipt_signature(self._secret, body)}
+            headers = {
+                "content-type": "application/json",
+                RECEIPT_SIGNATURE_HEADER: receipt_signature(self._secret, body),
+            }
             try:
                 async with httpx.AsyncClient(timeout=5.0) as client:
                     response = await client.post(self.url, content=body, headers=headers)

@@ -103,6 +103,7 @@ async def apply_results(
     work: list[Work],
     results: dict[uuid.UUID, tuple[SendResult, float]],
     now: datetime,
+    started: datetime | None = None,
 ) -> int:
     if not work:
         return 0
@@ -124,7 +125,7 @@ async def apply_results(
                 DeliveryAttempt(
                     delivery_id=w.row.id,
                     attempt_no=w.row.attempts,
-                    started_at=now,
+                    started_at=started or now,
                     finished_at=now,
                     http_status=result.http_status,
                     reason=(result.reason or "")[:128] or None,

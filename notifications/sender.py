@@ -32,7 +32,7 @@ from api.models.notifications import (
 )
 from notifications import caps, consents
 from notifications.buckets import Buckets, BucketsUnavailable, Scope, campaign_scope, transactional_scope
-from notifications.channels.base import OutboundMessage, SendResult
+from notifications.channels.base import ChannelAdapter, OutboundMessage, SendResult
 from notifications.deps import NotificationsDeps
 from notifications.ids import apns_id, collapse_id
 from notifications.ledger import CLAIMABLE, below_max_attempts
@@ -42,6 +42,10 @@ from notifications.send_context import SendContext, load_context
 log = logging.getLogger("zsb.notifications.sender")
 
 CLOSED_BUCKET_WAIT = timedelta(seconds=5)  # campaign sends while Redis is unreachable: try again shortly
+# One recipient per provider call everywhere but Huawei, which takes up to 1,000 tokens of one message per call:
+# its batch stays whole, the others' messages are separate adapter calls (a slow token holds only itself).
+BATCHED_CHANNELS = frozenset({DeliveryChannel.HUAWEI})
+SETTLE_WINDOW_S = 0.05  # after the first answer, gather what else arrives this soon into the same transaction
 DEFAULT_TTL_S = 86400
 
 
@@ -69,8 +73,7 @@ async def send_batch(deps: NotificationsDeps, delivery_ids: Sequence[uuid.UUID |
     await finish_without_sending(deps, ctx, finals, now)
     work = await _take_buckets(deps, ctx, work, now)
     work = await _consume_quotas(deps, ctx, work, now)
-    results = await _dispatch(deps, work)
-    return await apply_results(deps, ctx, work, results, now)
+    return await _send_and_record(deps, ctx, work, now)
 
 
 async def _claim(deps: NotificationsDeps, ids: list[uuid.UUID], now: datetime) -> list[_Claimed]:
@@ -218,32 +221,53 @@ async def _consume_quotas(deps: NotificationsDeps, ctx: SendContext, work: list[
     return ready
 
 
-async def _dispatch(deps: NotificationsDeps, work: list[Work]) -> dict[uuid.UUID, tuple[SendResult, float]]:
+async def _send_and_record(deps: NotificationsDeps, ctx: SendContext, work: list[Work], started: datetime) -> int:
+    """Call the adapters and record results in waves as they arrive: a slow token's timeout never holds the
+    classification of the others (N06), and fast answers share one transaction."""
     by_channel: dict[str, list[Work]] = defaultdict(list)
     for w in work:
         by_channel[w.row.channel].append(w)
-    results: dict[uuid.UUID, tuple[SendResult, float]] = {}
-
-    async def one_channel(channel: str, items: list[Work]) -> None:
+    calls: list[asyncio.Task[list[tuple[Work, SendResult, float]]]] = []
+    for channel, items in by_channel.items():
         adapter = deps.adapters.get(channel)
-        started = time.monotonic()
-        if adapter is None:
-            answers = [SendResult("technical", reason=f"no adapter for {channel}") for _ in items]
-        else:
-            try:
-                answers = await adapter.send([w.message for w in items])
-            except Exception:  # an adapter must not raise; if one does, the batch is a technical failure
-                log.exception("channel adapter raised", extra={"channel": channel})
-                answers = [SendResult("technical", reason="adapter error") for _ in items]
-            if len(answers) != len(items):
-                log.error("channel adapter answered %d of %d", len(answers), len(items))
-                answers = [*answers, *[SendResult("technical", reason="no answer")] * (len(items) - len(answers))]
-        latency = time.monotonic() - started
-        for w, answer in zip(items, answers, strict=False):
-            results[w.row.id] = (answer, latency)
+        groups = [items] if adapter is None or channel in BATCHED_CHANNELS else [[w] for w in items]
+        calls += [asyncio.create_task(_call(adapter, channel, group)) for group in groups]
+    sent = 0
+    pending: set[asyncio.Task[list[tuple[Work, SendResult, float]]]] = set(calls)
+    try:
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if pending:
+                more, pending = await asyncio.wait(pending, timeout=SETTLE_WINDOW_S)
+                done |= more
+            wave = [answer for task in done for answer in task.result()]
+            results = {w.row.id: (result, latency) for w, result, latency in wave}
+            sent += await apply_results(deps, ctx, [w for w, _, _ in wave], results, deps.clock.now(), started)
+    finally:
+        for task in pending:
+            task.cancel()
+    return sent
 
-    await asyncio.gather(*(one_channel(c, items) for c, items in by_channel.items()))
-    return results
+
+async def _call(
+    adapter: ChannelAdapter | None, channel: str, items: list[Work]
+) -> list[tuple[Work, SendResult, float]]:
+    started = time.monotonic()
+    if adapter is None:
+        answers = [SendResult("technical", reason=f"no adapter for {channel}") for _ in items]
+    else:
+        try:
+            answers = await adapter.send([w.message for w in items])
+        except Exception:  # an adapter must not raise; if one does, its call is a technical failure
+            log.exception("channel adapter raised", extra={"channel": channel})
+            answers = [SendResult("technical", reason="adapter error") for _ in items]
+        if len(answers) != len(items):
+            log.error("channel adapter answered %d of %d", len(answers), len(items))
+            answers = [*answers[: len(items)], *[SendResult("technical", reason="no answer")] * len(items)][
+                : len(items)
+            ]
+    latency = time.monotonic() - started
+    return [(w, answer, latency) for w, answer in zip(items, answers, strict=True)]
 
 
 __all__ = ["on_late_reply", "send_batch"]

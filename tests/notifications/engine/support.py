@@ -44,12 +44,13 @@ class ScriptedAdapter:
         self.sent: list[OutboundMessage] = []
         self.calls = 0
         self.gate: asyncio.Event | None = None
+        self.hold: set[str] = set()  # addresses the gate holds; empty: every send waits for it
 
     async def send(self, items: Sequence[OutboundMessage]) -> list[SendResult]:
         self.calls += 1
-        if self.gate is not None:
-            await self.gate.wait()
         self.sent.extend(items)
+        if self.gate is not None and (not self.hold or any(m.address in self.hold for m in items)):
+            await self.gate.wait()
         answers = []
         for m in items:
             queue = self.script.get(m.address)
@@ -125,5 +126,5 @@ async def attempts(delivery_id: uuid.UUID) -> list[DeliveryAttempt]:
 
 
 async def stat(scope: str, channel: str, metric: str) -> int:
-    rows = await StatBucket.filter(scope=scope, channel=channel, metric=metric).values_list("count", flat=True)
-    return sum(int(c) for c in rows)
+    rows = await StatBucket.filter(scope=scope, channel=channel, metric=metric)
+    return sum(row.count for row in rows)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import fakeredis
 import pytest
@@ -18,6 +19,11 @@ from notifications.caps import cap_key, release_slot, take_slot
 from tests.support.client import LiveServer
 
 NOW = datetime(2025, 6, 1, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
+
+
+async def run(pending: Any) -> Any:
+    """redis-py's async commands are typed as sync-or-async."""
+    return await pending
 
 
 @pytest.fixture
@@ -35,7 +41,7 @@ class TestTakeSlot:
         allowed = [await take_slot(redis, user_id=user, request_id=r, now=NOW, tz=SHANGHAI, limit=2) for r in requests]
 
         assert allowed == [True, True, False]
-        members = await redis.smembers(cap_key(user, NOW, SHANGHAI))
+        members = await run(redis.smembers(cap_key(user, NOW, SHANGHAI)))
         assert members == {str(requests[0]).encode(), str(requests[1]).encode()}
 
     async def test_the_same_request_keeps_its_slot(self, live: LiveServer, redis: Redis) -> None:
@@ -46,7 +52,7 @@ class TestTakeSlot:
         again = await take_slot(redis, user_id=user, request_id=first, now=NOW, tz=SHANGHAI, limit=2)
 
         assert again is True
-        assert await redis.scard(cap_key(user, NOW, SHANGHAI)) == 2
+        assert await run(redis.scard(cap_key(user, NOW, SHANGHAI))) == 2
 
     async def test_a_released_slot_can_be_taken_by_another_request(self, live: LiveServer, redis: Redis) -> None:
         user, first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -95,8 +101,8 @@ class TestBucketTake:
         grant = await buckets.take([wide, narrow], 20, NOW)
 
         assert grant.granted == 5
-        assert float(await redis.hget("nb:test:wide", "tokens")) == 95.0
-        assert float(await redis.hget("nb:test:narrow", "tokens")) == 0.0
+        assert float(await run(redis.hget("nb:test:wide", "tokens"))) == 95.0
+        assert float(await run(redis.hget("nb:test:narrow", "tokens"))) == 0.0
 
     async def test_a_clock_that_moved_backwards_resets_the_bucket(self, redis: Redis) -> None:
         buckets = Buckets(redis, NotificationsSettings())

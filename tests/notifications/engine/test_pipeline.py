@@ -202,6 +202,34 @@ class TestSendBatch:
         assert (apns.calls, len(apns.sent)) == (1, 1)
         assert len(await attempts(uuid.UUID(ids[0]))) == 1
 
+    async def test_a_slow_token_does_not_hold_the_others_of_its_batch(self, live: LiveServer) -> None:
+        apns = ScriptedAdapter("apns")
+        apns.gate = asyncio.Event()
+        slow = "slow" + uuid.uuid4().hex
+        apns.hold = {slow}
+        deps = make_deps(live, adapters=[apns])
+        code = await push_template(deps, NoticeCategory.SERVICE)
+        fast_user, slow_user = uuid.uuid4(), uuid.uuid4()
+        await iphone(deps, fast_user)
+        await iphone(deps, slow_user, slow)
+        requests = [await notice(deps, code, u) for u in (fast_user, slow_user)]
+        for r in requests:
+            await plan_request(deps, r)
+        fast_id, slow_id = [(await deliveries(r))["apns"].id for r in requests]
+
+        batch = asyncio.create_task(send_batch(deps, [fast_id, slow_id]))
+        for _ in range(100):
+            if (await Delivery.get(id=fast_id)).status == NoticeStatus.SENT:
+                break
+            await asyncio.sleep(0.02)
+        while_slow_waits = ((await Delivery.get(id=fast_id)).status, (await Delivery.get(id=slow_id)).status)
+        apns.gate.set()
+        sent = await batch
+
+        assert while_slow_waits == (NoticeStatus.SENT, NoticeStatus.SENDING)
+        assert sent == 2
+        assert (await Delivery.get(id=slow_id)).status == NoticeStatus.SENT
+
     async def test_a_retry_waits_for_its_backoff_and_keeps_the_apns_id(self, live: LiveServer) -> None:
         user = uuid.uuid4()
         token = uuid.uuid4().hex * 2

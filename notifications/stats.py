@@ -18,6 +18,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from api.models import StatBucket
 
 ANY_CHANNEL = "*"
+INBOX = "inbox"
 
 # Works on PostgreSQL and SQLite ≥ 3.24 alike; the id column is filled by the database.
 _UPSERT = (
@@ -62,7 +63,9 @@ class ChannelFunnel:
 @dataclass(frozen=True)
 class CampaignStats:
     campaign_id: uuid.UUID
-    total: ChannelFunnel  # every channel together (channel "*"), with the campaign's targeted users
+    # Every interrupting channel together (channel "*") with the campaign's targeted users; the inbox, written for
+    # every request whatever happens on the other channels, is left out of it and shown among `channels`.
+    total: ChannelFunnel
     channels: list[ChannelFunnel]
 
 
@@ -99,7 +102,9 @@ async def funnel(scope: str) -> list[ChannelFunnel]:
 async def campaign_stats(campaign_id: uuid.UUID) -> CampaignStats:
     per_channel = await _counts(scope_for(campaign_id, ""))
     total: dict[str, int] = defaultdict(int)
-    for counts in per_channel.values():
+    for channel, counts in per_channel.items():
+        if channel == INBOX:
+            continue
         for metric, count in counts.items():
             total[metric] += count
     channels = [_funnel(c, per_channel[c]) for c in sorted(per_channel) if c != ANY_CHANNEL]

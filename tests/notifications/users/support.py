@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from api.kit import redis as redis_kit
@@ -84,3 +85,35 @@ async def sent_delivery(
         sent_at=now,
         provider_message_id=provider_message_id,
     )
+
+
+BIND_WECHAT = """
+mutation B($input: BindWechatInput!) { bindWechat(input: $input) { __typename ... on Error { code message } } }
+"""
+BIND_ALIPAY = """
+mutation B($input: BindAlipayInput!) { bindAlipay(input: $input) { __typename ... on Error { code message } } }
+"""
+
+
+@dataclass(frozen=True)
+class Reachable:
+    user_id: uuid.UUID
+    phone: str
+    openid: str
+    alipay_user_id: str
+
+
+async def reachable_resident(api: Api) -> Reachable:
+    """A resident signed in by phone who bound WeChat and Alipay through the identity mutations."""
+    session = await api.sign_in()
+    openid = f"o-notify-{uuid.uuid4().hex[:16]}"
+    alipay_user = f"2089{uuid.uuid4().int % 10**12:012d}"
+    code = await api.http.post("/sandbox/wechat/codes", json={"openid": openid})
+    assert code.status_code == 200, code.text
+    bound = await api.data(BIND_WECHAT, {"input": {"code": code.json()["code"]}}, session.access_token)
+    assert bound["bindWechat"]["__typename"] == "Me", bound
+    auth = await api.http.post("/sandbox/alipay/auth-codes", json={"userId": alipay_user})
+    assert auth.status_code == 200, auth.text
+    bound = await api.data(BIND_ALIPAY, {"input": {"authCode": auth.json()["authCode"]}}, session.access_token)
+    assert bound["bindAlipay"]["__typename"] == "Me", bound
+    return Reachable(uuid.UUID(session.person_id), session.phone, openid, alipay_user)

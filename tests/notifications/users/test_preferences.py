@@ -56,7 +56,13 @@ class TestMyPreferences:
             before = await my_preferences(deps, user)
             after = await update_preference(deps, user, NoticeCategory.CAMPAIGN, "*", True)
             policy = (await load_policies([user], settings=deps.settings))[user]
-        assert switches(before, "campaign") == {"push": False, "wechat": False, "alipay": False, "sms": False, "inbox": True}
+        assert switches(before, "campaign") == {
+            "push": False,
+            "wechat": False,
+            "alipay": False,
+            "sms": False,
+            "inbox": True,
+        }
         assert set(switches(after, "campaign").values()) == {True}
         assert policy.allows("campaign", "push")
 
@@ -73,7 +79,11 @@ class TestUpdatePreference:
         policy = (await load_policies([user]))[user]
         assert not policy.allows("campaign", "push") and policy.allows("campaign", "wechat")
         assert [policy.allows("service", c) for c in ("push", "wechat", "alipay", "sms", "inbox")] == [
-            False, False, False, False, True
+            False,
+            False,
+            False,
+            False,
+            True,
         ]
         assert all(policy.allows("critical", c) for c in ("push", "wechat", "alipay", "sms"))
         assert switches(view, "service")["inbox"] is True
@@ -124,7 +134,9 @@ class TestUpdatePreference:
         assert (refused.value.code, refused.value.path) == ("INVALID_INPUT", ["channel"])
         assert await stored(user) == []
 
-    @pytest.mark.parametrize(("category", "channel", "path"), [("news", "*", "category"), ("service", "fax", "channel")])
+    @pytest.mark.parametrize(
+        ("category", "channel", "path"), [("news", "*", "category"), ("service", "fax", "channel")]
+    )
     async def test_unknown_categories_and_channels_are_refused(
         self, api: Api, deps: NotificationsDeps, category: str, channel: str, path: str
     ) -> None:

@@ -207,8 +207,7 @@ class TestJobs:
             handle_signals=False,
             ctx={"notifications": deps},
         )
-        await worker.main()
-        await worker.close()
+        await worker.main()  # burst: returns once the queue is empty
 
         assert [m.address for m in apns.sent] == [token]
         assert apns.sent[0].deeplink == f"zsb://applications/{key}"

@@ -33,10 +33,14 @@ from notifications.wechat_push import WechatEvent
 
 
 class SmsReceiptLike(Protocol):
-    out_id: str | None
-    biz_id: str | None
-    success: bool
-    err_code: str | None
+    @property
+    def out_id(self) -> str | None: ...
+    @property
+    def biz_id(self) -> str | None: ...
+    @property
+    def success(self) -> bool: ...
+    @property
+    def err_code(self) -> str | None: ...
 
 
 async def _person_of(provider: BindingProvider, subject: str) -> uuid.UUID | None:

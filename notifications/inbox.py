@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -127,7 +127,7 @@ def _update(data: object) -> InboxUpdate | None:
         return None
 
 
-async def updates(redis: Redis, user_id: uuid.UUID) -> AsyncIterator[InboxUpdate]:
+async def updates(redis: Redis, user_id: uuid.UUID) -> AsyncGenerator[InboxUpdate, None]:
     """The caller's inbox updates as they are published, until the consumer stops iterating."""
     pubsub = redis.pubsub()
     await pubsub.subscribe(channel_of(user_id))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from api.models import NoticeCategory, NotificationPreference, NotificationSettings, TemplateChannel
@@ -93,8 +94,8 @@ def _policy(
     settings: NotificationsSettings,
 ) -> UserPolicy:
     start, end = default_quiet(settings)
-    if stored is not None:
-        start, end = stored.quiet_start, stored.quiet_end
+    if stored is not None:  # read back as UTC-aware times; the window is wall-clock time in the user's zone
+        start, end = stored.quiet_start.replace(tzinfo=None), stored.quiet_end.replace(tzinfo=None)
     return UserPolicy(
         user_id=user_id,
         prefs=prefs,
@@ -226,6 +227,27 @@ async def update_preference(
     return await my_preferences(deps, user_id)
 
 
+_QUIET_UPSERT = (
+    "INSERT INTO notification_settings (user_id, timezone, quiet_start, quiet_end, updated_at) "
+    "VALUES ({0}, {1}, {2}, {3}, {4}) ON CONFLICT (user_id) DO UPDATE SET quiet_start = EXCLUDED.quiet_start, "
+    "quiet_end = EXCLUDED.quiet_end, updated_at = EXCLUDED.updated_at"
+)
+
+
+async def _store_quiet_hours(user_id: uuid.UUID, start: time, end: time, timezone: str | None, now: datetime) -> None:
+    """One upsert. Written as SQL: the sqlite3 driver has no adapter for `datetime.time`, so the ORM cannot
+    write a TimeField there (it reads the ISO text back fine)."""
+    conn = connections.get("default")
+    sql = _QUIET_UPSERT + (", timezone = EXCLUDED.timezone" if timezone is not None else "")
+    values: list[object] = [user_id, timezone or DEFAULT_TIMEZONE, start, end, now]
+    if conn.capabilities.dialect == "postgres":
+        sql = sql.format("$1", "$2", "$3", "$4", "$5")
+    else:
+        sql = sql.format("?", "?", "?", "?", "?")
+        values = [str(user_id), values[1], start.isoformat(), end.isoformat(), now]
+    await conn.execute_query(sql, values)
+
+
 def covers(start: time, end: time, inner_start: time, inner_end: time) -> bool:
     """Whether the window [start, end) contains [inner_start, inner_end), both across midnight when start > end
     (an empty window when start == end)."""
@@ -254,12 +276,10 @@ async def update_quiet_hours(
             f"quiet hours must include {default_start:%H:%M}–{default_end:%H:%M}",
             path=["start"],
         )
-    changes: dict[str, object] = {"quiet_start": start, "quiet_end": end}
     if timezone is not None:
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise _invalid("an IANA time zone such as Asia/Shanghai", "timezone") from None
-        changes["timezone"] = timezone
-    await NotificationSettings.update_or_create(defaults=changes, user_id=user_id)
+    await _store_quiet_hours(user_id, start, end, timezone, deps.clock.now())
     return await my_preferences(deps, user_id)

@@ -33,7 +33,7 @@ async def deps_for(live: LiveServer, **settings: object) -> AsyncIterator[Notifi
     clock.set(MOMENT)
     redis = redis_kit.connect(live.settings.redis_url)
     try:
-        yield NotificationsDeps(clock=clock, redis=redis, settings=NotificationsSettings(**settings))  # type: ignore[arg-type]
+        yield NotificationsDeps(clock=clock, redis=redis, settings=NotificationsSettings.model_validate(settings))
     finally:
         await redis.aclose()
 

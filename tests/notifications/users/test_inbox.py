@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from api.kit.errors import AppError
 from api.models import InboxItem, NoticeCategory
 from notifications.deps import INBOX_CHANNEL_PREFIX, NotificationsDeps
 from notifications.errors import NotificationsError
@@ -74,9 +75,9 @@ class TestInboxPage:
 
     async def test_a_cursor_of_another_list_is_refused(self, api: Api, deps: NotificationsDeps) -> None:
         user = await resident(api)
-        with pytest.raises(Exception) as refused:
+        with pytest.raises(AppError) as refused:
             await inbox_page(deps, user, 10, "bm90LWEtY3Vyc29y")
-        assert getattr(refused.value, "code", None) == "INVALID_CURSOR"
+        assert (refused.value.code, refused.value.path) == ("INVALID_CURSOR", ["after"])
 
 
 class TestMarkRead:

@@ -54,9 +54,9 @@ TrackNotificationOpenedResult = Annotated[
 ]
 _OPENED = (NotificationOpened, NotFoundError)
 EmitNotificationEventResult = Annotated[
-    NotificationEventEmitted | InvalidInputError, strawberry.union("EmitNotificationEventResult")
+    NotificationEventEmitted | InvalidInputError | NotFoundError, strawberry.union("EmitNotificationEventResult")
 ]
-_EMIT = (NotificationEventEmitted, InvalidInputError)
+_EMIT = (NotificationEventEmitted, InvalidInputError, NotFoundError)
 
 
 @strawberry.type

@@ -25,12 +25,14 @@ from notifications.segment_dsl import CompiledSegment, Root, SegmentSpec, compil
 __all__ = [
     "MaskedRecipient",
     "Recipient",
+    "RecipientPage",
     "SegmentPreview",
     "compile_segment",
     "create_segment",
     "iterate_recipients",
     "parse_segment",
     "preview_segment",
+    "recipient_page",
     "segment_spec",
 ]
 
@@ -85,25 +87,46 @@ async def iterate_recipients(
     spec: SegmentSpec, today: date, after: str | None, limit: int = 1000, *, at: datetime | None = None
 ) -> list[Recipient]:
     """The recipients of the next `limit` root entities after keyset position `after`, in root id order.
-    An empty list means the end. `at` decides which agent authorisations are active (default: today's start)."""
+    `at` decides which agent authorisations are active (default: the start of `today`). A page of roots without
+    any contact is empty without being the end: use recipient_page to walk a whole segment."""
+    return (await recipient_page(spec, today, after, limit, at=at)).recipients
+
+
+@dataclass(frozen=True)
+class RecipientPage:
+    recipients: list[Recipient]
+    last_key: str | None  # the keyset position after this page (None: no root in it)
+    done: bool  # fewer roots than asked for: nothing after this page
+
+
+async def recipient_page(
+    spec: SegmentSpec, today: date, after: str | None, limit: int = 1000, *, at: datetime | None = None
+) -> RecipientPage:
     compiled = compile_segment(spec, today)
     moment = at or datetime.combine(today, time(0), SHANGHAI)
     query = compiled.model.filter(compiled.q)
     if after is not None:
         query = query.filter(id__gt=uuid.UUID(after))
     query = query.order_by("id").limit(limit)
+    recipients: list[Recipient]
     if compiled.root is Root.PERSON:
         ids = await query.values_list("id", flat=True)
-        return [Recipient(page_key=str(i), user_id=_uuid(i), root_id=str(i)) for i in ids]
-    if compiled.root is Root.ENTERPRISE:
+        keys = [str(i) for i in ids]
+        recipients = [Recipient(page_key=k, user_id=_uuid(k), root_id=k) for k in keys]
+    elif compiled.root is Root.ENTERPRISE:
         rows = await query.values_list("id", "name")
-        contacts = await enterprise_contacts([_uuid(r[0]) for r in rows], moment)
-        return [
+        keys = [str(r[0]) for r in rows]
+        contacts = await enterprise_contacts([_uuid(k) for k in keys], moment)
+        recipients = [
             Recipient(page_key=str(ent), user_id=user, root_id=str(ent), params={"enterpriseName": str(name)})
             for ent, name in rows
             for user in contacts.get(_uuid(ent), [])
         ]
-    return await _licence_recipients(await query.values_list(*LICENCE_COLUMNS), moment)
+    else:
+        licences = await query.values_list(*LICENCE_COLUMNS)
+        keys = [str(r[0]) for r in licences]
+        recipients = await _licence_recipients(licences, moment)
+    return RecipientPage(recipients, keys[-1] if keys else None, len(keys) < limit)
 
 
 LICENCE_COLUMNS = ("id", "holder_person_id", "holder_enterprise_id", "name", "type_name", "valid_to", "holder_name")

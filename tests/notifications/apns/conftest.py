@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
@@ -42,9 +43,11 @@ def apns(apns_server: ApnsSandbox, apns_clock: SettableClock) -> Iterator[ApnsSa
 class LateReplies:
     def __init__(self) -> None:
         self.received: list[LateReply] = []
+        self.arrived = asyncio.Event()
 
     async def __call__(self, late: LateReply) -> None:
         self.received.append(late)
+        self.arrived.set()
 
 
 @pytest.fixture

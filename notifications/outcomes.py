@@ -34,6 +34,7 @@ from notifications.send_context import PUSH_CHANNELS, SendContext
 log = logging.getLogger("zsb.notifications.sender")
 
 BACK_PRESSURE = (429, 503)
+AUTH_PREFIX = "auth: "
 
 
 @dataclass
@@ -166,7 +167,11 @@ def _classify(
             "last_error": None,
             "lease_until": None,
         }, "sent"
-    if result.outcome == "retry":
+    # One retry after the adapter refreshed its credentials, then permanent (§C6 "Outcome → status").
+    first_auth = result.outcome == "auth" and not (w.row.last_error or "").startswith(AUTH_PREFIX)
+    if first_auth:
+        reason = f"{AUTH_PREFIX}{reason}"[:255]
+    if result.outcome == "retry" or first_auth:
         campaign = w.row.campaign_id is not None
         at = next_retry_at(
             deps.settings,

@@ -97,6 +97,7 @@ async def plan_requests(deps: NotificationsDeps, request_ids: Sequence[uuid.UUID
                 now=now,
                 quiet_jitter_s=deps.settings.quiet_jitter_s,
                 only_channels=campaign.channels if campaign is not None and campaign.channels else None,
+                not_before=request.not_before,
             )
         )
         recorded = await _record(deps, request, template, planned, now)

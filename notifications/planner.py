@@ -117,6 +117,7 @@ class PlanInput:
     quiet_jitter_s: int
     # A campaign may narrow the template's channels (Campaign.channels); None: all of them.
     only_channels: Sequence[str] | None = None
+    not_before: datetime | None = None  # the request's own earliest send time
 
 
 @dataclass(frozen=True)
@@ -229,12 +230,13 @@ def _suppressed_channel(first: TemplateChannel, p: PlanInput) -> DeliveryChannel
 
 
 def _release_at(p: PlanInput) -> datetime | None:
-    """When a delivery inside the user's quiet hours may go, or None when it may go now."""
+    """When a delivery may go if not now: the request's `not_before`, pushed past the user's quiet hours."""
+    start = p.not_before if p.not_before is not None and p.not_before > p.now else p.now
     if p.category != NoticeCategory.CAMPAIGN and not p.template.defer_in_quiet_hours:
-        return None
-    end = quiet_release(p.now, p.timezone, p.policy.quiet_start, p.policy.quiet_end)
+        return start if start > p.now else None
+    end = quiet_release(start, p.timezone, p.policy.quiet_start, p.policy.quiet_end)
     if end is None:
-        return None
+        return start if start > p.now else None
     # No thundering herd at the window's end; fixed per request, so a re-plan lands on the same moment.
     return end + timedelta(seconds=int(p.quiet_jitter_s * stable_fraction(p.dedup_key)))
 

@@ -299,6 +299,28 @@ class TestSendBatch:
         assert (later.status, later.suppress_reason) == (NoticeStatus.SUPPRESSED, SuppressReason.NO_ENDPOINT)
         assert len(apns.sent) == 1
 
+    async def test_an_auth_failure_is_retried_once_then_permanent(self, live: LiveServer) -> None:
+        user = uuid.uuid4()
+        token = uuid.uuid4().hex * 2
+        auth = SendResult("auth", reason="InvalidProviderToken", http_status=403)
+        apns = ScriptedAdapter("apns", {token: [auth, auth]})
+        deps = make_deps(live, adapters=[apns], retry_base_s=1)
+        code = await push_template(deps, NoticeCategory.SERVICE)
+        await iphone(deps, user, token)
+        request_id = await notice(deps, code, user)
+        await plan_request(deps, request_id)
+        push = (await deliveries(request_id))["apns"]
+
+        await send_batch(deps, [push.id])
+        first = await Delivery.get(id=push.id)
+        deps.clock.advance(timedelta(seconds=2))  # type: ignore[attr-defined]
+        await send_batch(deps, [push.id])
+
+        second = await Delivery.get(id=push.id)
+        assert (first.status, first.last_error) == (NoticeStatus.TEMPORARY_FAILURE, "auth: InvalidProviderToken")
+        assert (second.status, second.attempts) == (NoticeStatus.PERMANENT_FAILURE, 2)
+        assert len(apns.sent) == 2
+
     async def test_no_adapter_is_a_technical_failure(self, live: LiveServer) -> None:
         deps = make_deps(live)
         code = await push_template(deps, NoticeCategory.SERVICE)

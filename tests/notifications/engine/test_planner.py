@@ -90,6 +90,7 @@ def run(
     now: datetime = DAY,
     dedup_key: str = "topic:key:1:user",
     only: list[str] | None = None,
+    not_before: datetime | None = None,
 ) -> list[PlannedDelivery]:
     return plan(
         PlanInput(
@@ -105,6 +106,7 @@ def run(
             now=now.astimezone(UTC),
             quiet_jitter_s=900,
             only_channels=only,
+            not_before=not_before.astimezone(UTC) if not_before else None,
         )
     )
 
@@ -389,6 +391,34 @@ class TestQuietHours:
         planned = run(template(category=NoticeCategory.CAMPAIGN), kind=NoticeKind.CAMPAIGN, now=night)
 
         assert shape(planned) == [("apns", "none", "suppressed", SuppressReason.NO_ENDPOINT), INBOX]
+
+
+class TestNotBefore:
+    def test_a_request_for_later_is_deferred_until_then(self) -> None:
+        later = DAY + timedelta(hours=2)
+
+        planned = run(template(), endpoints=[IPHONE], not_before=later)
+
+        assert [(p.status, p.next_attempt_at) for p in planned] == [
+            (NoticeStatus.DEFERRED, later.astimezone(UTC)),
+            (NoticeStatus.CREATED, DAY.astimezone(UTC)),
+        ]
+
+    def test_a_campaign_for_later_that_falls_into_quiet_hours_waits_for_their_end(self) -> None:
+        planned = run(
+            template(category=NoticeCategory.CAMPAIGN),
+            kind=NoticeKind.CAMPAIGN,
+            endpoints=[IPHONE],
+            not_before=datetime(2025, 6, 1, 23, 0, tzinfo=SHANGHAI),
+        )
+
+        release = datetime(2025, 6, 2, 8, 0, tzinfo=SHANGHAI)
+        assert release <= planned[0].next_attempt_at < release + timedelta(seconds=900)
+
+    def test_a_past_not_before_changes_nothing(self) -> None:
+        planned = run(template(), endpoints=[IPHONE], not_before=DAY - timedelta(hours=1))
+
+        assert planned[0].status == NoticeStatus.CREATED
 
 
 class TestQuietRelease:

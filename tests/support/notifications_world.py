@@ -334,12 +334,15 @@ def _alipay_send_to(recorded: dict[str, Any]) -> str | None:
     import json
 
     body = recorded.get("body") or {}
-    if not isinstance(body, dict) or body.get("method") != "alipay.open.app.mini.templatemessage.send":
+    fields = {**(recorded.get("query") or {}), **(body if isinstance(body, dict) else {})}
+    if fields.get("method") != "alipay.open.app.mini.templatemessage.send":
         return None
-    try:
-        biz = json.loads(body.get("biz_content") or "{}")
-    except ValueError:
-        return None
+    biz = fields.get("biz_content") or {}
+    if isinstance(biz, str):  # the sandbox records it parsed when it is JSON
+        try:
+            biz = json.loads(biz)
+        except ValueError:
+            return None
     target = biz.get("to_user_id") or biz.get("to_open_id")
     return str(target) if target else None
 

@@ -159,7 +159,11 @@ class TestN12AlipaySignaturesBothWays:
         # then it is sent
         assert await outcomes({"request_id": first}) == [("alipay", "sent", None)]
         # when the sandbox corrupts its reply's sign and a second notice is sent
-        match = {"path": "/gateway.do", "method": "alipay.open.app.mini.templatemessage.send"}
+        match = {
+            "path": "/gateway.do",
+            "method": "alipay.open.app.mini.templatemessage.send",
+            "biz_content.to_user_id": alipay_user,
+        }
         await world.script("alipay", match, {"badSignature": True})
         caplog.clear()
         with caplog.at_level(logging.ERROR):

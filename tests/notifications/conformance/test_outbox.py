@@ -13,7 +13,7 @@ from unittest import mock
 
 import pytest
 
-from api.models import InboxItem, NotificationRequest, OutboxEvent, OutboxProgress
+from api.models import Delivery, InboxItem, NotificationRequest, OutboxEvent, OutboxProgress
 from notifications import relay
 from tests.applications import support
 from tests.applications.handling_support import done
@@ -68,12 +68,15 @@ class TestN17OutboxRelayEndToEnd:
         assert attempts, "the relay never reached its progress"
         dedup_prefix = f"application.accepted:{case['id']}:{event.state_version}:"
         assert await NotificationRequest.filter(dedup_key__startswith=dedup_prefix).count() == 1
-        # when it is restarted and the workers run until idle
+        # when it is restarted (half a minute later) and the workers run until idle
+        world.advance(timedelta(seconds=30))
         await world.run_until_idle()
         # then exactly one request for the event, one APNs request and one inbox item
         [request] = await NotificationRequest.filter(dedup_key__startswith=dedup_prefix)
         assert request.recipient_user_id == uuid.UUID(user.user_id)
-        assert len(await world.apns_requests(token)) == 1
+        [push] = await Delivery.filter(request_id=request.id, channel="apns")
+        assert push.status.value == "sent"
+        assert [r["apnsId"] for r in await world.apns_requests(token)].count(push.provider_message_id) == 1
         assert await InboxItem.filter(request_id=request.id).count() == 1
         # and the relay's progress ends past the event
         progress = await OutboxProgress.get(consumer=relay.CONSUMER)

@@ -195,3 +195,21 @@ class TestSmsAdapterTimeout:
         # then
         assert (result.outcome, result.reason) == ("retry", "timeout")
         await eventually(lambda: len(world.hub.sms.messages()) == 2)
+
+
+class TestSmsSandboxSlowAnswerControl:
+    async def test_a_slow_answer_posted_over_http_holds_the_reply_back(
+        self, http: httpx.AsyncClient, impatient_http: httpx.AsyncClient, world: SmsWorld
+    ) -> None:
+        # given
+        control = await http.post(
+            f"{world.hub.sms.base_url}/_control/slow-answer", json={"phone": ACCEPTED, "delayMs": 800}
+        )
+        client = sms_client(impatient_http, world.hub, world.clock)
+
+        # when
+        [result] = await SmsAdapter(client, clock=world.clock).send([sms_message()])
+
+        # then
+        assert control.status_code == 201
+        assert result.outcome == "sent"

@@ -138,7 +138,11 @@ class HuaweiAdapter:
         async def run(message: dict[str, Any], indexes: list[int]) -> None:
             tokens = [items[i].address for i in indexes]
             async with self._slots:
-                outcome = await self._send_call(message, tokens)
+                try:
+                    outcome = await self._send_call(message, tokens)
+                except Exception:  # a bug of ours must not take the other calls of the batch down
+                    log.exception("huawei push: unexpected failure")
+                    outcome = [SendResult("technical", reason="internal error", alert=True)] * len(tokens)
             for i, result in zip(indexes, outcome, strict=True):
                 results[i] = result
 

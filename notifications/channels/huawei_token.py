@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from redis.exceptions import RedisError
 
 from api.kit.clock import Clock
 from api.kit.redis import Redis
+
+log = logging.getLogger(__name__)
 
 REFRESH_EARLY = timedelta(minutes=5)
 LOCK_TTL_MS = 15_000
@@ -61,6 +65,14 @@ class HuaweiTokenSource:
 
     async def token(self, *, rejected: str | None = None) -> str:
         """A token valid for at least five more minutes, never `rejected` (the one Huawei just refused)."""
+        try:
+            return await self._shared_token(rejected)
+        except RedisError as exc:
+            # Fail open, as transactional sends do without Redis (§C8): a token of our own, not shared.
+            log.warning("huawei token: Redis unavailable (%r), fetching without the cache", exc)
+            return await self._fetch(store=False)
+
+    async def _shared_token(self, rejected: str | None) -> str:
         cached = await self._usable(rejected)
         if cached is not None:
             return cached
@@ -96,7 +108,7 @@ class HuaweiTokenSource:
             return None
         return cached.token
 
-    async def _fetch(self) -> str:
+    async def _fetch(self, *, store: bool = True) -> str:
         form = {"grant_type": "client_credentials", "client_id": self._client_id, "client_secret": self._client_secret}
         try:
             response = await self._http.post(self._oauth_url, data=form)
@@ -112,6 +124,8 @@ class HuaweiTokenSource:
         if response.status_code != 200 or not isinstance(token, str) or not isinstance(expires_in, int):
             detail = answer.get("error_description") or answer.get("error") or response.status_code
             raise TokenUnavailable(f"Huawei refused the client credentials: {detail}", rejected=True)
+        if not store:
+            return token
         expires_at = self._clock.now() + timedelta(seconds=expires_in)
         value = json.dumps({"token": token, "expires_at": expires_at.isoformat()})
         # Redis's own expiry is only housekeeping: freshness is decided by `expires_at` on the injected clock.

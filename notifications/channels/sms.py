@@ -50,7 +50,14 @@ class SmsAdapter:
         """The client's http connection pool belongs to whoever built it."""
 
     async def send(self, items: Sequence[OutboundMessage]) -> list[SendResult]:
-        return list(await asyncio.gather(*(self._send_one(item) for item in items)))
+        return list(await asyncio.gather(*(self._guarded(item) for item in items)))
+
+    async def _guarded(self, item: OutboundMessage) -> SendResult:
+        try:
+            return await self._send_one(item)
+        except Exception:  # a bug of ours must not take the rest of the batch down
+            log.exception("sms: unexpected failure")
+            return SendResult("technical", reason="internal error", alert=True)
 
     async def _send_one(self, item: OutboundMessage) -> SendResult:
         out_id = str(item.delivery_id)

@@ -128,3 +128,18 @@ class TestHuaweiAccessToken:
         # then
         assert result.outcome == "retry"
         assert calls(huawei) == ["oauth"]
+
+    async def test_without_redis_a_token_is_fetched_for_the_call_and_the_send_goes_out(
+        self, http: httpx.AsyncClient, huawei: HuaweiSandbox, huawei_clock: SettableClock
+    ) -> None:
+        # given a Redis nothing listens for
+        unreachable = Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.5)
+        adapter = make_adapter(http, unreachable, huawei, huawei_clock)
+
+        # when
+        [result] = await adapter.send([huawei_message("tok-nr1")])
+
+        # then
+        await unreachable.aclose()
+        assert result.outcome == "sent"
+        assert calls(huawei) == ["oauth", "send"]

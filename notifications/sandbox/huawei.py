@@ -6,7 +6,9 @@ by the injected clock; an unknown or expired one gets HTTP 401 with 80200003. Th
 message without its token list (what the device receives), serialised compactly as UTF-8.
 
 Besides the base's scripts (matched on request fields), a token can be given a sequence of answers, as in
-"500, 500, then normal": `script_token("flaky01", [500, 500])`, or `POST /_control/token-script`.
+"500, 500, then normal": `script_token("flaky01", [500, 500])`, or `POST /_control/token-script`
+{"token", "actions"}. The request log names the send route by its template, `/v1/{app_id}/messages:send`;
+`pushed()` (or `GET /messages?token=`) lists what each device was sent.
 """
 
 from __future__ import annotations

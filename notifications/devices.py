@@ -35,11 +35,28 @@ def _check(token: str, app_version: str) -> None:
         )
 
 
+def _platform(value: PushPlatform | str) -> PushPlatform:
+    try:
+        return PushPlatform(value)
+    except ValueError:
+        raise NotificationsError(
+            NotificationsErrorCode.INVALID_INPUT, "an unknown platform", path=["platform"]
+        ) from None
+
+
+def _env(value: PushEnv | str) -> PushEnv:
+    try:
+        return PushEnv(value)
+    except ValueError:
+        raise NotificationsError(NotificationsErrorCode.INVALID_INPUT, "sandbox or prod", path=["env"]) from None
+
+
 async def register_device(
     deps: NotificationsDeps, user_id: uuid.UUID, platform: PushPlatform, token: str, env: PushEnv, app_version: str
 ) -> DeviceEndpoint:
     """Upsert on (platform, token): the caller holds it from now on, active, registered now."""
     _check(token, app_version)
+    platform, env = _platform(platform), _env(env)
     now = deps.clock.now()
     changes: dict[str, Any] = {
         "user_id": user_id,

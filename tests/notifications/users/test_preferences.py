@@ -163,6 +163,22 @@ class TestUpdateQuietHours:
         at = datetime(2030, 3, 4, 8, 30, tzinfo=SHANGHAI)
         assert policy.quiet_until(at) == datetime(2030, 3, 4, 9, tzinfo=SHANGHAI)
 
+    async def test_a_second_change_replaces_the_first_and_keeps_the_time_zone(
+        self, api: Api, deps: NotificationsDeps
+    ) -> None:
+        user = await resident(api)
+        await update_quiet_hours(deps, user, time(20), time(9), timezone="Asia/Urumqi")
+        view = await update_quiet_hours(deps, user, time(21), time(8, 30))
+        assert (view.timezone, view.quiet_start, view.quiet_end) == ("Asia/Urumqi", time(21), time(8, 30))
+        assert await NotificationSettings.filter(user_id=user).count() == 1
+
+    async def test_an_unknown_time_zone_is_refused(self, api: Api, deps: NotificationsDeps) -> None:
+        user = await resident(api)
+        with pytest.raises(NotificationsError) as refused:
+            await update_quiet_hours(deps, user, time(20), time(9), timezone="Mars/Olympus")
+        assert (refused.value.code, refused.value.path) == ("INVALID_INPUT", ["timezone"])
+        assert not await NotificationSettings.exists(user_id=user)
+
     @pytest.mark.parametrize(
         ("start", "end"), [(time(22), time(8)), (time(21), time(7, 59)), (time(23), time(6)), (time(8), time(21))]
     )

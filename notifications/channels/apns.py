@@ -8,74 +8,26 @@ reply lands and the late outcome goes to `on_late_reply`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 from aioapns.common import NotificationRequest, NotificationResult, PushType
 from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExceeded
 
 from api.kit.clock import Clock
+from notifications.channels.apns_payload import build_payload
 from notifications.channels.apns_pool import SharedTokenPool, client_ssl_context
 from notifications.channels.base import ChannelAdapter, LateReply, OutboundMessage, SendResult
 
 log = logging.getLogger(__name__)
 
-APNS_MAX_BYTES = 4096
-ELLIPSIS = "…"
 STREAMS_PER_CONNECTION = 500  # what the adapter plans for; aioapns follows the server's advertised limit
 INVALID_TOKEN_REASONS = frozenset({"BadDeviceToken", "DeviceTokenNotForTopic"})
-_RESERVED_KEYS = frozenset({"aps", "deeplink", "deliveryId"})
 
 LateReplyHandler = Callable[[LateReply], Awaitable[None]]
-
-
-def serialised_size(payload: Mapping[str, Any]) -> int:
-    """Bytes on the wire: aioapns sends `json.dumps(message, ensure_ascii=False).encode()`."""
-    return len(json.dumps(payload, ensure_ascii=False).encode())
-
-
-def build_payload(message: OutboundMessage, limit: int = APNS_MAX_BYTES) -> dict[str, Any] | None:
-    """The APNs body, its alert body (then title) cut on a character boundary with "…" until it fits `limit`;
-    None when even an empty alert does not fit (the deeplink or extra keys alone are too large)."""
-
-    def payload(title: str, body: str) -> dict[str, Any]:
-        aps = {"alert": {"title": title, "body": body}, "sound": "default", "thread-id": message.category}
-        extra = {key: value for key, value in message.extra.items() if key not in _RESERVED_KEYS}
-        return {"aps": aps, **extra, "deeplink": message.deeplink, "deliveryId": str(message.delivery_id)}
-
-    title, body = _clean(message.title), _clean(message.body)
-    try:
-        if serialised_size(payload(title, body)) <= limit:
-            return payload(title, body)
-        cut_body = _cut_to_fit(body, lambda text: serialised_size(payload(title, text)) <= limit)
-        if cut_body is not None:
-            return payload(title, cut_body)
-        cut_title = _cut_to_fit(title, lambda text: serialised_size(payload(text, "")) <= limit)
-    except (TypeError, ValueError):  # extra values JSON cannot carry
-        return None
-    return None if cut_title is None else payload(cut_title, "")
-
-
-def _clean(text: str) -> str:
-    return text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be encoded on the wire
-
-
-def _cut_to_fit(text: str, fits: Callable[[str], bool]) -> str | None:
-    """The longest prefix + "…" that fits, by bisection over characters (sizes grow with the prefix)."""
-    if not fits(ELLIPSIS):
-        return None
-    low, high = 0, len(text)  # text[:low] + … fits; text[:high + 1] + … does not (or high is the whole text)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(text[:middle] + ELLIPSIS):
-            low = middle
-        else:
-            high = middle - 1
-    return text[:low] + ELLIPSIS
 
 
 class ApnsAdapter(ChannelAdapter):
@@ -110,7 +62,35 @@ class ApnsAdapter(ChannelAdapter):
         return len(self._orphans)
 
     async def send(self, items: Sequence[OutboundMessage]) -> list[SendResult]:
-        return list(await asyncio.gather(*(self._send_one(message) for message in items)))
+        """Every item goes out at once; the batch waits up to the timeout. Sends still unanswered then are kept,
+        never cancelled (behaviour 2): `asyncio.wait` with a timeout is `wait_for(shield(task))` for a whole batch,
+        with one timer instead of one per message."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        results: list[SendResult | None] = [None] * len(items)
+        flights: list[_Flight] = []
+        for index, message in enumerate(items):
+            prepared = self._prepare(message)
+            if isinstance(prepared, SendResult):
+                results[index] = prepared
+                continue
+            pool, request = prepared
+            task = loop.create_task(self._fly(pool, request, self._slots[message.env], deadline))
+            flights.append(_Flight(index, message, pool, pool.generation, task))
+        if flights:
+            try:
+                await asyncio.wait([flight.task for flight in flights], timeout=self._timeout_s)
+            except asyncio.CancelledError:
+                for flight in flights:
+                    self._orphan(flight)
+                raise
+        for flight in flights:
+            if flight.task.done():
+                results[flight.index] = self._landed(flight)
+            else:
+                self._orphan(flight)
+                results[flight.index] = SendResult("retry", provider_id=flight.message.apns_id, reason="Timeout")
+        return [result for result in results if result is not None]
 
     async def aclose(self, grace_s: float = 1.0) -> None:
         """Close the connections; sends still in flight end as ConnectionClosed and are not reported late."""
@@ -121,14 +101,7 @@ class ApnsAdapter(ChannelAdapter):
         if pending:
             await asyncio.wait(pending, timeout=grace_s)
 
-    async def _send_one(self, message: OutboundMessage) -> SendResult:
-        try:
-            return await self._send_unguarded(message)
-        except Exception as exc:  # never raise out of send(): the sender owns the delivery's fate
-            log.exception("APNs send of delivery %s failed unexpectedly", message.delivery_id)
-            return SendResult("retry", provider_id=message.apns_id, reason=type(exc).__name__, alert=True)
-
-    async def _send_unguarded(self, message: OutboundMessage) -> SendResult:
+    def _prepare(self, message: OutboundMessage) -> SendResult | tuple[SharedTokenPool, NotificationRequest]:
         pool = self._pools.get(message.env)
         if pool is None:
             return SendResult("permanent", reason=f"UnknownEnv:{message.env}", alert=True)
@@ -144,53 +117,52 @@ class ApnsAdapter(ChannelAdapter):
             collapse_key=message.collapse_id or None,
             push_type=PushType.ALERT,
         )
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout_s
-        slots = self._slots[message.env]
-        try:
-            await asyncio.wait_for(slots.acquire(), self._timeout_s)  # nothing is sent yet: safe to give up
-        except TimeoutError:
-            return SendResult("retry", provider_id=message.apns_id, reason="Timeout")
-        generation = pool.generation
-        task = loop.create_task(pool.send_notification(request))
-        task.add_done_callback(lambda _: slots.release())
-        try:
-            result = await asyncio.wait_for(asyncio.shield(task), max(deadline - loop.time(), 0))
-        except TimeoutError:
-            self._orphan(task, message, pool, generation)
-            return SendResult("retry", provider_id=message.apns_id, reason="Timeout")
-        except asyncio.CancelledError:
-            self._orphan(task, message, pool, generation)
-            raise
-        except Exception as exc:
-            return _classify_exception(exc, message)
-        return self._classify(result, message, pool, generation)
+        return pool, request
 
-    def _orphan(
-        self, task: asyncio.Task[NotificationResult], message: OutboundMessage, pool: SharedTokenPool, generation: int
-    ) -> None:
-        self._orphans.add(task)
-        task.add_done_callback(partial(self._late, message, pool, generation))
+    @staticmethod
+    async def _fly(
+        pool: SharedTokenPool, request: NotificationRequest, slots: asyncio.Semaphore, deadline: float
+    ) -> NotificationResult:
+        if slots.locked():
+            await slots.acquire()
+            if asyncio.get_running_loop().time() >= deadline:
+                slots.release()
+                raise _NeverSent  # its batch has given up on it: sending it now would only duplicate a retry
+        else:
+            await slots.acquire()  # returns at once
+        try:
+            return await pool.send_notification(request)
+        finally:
+            slots.release()
 
-    def _late(
-        self,
-        message: OutboundMessage,
-        pool: SharedTokenPool,
-        generation: int,
-        task: asyncio.Task[NotificationResult],
-    ) -> None:
+    def _landed(self, flight: _Flight) -> SendResult:
+        try:
+            if flight.task.cancelled():
+                return SendResult("retry", provider_id=flight.message.apns_id, reason="Cancelled")
+            exc = flight.task.exception()
+            if exc is not None:
+                return _classify_exception(exc, flight.message)
+            return self._classify(flight.task.result(), flight.message, flight.pool, flight.generation)
+        except Exception as exc:  # never raise out of send(): the sender owns the delivery's fate
+            log.exception("classifying the APNs reply of delivery %s failed", flight.message.delivery_id)
+            return SendResult("retry", provider_id=flight.message.apns_id, reason=type(exc).__name__, alert=True)
+
+    def _orphan(self, flight: _Flight) -> None:
+        if flight.task.done():
+            flight.task.cancelled() or flight.task.exception()  # retrieved: no "never retrieved" noise
+            return
+        self._orphans.add(flight.task)
+        flight.task.add_done_callback(partial(self._late, flight))
+
+    def _late(self, flight: _Flight, task: asyncio.Task[NotificationResult]) -> None:
         self._orphans.discard(task)
         if task.cancelled():
             return
         exc = task.exception()
-        if self._closing:
+        if self._closing or isinstance(exc, _NeverSent):
             return
-        result = (
-            self._classify(task.result(), message, pool, generation)
-            if exc is None
-            else _classify_exception(exc, message)
-        )
-        late = LateReply(delivery_id=message.delivery_id, result=result, arrived_at=self._clock.now())
+        result = self._landed(flight)
+        late = LateReply(delivery_id=flight.message.delivery_id, result=result, arrived_at=self._clock.now())
         callback = asyncio.ensure_future(self._on_late_reply(late))
         self._callbacks.add(callback)
         callback.add_done_callback(self._callback_done)
@@ -225,7 +197,22 @@ class ApnsAdapter(ChannelAdapter):
         return SendResult("permanent", apns_id, reason, status, alert=True)  # other 400s, 404, 405, 413
 
 
+class _NeverSent(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _Flight:
+    index: int
+    message: OutboundMessage
+    pool: SharedTokenPool
+    generation: int  # of the pool's provider when the send started
+    task: asyncio.Task[NotificationResult]
+
+
 def _classify_exception(exc: BaseException, message: OutboundMessage) -> SendResult:
+    if isinstance(exc, _NeverSent):
+        return SendResult("retry", provider_id=message.apns_id, reason="Timeout")
     if isinstance(exc, MaxAttemptsExceeded | ConnectionClosed | ConnectionError):
         return SendResult("retry", provider_id=message.apns_id, reason=type(exc).__name__)
     log.error("APNs send of delivery %s raised", message.delivery_id, exc_info=exc)

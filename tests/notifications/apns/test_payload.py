@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from notifications.channels.apns import APNS_MAX_BYTES, build_payload, serialised_size
+from notifications.channels.apns_payload import APNS_MAX_BYTES, build_payload, serialised_size
 from notifications.sandbox.apns import ApnsSandbox
 from tests.notifications.apns.conftest import AdapterFactory
 from tests.notifications.apns.support import message, valid_token

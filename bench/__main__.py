@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from bench import applications, auth, pages, payments, search, sync
+from bench import applications, auth, notifications, pages, payments, search, sync
 
 BENCHMARKS: dict[str, Callable[..., None]] = {
     "applications": applications.run,
     "auth": auth.run,
+    "notifications": notifications.run,
     "pages": pages.run,
     "payments": payments.run,
     "search": search.run,

@@ -57,10 +57,10 @@ CAMPAIGN_FIELDS = """
 id name status runNo createdBy lastEditedBy submittedBy approvedBy scheduleAt windowEnd
 transitions { fromStatus toStatus actor reason at }
 """
-STATS_FIELDS = """
-campaignId channels { channel targeted eligible suppressed { reason count } sent delivered opened clicked
-failed { reason count } }
+FUNNEL_FIELDS = """
+channel targeted eligible suppressed { reason count } sent delivered opened clicked failed { reason count }
 """
+STATS_FIELDS = f"campaignId total {{ {FUNNEL_FIELDS} }} channels {{ {FUNNEL_FIELDS} }}"
 CAMPAIGN = f"query C($id: ID!) {{ campaign(id: $id) {{ {CAMPAIGN_FIELDS} stats {{ {STATS_FIELDS} }} }} }}"
 CAMPAIGN_STATS = f"query S($id: ID!) {{ campaignStats(campaignId: $id) {{ {STATS_FIELDS} }} }}"
 
@@ -259,6 +259,10 @@ async def campaign(world: World, campaign_id: str) -> dict[str, Any]:
 
 
 def funnel(stats: dict[str, Any], channel: str) -> dict[str, Any]:
+    """One channel's funnel; "*": every interrupting channel together, with the users targeted."""
+    if channel == "*":
+        total: dict[str, Any] = stats["total"]
+        return total
     rows = [row for row in stats["channels"] if row["channel"] == channel]
     assert len(rows) == 1, stats
     row: dict[str, Any] = rows[0]

@@ -66,6 +66,7 @@ class TestN14CampaignStateMachineGuards:
         # and the transitions list every change with its actor and time
         changes = [(t["fromStatus"], t["toStatus"], t["actor"]) for t in current["transitions"]]
         assert changes == [
+            (None, "DRAFT", o1),
             ("DRAFT", "PENDING_APPROVAL", o1),
             ("PENDING_APPROVAL", "APPROVED", o2),
             ("APPROVED", "SCHEDULED", o2),

@@ -30,9 +30,10 @@ ACCEPTED, BILL_DUE = "application.accepted", "payments.bill_due_soon"
 SUPPLEMENT, EXPIRING = "application.supplement_requested", "licenses.expiring"
 WX_ACCEPTED, ALI_ACCEPTED = "TPL_WX_ACCEPTED", "TPL_ALI_ACCEPTED"  # the default application.accepted template
 SMS_FALLBACK_PHONE = "13800000001"  # the SMS sandbox accepts it, then sends a receipt
-TEMPLATES = """
-query { notificationTemplates { code category smsFallback variants { channel smsTemplateCode smsSignName fieldsMap } } }
-"""
+TEMPLATES = "query { notificationTemplates { code category smsFallback } }"
+# The approved SMS template of the default PAYMENTS_BILL_DUE_SOON (notificationTemplates' variants are over the
+# query cost limit when listed for every template, so the code is named here).
+BILL_DUE_SMS_TEMPLATE = "SMS_NOTICE_BILL_DUE"
 
 
 async def launch_to(world: World, dsl: dict[str, Any] | None = None) -> str:
@@ -194,10 +195,9 @@ class TestN13SmsFallbackOnlyWhereAllowed:
         sms = [m for m in await world.sms_sent(SMS_FALLBACK_PHONE) if m["templateCode"] != otp_template]
         new = sms[len(sms_before) :]
         template = await _template(world, "PAYMENTS_BILL_DUE_SOON")
-        variant = next(v for v in template["variants"] if v["channel"] == "SMS")
-        assert [(m["signName"], m["templateCode"]) for m in new] == [
-            (variant["smsSignName"], variant["smsTemplateCode"])
-        ]
+        assert (template["category"], template["smsFallback"]) == ("CRITICAL", True)
+        approved = (world.live.settings.sms.sign_name, BILL_DUE_SMS_TEMPLATE)
+        assert [(m["signName"], m["templateCode"]) for m in new] == [approved]
         assert new[0]["params"] == {"name": "城乡居民医疗保险", "date": "2025-06-03"}
         assert await outcomes({"request_id": request_id}) == [("sms", "sent", None)]
         # and no SMS for the campaign: suppressed(no_endpoint)

@@ -46,6 +46,7 @@ class SendContext:
     policies: dict[uuid.UUID, preferences.UserPolicy]
     endpoints: dict[uuid.UUID, DeviceEndpoint]
     pinned: dict[TemplateKey, templates.TemplateVersion | None] = field(default_factory=dict)
+    slots: dict[uuid.UUID, bool] = field(default_factory=dict)  # frequency-cap decisions by request, this batch
 
     def deadline(self, row: Delivery) -> datetime | None:
         """The earlier of the request's expiry and its campaign's window end."""

@@ -126,19 +126,23 @@ async def _precheck(deps: NotificationsDeps, ctx: SendContext, item: _Claimed, n
     if address is None:
         return Finish(row, NoticeStatus.SUPPRESSED, suppress=SuppressReason.NO_ENDPOINT)
     if request.kind == NoticeKind.CAMPAIGN:
-        try:
-            allowed = await caps.take_slot(
-                deps.redis,
-                user_id=row.recipient_user_id,
-                request_id=request.id,
-                now=now,
-                tz=ctx.zone(row.recipient_user_id),
-                limit=deps.settings.campaign_daily_cap,
-            )
-        except (RedisError, OSError) as exc:  # Redis down: campaign sends fail closed (§C8)
-            log.warning("frequency cap unavailable, campaign delivery waits", extra={"error": str(exc)})
-            await unclaim(row, item.prior_status, now + CLOSED_BUCKET_WAIT)
-            return None
+        # The request's deliveries share one slot: ask Redis once per request and batch.
+        allowed = ctx.slots.get(request.id)
+        if allowed is None:
+            try:
+                allowed = await caps.take_slot(
+                    deps.redis,
+                    user_id=row.recipient_user_id,
+                    request_id=request.id,
+                    now=now,
+                    tz=ctx.zone(row.recipient_user_id),
+                    limit=deps.settings.campaign_daily_cap,
+                )
+            except (RedisError, OSError) as exc:  # Redis down: campaign sends fail closed (§C8)
+                log.warning("frequency cap unavailable, campaign delivery waits", extra={"error": str(exc)})
+                await unclaim(row, item.prior_status, now + CLOSED_BUCKET_WAIT)
+                return None
+            ctx.slots[request.id] = allowed
         if not allowed:
             return Finish(row, NoticeStatus.SUPPRESSED, suppress=SuppressReason.FREQUENCY_CAPPED)
     rendered = ctx.render(variant, request)

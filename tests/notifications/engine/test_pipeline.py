@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import socket
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
 
+from api.kit.redis import Redis
 from api.models.notifications import (
     Delivery,
     DeviceEndpoint,
@@ -384,6 +389,53 @@ class TestSendBatch:
         assert rows[0].next_attempt_at == deps.clock.now() + timedelta(seconds=1)
 
 
+class TestRedisUnreachable:
+    async def test_transactional_sends_go_unmetered(self, live: LiveServer) -> None:
+        apns = ScriptedAdapter("apns")
+        deps = make_deps(live, adapters=[apns])
+        code = await push_template(deps, NoticeCategory.SERVICE)
+        user = uuid.uuid4()
+        await iphone(deps, user)
+        request_id = await notice(deps, code, user)
+        await plan_request(deps, request_id)
+
+        async with dead_redis() as dead:
+            sent = await send_batch(dataclasses.replace(deps, redis=dead), [(await deliveries(request_id))["apns"].id])
+
+        assert sent == 1
+        assert (await deliveries(request_id))["apns"].status == NoticeStatus.SENT
+
+    async def test_campaign_sends_wait_without_an_attempt(self, live: LiveServer) -> None:
+        apns = ScriptedAdapter("apns")
+        deps = make_deps(live, adapters=[apns])
+        code = await push_template(deps, NoticeCategory.CAMPAIGN)
+        user = uuid.uuid4()
+        await iphone(deps, user)
+        request_id = await campaign_request(deps, code, user)
+        await plan_request(deps, request_id)
+
+        async with dead_redis() as dead:
+            sent = await send_batch(dataclasses.replace(deps, redis=dead), [(await deliveries(request_id))["apns"].id])
+
+        row = (await deliveries(request_id))["apns"]
+        assert (sent, apns.sent) == (0, [])
+        assert (row.status, row.attempts) == (NoticeStatus.DEFERRED, 0)
+        assert row.next_attempt_at == deps.clock.now() + timedelta(seconds=5)
+
+
+@contextlib.asynccontextmanager
+async def dead_redis() -> AsyncIterator[Redis]:
+    """A Redis client whose server refuses connections: a port that was just bound and closed again."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client: Redis = Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
 class TestFrequencyCap:
     async def test_the_third_campaign_of_the_day_is_capped_and_counted(self, live: LiveServer) -> None:
         apns = ScriptedAdapter("apns")
@@ -409,6 +461,31 @@ class TestFrequencyCap:
         ]
         assert await stat(f"campaign:{campaigns[2]}", "apns", "suppressed:frequency_capped") == 1
         assert (await deliveries(requests[2]))["inbox"].status == NoticeStatus.SENT
+
+    async def test_the_devices_of_one_campaign_request_share_one_slot(self, live: LiveServer) -> None:
+        apns = ScriptedAdapter("apns")
+        deps = make_deps(live, adapters=[apns], campaign_daily_cap=1)
+        code = await push_template(deps, NoticeCategory.CAMPAIGN)
+        user = uuid.uuid4()
+        await iphone(deps, user)
+        await iphone(deps, user)
+        first, second = await campaign_request(deps, code, user), await campaign_request(deps, code, user)
+        for r in (first, second):
+            await plan_request(deps, r)
+
+        for r in (first, second):
+            ids = [d.id for d in await Delivery.filter(request_id=r, channel="apns")]
+            await send_batch(deps, ids[:1])
+            await send_batch(deps, ids[1:])
+
+        def statuses(rows: list[Delivery]) -> list[str]:
+            return sorted(f"{d.status}:{d.suppress_reason}" for d in rows)
+
+        assert statuses(await Delivery.filter(request_id=first, channel="apns")) == ["sent:None", "sent:None"]
+        assert statuses(await Delivery.filter(request_id=second, channel="apns")) == [
+            "suppressed:frequency_capped",
+            "suppressed:frequency_capped",
+        ]
 
     async def test_a_lost_cap_key_is_seeded_from_the_days_sent_campaigns(self, live: LiveServer) -> None:
         apns = ScriptedAdapter("apns")

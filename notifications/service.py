@@ -4,6 +4,21 @@ implement them, so that the edge depends on one name per operation and never on 
 from __future__ import annotations
 
 from notifications.callbacks import apply_alipay_events, apply_sms_receipts, apply_wechat_events
+from notifications.campaign_service import (
+    CampaignInput,
+    CampaignPatch,
+    approve_campaign,
+    cancel_campaign,
+    create_campaign,
+    get_campaign,
+    list_campaigns,
+    pause_campaign,
+    reject_campaign,
+    resume_campaign,
+    submit_campaign,
+    transitions,
+    update_campaign,
+)
 from notifications.devices import register_device, unregister_device
 from notifications.emit import emit
 from notifications.inbox import inbox_page, mark_read, updates
@@ -16,51 +31,37 @@ from notifications.templates import list_templates, save_template
 from notifications.tracking import track_opened
 
 __all__ = [
+    "CampaignInput",
+    "CampaignPatch",
     "TemplateInput",
     "apply_alipay_events",
     "apply_sms_receipts",
     "apply_wechat_events",
+    "approve_campaign",
     "campaign_stats",
+    "cancel_campaign",
+    "create_campaign",
     "create_segment",
     "emit",
+    "get_campaign",
     "inbox_page",
+    "list_campaigns",
     "list_templates",
     "mark_read",
     "my_preferences",
     "on_late_reply",
+    "pause_campaign",
     "preview_segment",
     "register_device",
+    "reject_campaign",
+    "resume_campaign",
     "save_template",
+    "submit_campaign",
     "track_opened",
+    "transitions",
     "unregister_device",
+    "update_campaign",
     "update_preference",
     "update_quiet_hours",
     "updates",
 ]
-
-# The campaign service lands separately; until then its names resolve on first use (PEP 562).
-_CAMPAIGN_NAMES = frozenset(
-    {
-        "CampaignInput",
-        "CampaignPatch",
-        "create_campaign",
-        "update_campaign",
-        "submit_campaign",
-        "approve_campaign",
-        "reject_campaign",
-        "pause_campaign",
-        "resume_campaign",
-        "cancel_campaign",
-        "get_campaign",
-        "transitions",
-        "list_campaigns",
-    }
-)
-
-
-def __getattr__(name: str) -> object:
-    if name not in _CAMPAIGN_NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module("notifications.campaign_service"), name)

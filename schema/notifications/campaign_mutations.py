@@ -79,8 +79,12 @@ def _text_map(value: object, field: str) -> dict[str, str]:
     return dict(value)
 
 
-def _channels(values: list[Any]) -> list[TemplateChannel]:
+def _template_channels(values: list[Any]) -> list[TemplateChannel]:
     return [to_row(v, TemplateChannel) for v in values]
+
+
+def _channels(values: list[Any]) -> list[str]:
+    return [channel.value for channel in _template_channels(values)]
 
 
 def _recurrence(value: inputs.CampaignRecurrenceInput | None) -> dict[str, str] | None:
@@ -124,7 +128,7 @@ class NotificationsOperatorMutation:
                 title=input.title,
                 body=input.body,
                 deeplink=input.deeplink,
-                channels=_channels(input.channels),
+                channels=_template_channels(input.channels),
                 fanout=to_row(input.fanout, Fanout),
                 huawei_category=input.huawei_category,
                 wechat_template_id=input.wechat_template_id,
@@ -139,7 +143,7 @@ class NotificationsOperatorMutation:
             )
             return NotificationTemplate.of(await service.save_template(deps, str(actor), template))
 
-        return await run(call, _SAVE)
+        return await run(call, _SAVE)  # type: ignore[no-any-return]
 
     @strawberry.mutation(permission_classes=[AUTHOR], description="Save a segment (INVALID_SEGMENT for a bad DSL).")
     async def create_segment(self, info: Info, input: inputs.CreateSegmentInput) -> CreateSegmentResult:
@@ -150,7 +154,7 @@ class NotificationsOperatorMutation:
                 raise NotificationsError(_INVALID, "a segment needs a name", path=["name"])
             return Segment.of(await service.create_segment(deps, actor, input.name.strip(), input.dsl))
 
-        return await run(call, _SEGMENT)
+        return await run(call, _SEGMENT)  # type: ignore[no-any-return]
 
     @strawberry.mutation(permission_classes=[AUTHOR], description="Create a draft campaign.")
     async def create_campaign(self, info: Info, input: inputs.CreateCampaignInput) -> CreateCampaignResult:
@@ -165,11 +169,11 @@ class NotificationsOperatorMutation:
                 schedule_at=input.schedule_at,
                 window_end=input.window_end,
                 recurrence=_recurrence(input.recurrence),
-                throttle_per_min=input.throttle_per_min or deps.settings.default_throttle_per_min,
+                throttle_per_min=input.throttle_per_min,
             )
             return CampaignView.of(await service.create_campaign(deps, actor, campaign))
 
-        return await run(call, _EDIT)
+        return await run(call, _EDIT)  # type: ignore[no-any-return]
 
     @strawberry.mutation(permission_classes=[AUTHOR], description="Edit a campaign: it returns to DRAFT.")
     async def update_campaign(self, info: Info, input: inputs.UpdateCampaignInput) -> UpdateCampaignResult:
@@ -188,10 +192,11 @@ class NotificationsOperatorMutation:
                 window_end=input.window_end,
                 recurrence=_recurrence(input.recurrence),
                 throttle_per_min=input.throttle_per_min,
+                clear_recurrence=input.clear_recurrence,
             )
             return CampaignView.of(await service.update_campaign(deps, actor, target, patch))
 
-        return await run(call, _EDIT)
+        return await run(call, _EDIT)  # type: ignore[no-any-return]
 
     @strawberry.mutation(permission_classes=[AUTHOR], description="Ask for approval (DRAFT → PENDING_APPROVAL).")
     async def submit_campaign(self, info: Info, input: inputs.SubmitCampaignInput) -> SubmitCampaignResult:

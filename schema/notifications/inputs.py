@@ -116,6 +116,7 @@ class UpdateCampaignInput:
     schedule_at: datetime | None = None
     window_end: datetime | None = None
     recurrence: CampaignRecurrenceInput | None = None
+    clear_recurrence: bool = strawberry.field(default=False, description="Make a recurring campaign run once.")
     throttle_per_min: int | None = None
 
 

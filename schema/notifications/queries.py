@@ -11,7 +11,7 @@ from strawberry.exceptions import StrawberryGraphQLError
 
 from api.kit.errors import AppError
 from api.kit.ids import parse_uuid
-from api.kit.pagination import MAX_FIRST, clamp_first, encode_cursor
+from api.kit.pagination import MAX_FIRST, clamp_first, encode_cursor, offset_after, offset_page
 from notifications import service
 from schema.access import CitizenOnly
 from schema.context import Info
@@ -68,9 +68,20 @@ class NotificationsQuery:
     async def my_notification_preferences(self, info: Info) -> NotificationPreferences:
         return preferences_view(await service.my_preferences(deps_of(info), caller(info)))
 
-    @strawberry.field(permission_classes=[AUTHOR], description="The current version of every template; at most 200.")
-    async def notification_templates(self, info: Info) -> list[NotificationTemplate]:
-        return [NotificationTemplate.of(t) for t in await service.list_templates()]
+    @strawberry.field(
+        permission_classes=[AUTHOR],
+        description=f"The current version of every template, by code; `first` at most {MAX_FIRST}.",
+    )
+    async def notification_templates(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[NotificationTemplate]:
+        try:
+            limit, start = clamp_first(first), offset_after(after)
+        except AppError as exc:
+            raise _refused(exc) from None
+        templates = await service.list_templates()
+        page = offset_page(templates[start : start + limit + 1], start=start, first=limit, total=len(templates))
+        return Connection.of(page, NotificationTemplate.of)
 
     @strawberry.field(
         permission_classes=[AUTHOR], description="How many people a segment reaches, with a masked sample of 10."

@@ -195,7 +195,7 @@ class NotificationTemplate:
                     huawei_category=v.huawei_category,
                     wechat_template_id=v.wechat_template_id,
                     alipay_template_id=v.alipay_template_id,
-                    fields_map=dict(v.fields_map),
+                    fields_map=JSON(dict(v.fields_map)),
                     sms_template_code=v.sms_template_code,
                     sms_sign_name=v.sms_sign_name,
                 )
@@ -291,7 +291,7 @@ class CampaignStats:
 
 @strawberry.type(description="One change of a campaign's status, with who made it and when (audit).")
 class CampaignTransition:
-    from_status: CampaignStatus
+    from_status: CampaignStatus | None = strawberry.field(description="Null for the campaign's creation.")
     to_status: CampaignStatus
     actor: str = strawberry.field(description='An operator id, or "system".')
     reason: str
@@ -300,7 +300,7 @@ class CampaignTransition:
     @classmethod
     def of(cls, row: Any) -> CampaignTransition:
         return cls(
-            from_status=to_view(row.from_status, CampaignStatus),
+            from_status=to_view(row.from_status, CampaignStatus) if row.from_status else None,
             to_status=to_view(row.to_status, CampaignStatus),
             actor=row.actor,
             reason=row.reason,

@@ -50,7 +50,9 @@ def operations() -> list[Operation]:
         ),
         Operation("updateQuietHours", _mutation("updateQuietHours"), _input(start="20:30", end="08:30")),
         Operation("trackNotificationOpened", _mutation("trackNotificationOpened"), _input(deliveryId=NOBODY_ID)),
-        Operation("notificationTemplates", "query { notificationTemplates { code } }", caller="author"),
+        Operation(
+            "notificationTemplates", "query { notificationTemplates(first: 1) { edges { cursor } } }", caller="author"
+        ),
         Operation(
             "saveNotificationTemplate",
             _mutation("saveNotificationTemplate"),

@@ -8,6 +8,7 @@ They touch pool and protocol internals, which is why aioapns stays pinned to `==
   bodies on one connection the server could not answer any more errors on it;
 * the per-stream bookkeeping of 200s is dropped when the stream ends (aioapns keeps it for the connection's life);
 * a `retry-after` header of an error is kept for the adapter (aioapns's result has no headers);
+* new streams do not rescan every open stream (h2 does, quadratic with 500 in flight);
 * writes are coalesced: aioapns writes (one TLS record, one system call) and re-arms its idle timer for every
   request; here all requests started in one loop iteration leave in one write, and headers are HPACK-encoded
   without Huffman coding (valid HTTP/2, most of the client's CPU per request otherwise).
@@ -29,6 +30,7 @@ from aioapns.connection import (
     APNsProductionClientProtocol,
     JWTAuthorizationHeaderProvider,
 )
+from h2.connection import H2Connection
 from hpack import Encoder
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,22 @@ class PlainEncoder(Encoder):
         return super().encode(headers, huffman=False)
 
 
+class CountingConnection(H2Connection):
+    """h2 counts open streams by scanning every stream for each new one (forgetting closed ones on the way):
+    quadratic with hundreds in flight. aioapns's channel semaphore already keeps to the server's limit, so the
+    count is taken every 64th stream and reused in between; closed streams are still forgotten."""
+
+    _new_streams = 0
+    _open_count = 0
+
+    @property
+    def open_outbound_streams(self) -> int:
+        self._new_streams += 1
+        if self._new_streams % 64 == 1:
+            self._open_count = self._open_streams(1)
+        return self._open_count
+
+
 class ZsbApnsProtocol(APNsProductionClientProtocol):
     INACTIVITY_TIME = IDLE_CLOSE_S
     # One dict per pool, set by make_protocol: apns-id → seconds from an error's `retry-after` header.
@@ -55,6 +73,7 @@ class ZsbApnsProtocol(APNsProductionClientProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.conn = CountingConnection()  # not connected yet: connection_made initiates it
         self.conn.encoder = PlainEncoder()
 
     def flush(self) -> None:

@@ -14,6 +14,7 @@ import httpx
 import jwt
 import pytest
 
+from api.kit.clock import SettableClock
 from notifications.sandbox.apns import ApnsSandbox
 from tests.notifications.apns.conftest import AdapterFactory
 from tests.notifications.apns.support import NOW, TOPIC, foreign_key_pem, message, valid_token
@@ -200,3 +201,27 @@ class TestSeparateProcess:
         assert result.outcome == "sent"
         assert [r["status"] for r in recorded] == [200]
         assert returncode == 0
+
+
+class TestRequestLog:
+    async def test_every_request_is_appended_as_a_json_line(
+        self, apns_clock: SettableClock, make_adapter: AdapterFactory, tmp_path: Path
+    ) -> None:
+        log_path = tmp_path / "apns.jsonl"
+        sandbox = ApnsSandbox(apns_clock, directory=tmp_path, topic=TOPIC, log_path=log_path)
+        await sandbox.start()
+        try:
+            adapter = await make_adapter(
+                port=sandbox.port,
+                key_pem=sandbox.provider_key_pem,
+                key_id=sandbox.key_id,
+                team_id=sandbox.team_id,
+                ca_file=str(sandbox.ca_file),
+            )
+            await adapter.send([message("gone05"), message("bad05")])
+        finally:
+            await sandbox.stop()
+
+        lines = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines()]
+        assert sorted((line["token"], line["status"]) for line in lines) == [("bad05", 400), ("gone05", 410)]
+        assert lines == sandbox.requests()

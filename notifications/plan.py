@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from api.models.notifications import (
     Campaign,
+    CampaignStatus,
     Delivery,
     DeliveryChannel,
     NoticeCategory,
@@ -83,6 +84,11 @@ async def plan_requests(deps: NotificationsDeps, request_ids: Sequence[uuid.UUID
             continue
         policy = policies[request.recipient_user_id]
         campaign = campaigns.get(request.campaign_id) if request.campaign_id else None
+        if campaign is not None and campaign.status in (CampaignStatus.CANCELLED, CampaignStatus.FAILED):
+            await NotificationRequest.filter(id=request.id, status=RequestStatus.PENDING).update(
+                status=RequestStatus.CANCELLED
+            )
+            continue
         planned = plan(
             PlanInput(
                 kind=request.kind,

@@ -112,6 +112,9 @@ async def _paused_campaigns(ids: set[uuid.UUID]) -> set[uuid.UUID]:
 async def _precheck(deps: NotificationsDeps, ctx: SendContext, item: _Claimed, now: datetime) -> Work | Finish | None:
     row = item.row
     request = ctx.requests[row.request_id]
+    campaign = ctx.campaigns.get(row.campaign_id) if row.campaign_id is not None else None
+    if campaign is not None and campaign.status in (CampaignStatus.CANCELLED, CampaignStatus.FAILED):
+        return Finish(row, NoticeStatus.CANCELLED, reason=f"campaign {campaign.status}")
     deadline = ctx.deadline(row)
     if deadline is not None and deadline <= now:
         return Finish(row, NoticeStatus.EXPIRED, reason="deadline passed")

@@ -239,7 +239,14 @@ async def _store_quiet_hours(user_id: uuid.UUID, start: time, end: time, timezon
     write a TimeField there (it reads the ISO text back fine)."""
     conn = connections.get("default")
     sql = _QUIET_UPSERT + (", timezone = EXCLUDED.timezone" if timezone is not None else "")
-    values: list[object] = [user_id, timezone or DEFAULT_TIMEZONE, start, end, now]
+    # PostgreSQL's column is TIMETZ (the ORM's time fields carry UTC): wall-clock times are stored as UTC times.
+    values: list[object] = [
+        user_id,
+        timezone or DEFAULT_TIMEZONE,
+        start.replace(tzinfo=UTC),
+        end.replace(tzinfo=UTC),
+        now,
+    ]
     if conn.capabilities.dialect == "postgres":
         sql = sql.format("$1", "$2", "$3", "$4", "$5")
     else:

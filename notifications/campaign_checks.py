@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from api.models.notifications import NoticeCategory, Segment, TemplateChannel
@@ -88,8 +88,9 @@ async def check_fields(fields: CampaignFields, now: datetime) -> dict[str, Any]:
         "segment_version": segment.version,
         "template_code": fields.template_code,
         "channels": channels,
-        "schedule_at": fields.schedule_at,
-        "window_end": fields.window_end,
+        # In UTC: SQLite compares stored moments as text, so they must all carry the same offset.
+        "schedule_at": fields.schedule_at.astimezone(UTC),
+        "window_end": fields.window_end.astimezone(UTC),
         "recurrence": check_recurrence(fields.recurrence),
         "throttle_per_min": throttle,
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -116,7 +116,8 @@ def next_run_at(campaign: Campaign, now: datetime) -> datetime | None:
     candidate = datetime.combine(day, time(hour, minute), SHANGHAI)
     while candidate <= now:
         candidate += timedelta(days=1)
-    return candidate if candidate < campaign.window_end else None
+    # Stored in UTC: SQLite compares the stored text, so every moment must carry the same offset.
+    return candidate.astimezone(UTC) if candidate < campaign.window_end else None
 
 
 async def materialize_campaign(deps: NotificationsDeps, campaign_id: uuid.UUID) -> int:
@@ -231,9 +232,8 @@ async def _existing_keys(keys: list[str], db: BaseDBAsyncClient) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(keys), READ_BATCH):
         chunk = keys[start : start + READ_BATCH]
-        found.update(
-            await NotificationRequest.filter(dedup_key__in=chunk).using_db(db).values_list("dedup_key", flat=True)
-        )
+        rows = await NotificationRequest.filter(dedup_key__in=chunk).using_db(db).values_list("dedup_key", flat=True)
+        found.update(str(k) for k in rows)
     return found
 
 

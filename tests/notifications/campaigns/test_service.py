@@ -82,7 +82,7 @@ class TestCreateCampaign:
         (author,) = operators(1)
         now = deps.clock.now()
         spec = await campaign_input(deps, dsl())
-        fields = {k: (now + v if isinstance(v, timedelta) else v) for k, v in change.items()}
+        fields: dict[str, Any] = {k: (now + v if isinstance(v, timedelta) else v) for k, v in change.items()}
         # when / then
         error = await refused(code, create_campaign(deps, author, replace(spec, **fields)))
         assert error.path == path

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -20,6 +20,8 @@ from notifications.errors import NotificationsError, NotificationsErrorCode
 # the sandboxes' conventional tokens (gone01, bad01, busy…) register like real ones.
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,256}$")
 MAX_APP_VERSION = 32
+UNSEEN_FOR = timedelta(days=270)  # housekeeping (§C11): an app not started for this long is gone
+INVALID_FOR = timedelta(days=30)
 
 
 def _check(token: str, app_version: str) -> None:
@@ -105,3 +107,9 @@ async def invalidate_endpoint(db: BaseDBAsyncClient | None, endpoint_id: uuid.UU
     if db is not None:
         query = query.using_db(db)
     await query.update(invalidated_at=at, invalid_reason=reason[:64])
+
+
+async def purge_endpoints(now: datetime) -> int:
+    """Housekeeping (§C11): removes endpoints not seen for 270 days or invalid for 30; returns how many."""
+    stale = await DeviceEndpoint.filter(last_seen_at__lt=now - UNSEEN_FOR).delete()
+    return stale + await DeviceEndpoint.filter(invalidated_at__lt=now - INVALID_FOR).delete()

@@ -4,13 +4,19 @@ and the 410 rule."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from api.models import DeviceEndpoint, PushEnv, PushPlatform
 from notifications.deps import NotificationsDeps
-from notifications.devices import active_endpoints, invalidate_endpoint, register_device, unregister_device
+from notifications.devices import (
+    active_endpoints,
+    invalidate_endpoint,
+    purge_endpoints,
+    register_device,
+    unregister_device,
+)
 from notifications.errors import NotificationsError
 from tests.notifications.users.support import resident
 from tests.support.client import Api
@@ -148,3 +154,26 @@ class TestInvalidateEndpoint:
         # then
         stored = await DeviceEndpoint.get(id=endpoint.id)
         assert (stored.invalidated_at, stored.invalid_reason) == (gone_at, "Unregistered")
+
+
+class TestPurgeEndpoints:
+    async def test_removes_endpoints_unseen_for_270_days_or_invalid_for_30(
+        self, api: Api, deps: NotificationsDeps
+    ) -> None:
+        # given: endpoints from long ago (nothing else in the database is that old)
+        user = await resident(api)
+        clock = deps.clock
+        clock.set(datetime(1990, 1, 1, tzinfo=UTC))  # type: ignore[attr-defined]
+        await register_device(deps, user, PushPlatform.IOS, token(), PushEnv.PROD, "1")
+        clock.set(datetime(1990, 9, 1, tzinfo=UTC))  # type: ignore[attr-defined]
+        dead = await register_device(deps, user, PushPlatform.IOS, token(), PushEnv.PROD, "1")
+        await invalidate_endpoint(None, dead.id, clock.now(), "Unregistered")
+        recent = await register_device(deps, user, PushPlatform.HUAWEI, token(), PushEnv.PROD, "1")
+        clock.set(datetime(1990, 9, 20, tzinfo=UTC))  # type: ignore[attr-defined]
+        fresh_dead = await register_device(deps, user, PushPlatform.IOS, token(), PushEnv.PROD, "1")
+        await invalidate_endpoint(None, fresh_dead.id, clock.now(), "Unregistered")
+        # when: 1990-10-05 is 277 days after the first and 34 after the invalidation
+        purged = await purge_endpoints(datetime(1990, 10, 5, tzinfo=UTC))
+        # then
+        assert purged == 2
+        assert {e.id for e in await DeviceEndpoint.filter(user_id=user)} == {recent.id, fresh_dead.id}

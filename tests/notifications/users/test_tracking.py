@@ -13,7 +13,7 @@ from notifications.errors import NotificationsError
 from notifications.inbox import write_item
 from notifications.stats import hour_of
 from notifications.templates import Rendered
-from notifications.tracking import track_opened
+from notifications.tracking import track_clicked, track_opened
 from tests.notifications.users.support import resident, sent_delivery
 from tests.support.client import Api
 
@@ -74,3 +74,25 @@ class TestTrackOpened:
         assert item is not None
         await track_opened(deps, user, delivery.id)
         assert (await InboxItem.get(id=item.id)).read_at == deps.clock.now()
+
+
+class TestTrackClicked:
+    async def test_a_click_is_counted_once_and_is_an_open_too(self, api: Api, deps: NotificationsDeps) -> None:
+        user, campaign = await resident(api), uuid.uuid4()
+        delivery = await sent_delivery(user, campaign_id=campaign)
+        await track_clicked(deps, user, delivery.id)
+        deps.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
+        clicked = await track_clicked(deps, user, delivery.id)
+        scope = f"campaign:{campaign}"
+        assert clicked.clicked_at == clicked.opened_at == deps.clock.now() - timedelta(minutes=1)
+        assert await opened(scope, "apns") == [1]
+        assert [b.count for b in await StatBucket.filter(scope=scope, metric="clicked")] == [1]
+
+    async def test_another_users_delivery_is_not_found(self, api: Api, deps: NotificationsDeps) -> None:
+        user, other = await resident(api), await resident(api)
+        theirs = await sent_delivery(other)
+        with pytest.raises(NotificationsError) as refused:
+            await track_clicked(deps, user, theirs.id)
+        assert refused.value.code == "NOT_FOUND"
+        stored = await Delivery.get(id=theirs.id)
+        assert (stored.opened_at, stored.clicked_at) == (None, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 
@@ -163,3 +164,18 @@ class TestEnvRouting:
 
         assert (result.outcome, result.reason, result.alert) == ("permanent", "UnknownEnv:staging", True)
         assert apns.requests() == []
+
+
+class TestFlowControl:
+    async def test_more_than_64_kib_of_error_bodies_on_one_connection_are_all_answered(
+        self, apns: ApnsSandbox, make_adapter: AdapterFactory
+    ) -> None:
+        # aioapns never hands received DATA back to the h2 window: without the pool's fix the server could send
+        # no more error bodies once 65,535 bytes had been answered on a connection.
+        adapter = await make_adapter(connections=1, timeout_s=20.0)
+
+        results = await adapter.send([message(f"bad{n:05}") for n in range(2600)])
+
+        assert {(r.outcome, r.reason) for r in results} == {("invalid_endpoint", "BadDeviceToken")}
+        assert sum(len(json.dumps({"reason": r["reason"]}, separators=(",", ":"))) for r in apns.requests()) > 65535
+        assert len({r["connection"] for r in apns.requests()}) == 1

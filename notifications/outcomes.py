@@ -62,12 +62,12 @@ async def unclaim(row: Delivery, prior: NoticeStatus, at: datetime) -> None:
     )
 
 
-async def finish_without_sending(
-    deps: NotificationsDeps, ctx: SendContext, finals: list[Finish], now: datetime
-) -> None:
+async def finish_without_sending(deps: NotificationsDeps, ctx: SendContext, finals: list[Finish], now: datetime) -> int:
+    """Settle deliveries stopped before the provider call; returns how many this call changed."""
     if not finals:
-        return
+        return 0
     tally = StatTally()
+    settled = 0
     async with in_transaction() as db:
         for f in finals:
             changed = await _cas(
@@ -79,12 +79,14 @@ async def finish_without_sending(
                 lease_until=None,
             )
             if changed:
+                settled += 1
                 metric = f"suppressed:{f.suppress}" if f.suppress is not None else f"failed:{f.status}"
                 tally.add(_scope(ctx, f.row), f.row.channel, metric)
                 await _restore_earlier_consumption(db, ctx, f)
         await tally.flush(db, now)
         await settle_requests(deps.settings, {f.row.request_id for f in finals}, db)
     await release_unused_slots(deps, ctx, [f.row for f in finals], now)
+    return settled
 
 
 async def _restore_earlier_consumption(db: BaseDBAsyncClient, ctx: SendContext, f: Finish) -> None:
@@ -109,7 +111,7 @@ async def apply_results(
     if not work:
         return 0
     tally = StatTally()
-    sent = 0
+    settled = 0
     pressured: set[str] = set()
     attempts: list[DeliveryAttempt] = []
     async with in_transaction() as db:
@@ -137,8 +139,7 @@ async def apply_results(
             fields, metric = _classify(deps, ctx, w, result, now)
             if not await _cas(db, w.row, **fields):
                 continue
-            if fields["status"] == NoticeStatus.SENT:
-                sent += 1
+            settled += 1
             if metric:
                 tally.add(_scope(ctx, w.row), w.row.channel, metric)
             await _side_effects(db, ctx, w, result, fields, now)
@@ -152,7 +153,7 @@ async def apply_results(
         except BucketsUnavailable:
             log.warning("could not lower the provider rate", extra={"channel": channel})
     await release_unused_slots(deps, ctx, [w.row for w in work], now)
-    return sent
+    return settled
 
 
 def _classify(

@@ -56,7 +56,8 @@ class _Claimed:
 
 
 async def send_batch(deps: NotificationsDeps, delivery_ids: Sequence[uuid.UUID | str]) -> int:
-    """Send what can be sent of `delivery_ids`; returns how many ended `sent`."""
+    """Send what can be sent of `delivery_ids`; returns how many deliveries this call moved on (sent, failed,
+    suppressed, expired, or scheduled for a retry); waits for a bucket or for Redis do not count."""
     now = deps.clock.now()
     claimed = await _claim(deps, [d if isinstance(d, uuid.UUID) else uuid.UUID(str(d)) for d in delivery_ids], now)
     if not claimed:
@@ -70,10 +71,11 @@ async def send_batch(deps: NotificationsDeps, delivery_ids: Sequence[uuid.UUID |
             finals.append(verdict)
         elif verdict is not None:
             work.append(verdict)
-    await finish_without_sending(deps, ctx, finals, now)
+    settled = await finish_without_sending(deps, ctx, finals, now)
     work = await _take_buckets(deps, ctx, work, now)
-    work = await _consume_quotas(deps, ctx, work, now)
-    return await _send_and_record(deps, ctx, work, now)
+    work, refused = await _consume_quotas(ctx, work)
+    settled += await finish_without_sending(deps, ctx, refused, now)
+    return settled + await _send_and_record(deps, ctx, work, now)
 
 
 async def _claim(deps: NotificationsDeps, ids: list[uuid.UUID], now: datetime) -> list[_Claimed]:
@@ -204,7 +206,7 @@ async def _take_buckets(deps: NotificationsDeps, ctx: SendContext, work: list[Wo
     return ready
 
 
-async def _consume_quotas(deps: NotificationsDeps, ctx: SendContext, work: list[Work], now: datetime) -> list[Work]:
+async def _consume_quotas(ctx: SendContext, work: list[Work]) -> tuple[list[Work], list[Finish]]:
     """A one-time subscription is used when its delivery is first claimed, not on each attempt (§C11)."""
     ready: list[Work] = []
     refused: list[Finish] = []
@@ -224,8 +226,7 @@ async def _consume_quotas(deps: NotificationsDeps, ctx: SendContext, work: list[
             ready.append(w)
         else:
             refused.append(Finish(w.row, NoticeStatus.SUPPRESSED, suppress=SuppressReason.NO_CONSENT))
-    await finish_without_sending(deps, ctx, refused, now)
-    return ready
+    return ready, refused
 
 
 async def _send_and_record(deps: NotificationsDeps, ctx: SendContext, work: list[Work], started: datetime) -> int:
@@ -239,7 +240,7 @@ async def _send_and_record(deps: NotificationsDeps, ctx: SendContext, work: list
         adapter = deps.adapters.get(channel)
         groups = [items] if adapter is None or channel in BATCHED_CHANNELS else [[w] for w in items]
         calls += [asyncio.create_task(_call(adapter, channel, group)) for group in groups]
-    sent = 0
+    settled = 0
     pending: set[asyncio.Task[list[tuple[Work, SendResult, float]]]] = set(calls)
     try:
         while pending:
@@ -249,11 +250,11 @@ async def _send_and_record(deps: NotificationsDeps, ctx: SendContext, work: list
                 done |= more
             wave = [answer for task in done for answer in task.result()]
             results = {w.row.id: (result, latency) for w, result, latency in wave}
-            sent += await apply_results(deps, ctx, [w for w, _, _ in wave], results, deps.clock.now(), started)
+            settled += await apply_results(deps, ctx, [w for w, _, _ in wave], results, deps.clock.now(), started)
     finally:
         for task in pending:
             task.cancel()
-    return sent
+    return settled
 
 
 async def _call(

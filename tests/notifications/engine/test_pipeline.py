@@ -334,10 +334,10 @@ class TestSendBatch:
         request_id = await notice(deps, code, user)
         await plan_request(deps, request_id)
 
-        await send_batch(deps, [(await deliveries(request_id))["apns"].id])
+        settled = await send_batch(deps, [(await deliveries(request_id))["apns"].id])
 
         row = (await deliveries(request_id))["apns"]
-        assert (row.status, row.last_error) == (NoticeStatus.TECHNICAL_FAILURE, "no adapter for apns")
+        assert (row.status, row.last_error, settled) == (NoticeStatus.TECHNICAL_FAILURE, "no adapter for apns", 1)
 
     async def test_a_mute_after_planning_suppresses_at_send_time(self, live: LiveServer) -> None:
         apns = ScriptedAdapter("apns")

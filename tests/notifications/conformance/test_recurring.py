@@ -14,7 +14,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 
 from api.kit.clock import SHANGHAI
-from api.models import CampaignRecipient, ELicense, Enterprise, LicenseStatus, NotificationRequest, Person
+from api.models import ELicense, Enterprise, LicenseStatus, NotificationRequest, Person
 from api.seed.context import seed_id
 from notifications.deps import CAMPAIGN_QUEUE
 from notifications.queue import enqueue
@@ -39,7 +39,8 @@ async def _contacts(enterprise: str) -> set[uuid.UUID]:
 
 
 async def _roots(campaign_id: str) -> set[str]:
-    return {row.root_id for row in await CampaignRecipient.filter(campaign_id=uuid.UUID(campaign_id))}
+    """The licences notified: the root in each request's dedup key `campaign:{id}:{root}:{user}` (§C7)."""
+    return {r.dedup_key.split(":")[2] for r in await _requests(campaign_id)}
 
 
 async def _requests(campaign_id: str) -> list[NotificationRequest]:

@@ -29,6 +29,8 @@ _SAMPLES = {
     "DateTime": "2030-01-01T00:00:00+08:00",
     "Date": "2030-01-01",
     "Fen": "1",
+    "JSON": {},
+    "BigIntString": "1",
 }
 
 

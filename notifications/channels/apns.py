@@ -102,10 +102,20 @@ class ApnsAdapter(ChannelAdapter):
             await asyncio.wait(pending, timeout=grace_s)
 
     def _prepare(self, message: OutboundMessage) -> SendResult | tuple[SharedTokenPool, NotificationRequest]:
+        try:
+            return self._request(message)
+        except Exception as exc:  # never raise out of send(): the sender owns the delivery's fate
+            log.exception("preparing the APNs request of delivery %s failed", message.delivery_id)
+            return SendResult("retry", provider_id=message.apns_id, reason=type(exc).__name__, alert=True)
+
+    def _request(self, message: OutboundMessage) -> SendResult | tuple[SharedTokenPool, NotificationRequest]:
         pool = self._pools.get(message.env)
         if pool is None:
             return SendResult("permanent", reason=f"UnknownEnv:{message.env}", alert=True)
-        payload = build_payload(message)
+        try:
+            payload = build_payload(message)
+        except (TypeError, ValueError):  # extra values JSON cannot carry: a template bug
+            return SendResult("permanent", provider_id=message.apns_id, reason="InvalidPayload", alert=True)
         if payload is None:
             return SendResult("permanent", provider_id=message.apns_id, reason="PayloadTooLarge", alert=True)
         request = NotificationRequest(

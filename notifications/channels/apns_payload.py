@@ -24,30 +24,25 @@ def serialised_size(payload: Mapping[str, Any]) -> int:
 
 def build_payload(message: OutboundMessage, limit: int = APNS_MAX_BYTES) -> dict[str, Any] | None:
     """The APNs body, its alert body (then title) cut on a character boundary with "…" until it fits `limit`;
-    None when even an empty alert does not fit (the deeplink or extra keys alone are too large)."""
+    None when even an empty alert does not fit (the deeplink or extra keys alone are too large). TypeError or
+    ValueError for `extra` values JSON cannot carry."""
+    deeplink = _clean(message.deeplink)
+    extra = {key: value for key, value in message.extra.items() if key not in _RESERVED_KEYS}
 
     def payload(title: str, body: str) -> dict[str, Any]:
         aps = {"alert": {"title": title, "body": body}, "sound": "default", "thread-id": message.category}
-        extra = {key: value for key, value in message.extra.items() if key not in _RESERVED_KEYS}
-        return {"aps": aps, **extra, "deeplink": message.deeplink, "deliveryId": str(message.delivery_id)}
+        return {"aps": aps, **extra, "deeplink": deeplink, "deliveryId": str(message.delivery_id)}
 
     title, body = _clean(message.title), _clean(message.body)
-    if (
-        not message.extra
-        and _WORST_CASE_BYTES_PER_CHAR * (len(title) + len(body) + len(message.deeplink) + len(message.category))
-        + _FIXED_BYTES
-        <= limit
-    ):
+    visible = len(title) + len(body) + len(deeplink) + len(message.category)
+    if not extra and _WORST_CASE_BYTES_PER_CHAR * visible + _FIXED_BYTES <= limit:
         return payload(title, body)  # cannot be over: skip serialising it once more
-    try:
-        if serialised_size(payload(title, body)) <= limit:
-            return payload(title, body)
-        cut_body = _cut_to_fit(body, lambda text: serialised_size(payload(title, text)) <= limit)
-        if cut_body is not None:
-            return payload(title, cut_body)
-        cut_title = _cut_to_fit(title, lambda text: serialised_size(payload(text, "")) <= limit)
-    except (TypeError, ValueError):  # extra values JSON cannot carry
-        return None
+    if serialised_size(payload(title, body)) <= limit:
+        return payload(title, body)
+    cut_body = _cut_to_fit(body, lambda text: serialised_size(payload(title, text)) <= limit)
+    if cut_body is not None:
+        return payload(title, cut_body)
+    cut_title = _cut_to_fit(title, lambda text: serialised_size(payload(text, "")) <= limit)
     return None if cut_title is None else payload(cut_title, "")
 
 

@@ -50,6 +50,15 @@ class TestBuildPayload:
         assert payload["aps"]["alert"]["title"].endswith("…")
         assert serialised_size(payload) <= APNS_MAX_BYTES
 
+    def test_extra_keys_are_added_but_never_replace_the_reserved_ones(self) -> None:
+        item = message(valid_token(), extra={"applicationId": "C42", "deliveryId": "forged", "aps": {}})
+
+        payload = build_payload(item)
+
+        assert payload is not None
+        assert (payload["applicationId"], payload["deliveryId"]) == ("C42", str(item.delivery_id))
+        assert payload["aps"]["alert"]["title"] == "办件受理"
+
     def test_a_deeplink_that_cannot_fit_gives_no_payload(self) -> None:
         assert build_payload(message(valid_token(), deeplink="zsb://x/" + "a" * 5000)) is None
 
@@ -66,6 +75,16 @@ class TestOversizedSend:
         [recorded] = apns.requests()
         assert recorded["bodyBytes"] <= APNS_MAX_BYTES
         assert recorded["body"]["aps"]["alert"]["body"].endswith("…")
+
+    async def test_extra_keys_json_cannot_carry_are_permanent_and_never_sent(
+        self, apns: ApnsSandbox, make_adapter: AdapterFactory
+    ) -> None:
+        adapter = await make_adapter()
+
+        [result] = await adapter.send([message(valid_token(), extra={"when": object()})])
+
+        assert (result.outcome, result.reason, result.alert) == ("permanent", "InvalidPayload", True)
+        assert apns.requests() == []
 
     async def test_a_payload_that_cannot_fit_is_permanent_and_never_sent(
         self, apns: ApnsSandbox, make_adapter: AdapterFactory

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from notifications.channels.base import OutboundMessage
@@ -25,3 +27,11 @@ def huawei_message(token: str, **overrides: Any) -> OutboundMessage:
         "vendor_category": "WORK",
     }
     return OutboundMessage(**(fields | overrides))
+
+
+async def eventually(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)

@@ -222,7 +222,7 @@ async def _apns(plan: Plan, sandbox: SandboxProcess, redis_url: str, backend_lab
         ours_run = meter.close(RunResult(completed=sent, errors=len(to_send) - sent))
         late_sent = await _settle(adapter, settings.apns_timeout_s, like) - sent
         received = len(await sandbox_requests(sandbox))
-        late = await sql(
+        late_rows = await sql(
             "SELECT a.outcome, a.reason, count(*) AS n FROM delivery_attempt a JOIN delivery d ON d.id = a.delivery_id "
             "WHERE d.dedup_key LIKE $1 AND a.late GROUP BY a.outcome, a.reason ORDER BY n DESC LIMIT 3",
             like,
@@ -282,7 +282,7 @@ async def _apns(plan: Plan, sandbox: SandboxProcess, redis_url: str, backend_lab
                     "not sent when the send phase ended: "
                     + ", ".join(f"{r['n']:,} {r['status']} ({r['last_error']})" for r in unsent)
                     + f"; {late_sent:,} of them became sent by late replies afterwards; late replies recorded: "
-                    + (", ".join(f"{r['n']:,} {r['outcome']} ({r['reason']})" for r in late) or "none")
+                    + (", ".join(f"{r['n']:,} {r['outcome']} ({r['reason']})" for r in late_rows) or "none")
                 ]
                 if unsent or late_sent
                 else []

@@ -14,7 +14,7 @@ class TestSilentServer:
     async def test_a_slow_token_times_out_while_fifty_valid_sends_of_the_batch_are_sent(
         self, apns: ApnsSandbox, make_adapter: AdapterFactory
     ) -> None:
-        adapter = await make_adapter(timeout_s=0.3)
+        adapter = await make_adapter(timeout_s=0.5)
         await adapter.send([message(valid_token())])  # connect before the clock starts
         apns.clear()
         slow = message("slow01")
@@ -30,7 +30,7 @@ class TestSilentServer:
     async def test_the_next_batch_is_not_held_up_by_an_unanswered_stream(
         self, apns: ApnsSandbox, make_adapter: AdapterFactory
     ) -> None:
-        adapter = await make_adapter(timeout_s=0.3, connections=1)
+        adapter = await make_adapter(timeout_s=0.5, connections=1)
         await adapter.send([message("slow02")])
 
         results = await adapter.send([message(valid_token()) for _ in range(20)])

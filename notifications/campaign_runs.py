@@ -22,7 +22,6 @@ from tortoise.transactions import in_transaction
 from api.kit.clock import SHANGHAI, shanghai_date
 from api.models.notifications import (
     Campaign,
-    CampaignRecipient,
     CampaignStatus,
     Delivery,
     NoticeKind,
@@ -30,21 +29,21 @@ from api.models.notifications import (
     RequestStatus,
 )
 from notifications import stats
+from notifications.campaign_bulk import insert_new_requests, insert_recipients
 from notifications.campaign_service import SYSTEM, apply_transition
 from notifications.campaigns import Op
 from notifications.deps import CAMPAIGN_QUEUE, NotificationsDeps
 from notifications.errors import NotificationsError
 from notifications.ledger import open_deliveries
 from notifications.queue import enqueue
-from notifications.requests import NewRequest, insert_requests
+from notifications.requests import NewRequest
 from notifications.segments import Recipient, recipient_page, segment_spec
 from notifications.templates import TemplateVersion, current_template
 
 log = logging.getLogger("zsb.notifications.campaigns")
 
 PAGE_SIZE = 1000
-PLAN_BATCH = 100
-READ_BATCH = 500
+PLAN_BATCH = 500  # request ids per plan_request job: a page of 1,000 is two enqueues
 CAMPAIGN_PRIORITY = 5
 
 
@@ -187,19 +186,8 @@ async def _store_page(
     snapshot: dict[uuid.UUID, Recipient] = {}
     for r in recipients:
         snapshot.setdefault(r.user_id, r)
-    await CampaignRecipient.bulk_create(
-        [
-            CampaignRecipient(
-                campaign_id=campaign.id, run_no=campaign.run_no, user_id=user, root_id=r.root_id, page_key=r.page_key
-            )
-            for user, r in snapshot.items()
-        ],
-        batch_size=150,
-        ignore_conflicts=True,
-        using_db=db,
-    )
+    await insert_recipients(db, campaign.id, campaign.run_no, [(u, r.root_id, r.page_key) for u, r in snapshot.items()])
     wanted = {dedup_key(campaign, r): r for r in recipients}
-    existing = await _existing_keys(list(wanted), db)
     rows = [
         NewRequest(
             kind=NoticeKind.CAMPAIGN,
@@ -217,24 +205,13 @@ async def _store_page(
             campaign_id=campaign.id,
         )
         for key, r in wanted.items()
-        if key not in existing
     ]
-    if not rows:
-        return []
-    ids = await insert_requests(rows, now=now, db=db)
-    targeted = len({r.recipient_user_id for r in rows})
-    scope = stats.scope_for(campaign.id, "campaign")
-    await stats.bump(db, scope=scope, channel=stats.ANY_CHANNEL, metric="targeted", at=now, count=targeted)
-    return [ids[r.dedup_key] for r in rows]
-
-
-async def _existing_keys(keys: list[str], db: BaseDBAsyncClient) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(keys), READ_BATCH):
-        chunk = keys[start : start + READ_BATCH]
-        rows = await NotificationRequest.filter(dedup_key__in=chunk).using_db(db).values_list("dedup_key", flat=True)
-        found.update(str(k) for k in rows)
-    return found
+    new = await insert_new_requests(db, rows, now)
+    targeted = len({user for _, user in new})
+    if targeted:
+        scope = stats.scope_for(campaign.id, "campaign")
+        await stats.bump(db, scope=scope, channel=stats.ANY_CHANNEL, metric="targeted", at=now, count=targeted)
+    return [request_id for request_id, _ in new]
 
 
 async def _enqueue_plans(deps: NotificationsDeps, request_ids: list[uuid.UUID]) -> None:

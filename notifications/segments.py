@@ -110,9 +110,9 @@ async def recipient_page(
     query = query.order_by("id").limit(limit)
     recipients: list[Recipient]
     if compiled.root is Root.PERSON:
-        ids = await query.values_list("id", flat=True)
+        ids = [_uuid(i) for i in await query.values_list("id", flat=True)]
         keys = [str(i) for i in ids]
-        recipients = [Recipient(page_key=k, user_id=_uuid(k), root_id=k) for k in keys]
+        recipients = [Recipient(page_key=k, user_id=i, root_id=k) for i, k in zip(ids, keys, strict=True)]
     elif compiled.root is Root.ENTERPRISE:
         rows = await query.values_list("id", "name")
         keys = [str(r[0]) for r in rows]

@@ -28,7 +28,7 @@ import pyotp
 from arq.connections import ArqRedis
 
 from api.models import Delivery, DeliveryAttempt, InboxItem, Operator, StatBucket
-from api.seed.operators import DEMO_PASSWORD, demo_totp_secret
+from api.seed.operators import DEMO_PASSWORD, SERVICE_NAME, SERVICE_SECRET, demo_totp_secret
 from tests.support.client import Api, LiveServer
 
 TX_QUEUE = "notify:tx"
@@ -60,7 +60,7 @@ mutation A($input: SignInWithAlipayInput!) {
   signInWithAlipay(input: $input) { __typename ... on AuthPayload { accessToken me { id } } ... on Error { code } }
 }
 """
-SERVICE_PRINCIPAL = ("demo-producer", "demo-producer-Zsb-2026")
+SERVICE_PRINCIPAL = (SERVICE_NAME, SERVICE_SECRET)
 
 
 def apns_token() -> str:

@@ -219,6 +219,7 @@ async def campaign_draft(
     window_end: datetime,
     channels: list[str] | None = None,
     recurrence: dict[str, Any] | None = None,
+    throttle_per_min: int | None = None,
     username: str = AUTHOR,
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
@@ -231,6 +232,8 @@ async def campaign_draft(
     }
     if recurrence is not None:
         payload["recurrence"] = recurrence
+    if throttle_per_min is not None:
+        payload["throttlePerMin"] = throttle_per_min
     result = await campaign_op(world, username, "createCampaign", **payload)
     assert result["__typename"] == "Campaign", result
     return result

@@ -65,6 +65,10 @@ CAMPAIGN = f"query C($id: ID!) {{ campaign(id: $id) {{ {CAMPAIGN_FIELDS} stats {
 CAMPAIGN_STATS = f"query S($id: ID!) {{ campaignStats(campaignId: $id) {{ {STATS_FIELDS} }} }}"
 
 
+# A segment of seeded residents (溪城区), for campaigns that are never launched: their guards need no audience.
+SEEDED_DISTRICT = {"field": "resident.region_code", "op": "prefix", "value": "990102"}
+
+
 def campaign_mutation(name: str) -> str:
     input_type = name[0].upper() + name[1:] + "Input"
     return f"""

@@ -26,6 +26,7 @@ from tests.notifications.conformance.steps import (
     CREATE_SEGMENT,
     PREVIEW_SEGMENT,
     SAVE_TEMPLATE,
+    SEEDED_DISTRICT,
     accepted_params,
     as_operator,
     campaign_draft,
@@ -77,7 +78,7 @@ class TestCampaignGuards:
     async def test_a_campaign_approved_by_its_author_is_refused_and_stays_pending(self, world: World) -> None:
         # given a campaign created and submitted by an operator who holds both campaign roles
         world.at(datetime(2025, 7, 1, 10, 0, tzinfo=SHANGHAI))
-        template, segment_id = await campaign_template(world), await segment(world)
+        template, segment_id = await campaign_template(world), await segment(world, SEEDED_DISTRICT)
         start = world.now() + timedelta(hours=1)
         draft = await campaign_draft(
             world,
@@ -100,7 +101,7 @@ class TestCampaignGuards:
     async def test_a_schedule_in_the_past_is_refused_and_no_campaign_is_created(self, world: World) -> None:
         # given the clock at 10:00
         world.at(datetime(2025, 7, 2, 10, 0, tzinfo=SHANGHAI))
-        template, segment_id = await campaign_template(world), await segment(world)
+        template, segment_id = await campaign_template(world), await segment(world, SEEDED_DISTRICT)
         past = world.now() - timedelta(minutes=1)
         payload = {
             "name": f"past {world.prefix}",

@@ -8,6 +8,7 @@ from api.kit.clock import SHANGHAI
 from api.models import Operator
 from tests.notifications.conformance.steps import (
     APPROVER,
+    SEEDED_DISTRICT,
     campaign,
     campaign_draft,
     campaign_op,
@@ -26,7 +27,7 @@ class TestN14CampaignStateMachineGuards:
         world.at(datetime(2025, 6, 17, 10, 0, tzinfo=SHANGHAI))
         o1 = str((await Operator.get(username=AUTHOR_AND_APPROVER)).id)
         o2 = str((await Operator.get(username=APPROVER)).id)
-        template, segment_id = await campaign_template(world), await segment(world)
+        template, segment_id = await campaign_template(world), await segment(world, SEEDED_DISTRICT)
         start = world.now() + timedelta(hours=2)
         # when O1 creates and submits a campaign and tries to approve it
         draft = await campaign_draft(

@@ -9,8 +9,10 @@ and counts nothing twice. Elsewhere (SQLite, the embedded mode) the ORM's bulk_c
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -40,24 +42,36 @@ RETURNING id, recipient_user_id
 """
 
 
+async def relaxed_commit(db: BaseDBAsyncClient) -> None:
+    """A page's commit does not wait for its WAL flush (PostgreSQL). Safe here: should the server lose the last
+    pages, it loses their keyset position with them and the run redoes them; and anything that acted on them (a
+    plan job's synchronous commit) flushed the WAL before them first."""
+    if _postgres(db):
+        await db.execute_script("SET LOCAL synchronous_commit TO OFF")
+
+
 def _postgres(db: BaseDBAsyncClient) -> bool:
     return bool(db.capabilities.dialect == "postgres")
 
 
 async def insert_recipients(
-    db: BaseDBAsyncClient, campaign_id: uuid.UUID, run_no: int, rows: Sequence[tuple[uuid.UUID, str, str]]
+    db: BaseDBAsyncClient,
+    campaign_id: uuid.UUID,
+    run_no: int,
+    users: list[uuid.UUID],
+    roots: list[str],
+    keys: list[str],
 ) -> None:
-    """(user_id, root_id, page_key) rows of one run; a user already in the run stays as first recorded."""
-    if not rows:
+    """One run's recipients (user, root id, page key); a user already in the run stays as first recorded."""
+    if not users:
         return
     if _postgres(db):
-        users, roots, keys = zip(*rows, strict=True)
-        await db.execute_query(_PG_RECIPIENTS, [campaign_id, run_no, list(users), list(roots), list(keys)])
+        await db.execute_query(_PG_RECIPIENTS, [campaign_id, run_no, users, roots, keys])
         return
     await CampaignRecipient.bulk_create(
         [
             CampaignRecipient(campaign_id=campaign_id, run_no=run_no, user_id=u, root_id=r, page_key=k)
-            for u, r, k in rows
+            for u, r, k in zip(users, roots, keys, strict=True)
         ],
         batch_size=150,
         ignore_conflicts=True,
@@ -65,14 +79,27 @@ async def insert_recipients(
     )
 
 
-async def insert_new_requests(
-    db: BaseDBAsyncClient, rows: Sequence[NewRequest], now: datetime
+@dataclass(frozen=True)
+class PageRequests:
+    """One page of a campaign run: the fields every request shares (`prototype`, whose recipient, parameters and
+    dedup key are ignored), then per request its recipient, parameters and dedup key."""
+
+    prototype: NewRequest
+    users: list[uuid.UUID]
+    params: list[Mapping[str, Any]]
+    dedup_keys: list[str]
+
+
+async def insert_page_requests(
+    db: BaseDBAsyncClient, page: PageRequests, now: datetime
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """Insert the requests whose dedup key is new; (request id, recipient) of exactly those, in no given order."""
-    if not rows:
+    if not page.users:
         return []
-    if _postgres(db) and _uniform(rows):
-        first = rows[0]
+    first = page.prototype
+    if _postgres(db):
+        encoded: dict[int, str] = {}  # most pages share one parameters object: serialise it once
+        params = [encoded.get(id(p)) or encoded.setdefault(id(p), orjson.dumps(dict(p)).decode()) for p in page.params]
         inserted = await db.execute_query_dict(  # execute_query drops the rows an INSERT returns
             _PG_REQUESTS,
             [
@@ -90,12 +117,16 @@ async def insert_new_requests(
                 first.expires_at,
                 first.campaign_id,
                 RequestStatus.PENDING.value,
-                [r.recipient_user_id for r in rows],
-                [orjson.dumps(dict(r.params)).decode() for r in rows],
-                [r.dedup_key for r in rows],
+                page.users,
+                params,
+                page.dedup_keys,
             ],
         )
         return [(row["id"], row["recipient_user_id"]) for row in inserted]
+    rows = [
+        replace(first, recipient_user_id=u, params=p, dedup_key=k)
+        for u, p, k in zip(page.users, page.params, page.dedup_keys, strict=True)
+    ]
     existing = await _existing_keys([r.dedup_key for r in rows], db)
     fresh = [r for r in rows if r.dedup_key not in existing]
     ids = await insert_requests(fresh, now=now, db=db)
@@ -109,40 +140,3 @@ async def _existing_keys(keys: list[str], db: BaseDBAsyncClient) -> set[str]:
         rows = await NotificationRequest.filter(dedup_key__in=chunk).using_db(db).values_list("dedup_key", flat=True)
         found.update(str(k) for k in rows)
     return found
-
-
-def _uniform(rows: Sequence[NewRequest]) -> bool:
-    """Whether the rows differ only in recipient, parameters and dedup key (a campaign page always does)."""
-    first = rows[0]
-    shared = (
-        first.kind,
-        first.category,
-        first.topic,
-        first.key,
-        first.state_version,
-        first.template_code,
-        first.template_version,
-        first.locale,
-        first.priority,
-        first.not_before,
-        first.expires_at,
-        first.campaign_id,
-    )
-    return all(
-        (
-            r.kind,
-            r.category,
-            r.topic,
-            r.key,
-            r.state_version,
-            r.template_code,
-            r.template_version,
-            r.locale,
-            r.priority,
-            r.not_before,
-            r.expires_at,
-            r.campaign_id,
-        )
-        == shared
-        for r in rows
-    )

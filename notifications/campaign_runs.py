@@ -12,9 +12,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -29,7 +30,7 @@ from api.models.notifications import (
     RequestStatus,
 )
 from notifications import stats
-from notifications.campaign_bulk import insert_new_requests, insert_recipients
+from notifications.campaign_bulk import PageRequests, insert_page_requests, insert_recipients, relaxed_commit
 from notifications.campaign_service import SYSTEM, apply_transition
 from notifications.campaigns import Op
 from notifications.deps import CAMPAIGN_QUEUE, NotificationsDeps
@@ -37,7 +38,7 @@ from notifications.errors import NotificationsError
 from notifications.ledger import open_deliveries
 from notifications.queue import enqueue
 from notifications.requests import NewRequest
-from notifications.segments import Recipient, recipient_page, segment_spec
+from notifications.segments import Recipient, RecipientPage, SegmentSpec, recipient_page, segment_spec
 from notifications.templates import TemplateVersion, current_template
 
 log = logging.getLogger("zsb.notifications.campaigns")
@@ -131,27 +132,12 @@ async def materialize_campaign(deps: NotificationsDeps, campaign_id: uuid.UUID) 
     except NotificationsError:
         spec = None
     if spec is None or template is None:
-        await _fail(campaign, now, "segment or template gone" if template else "template gone")
+        await _fail(campaign, now, "the segment is gone or invalid" if template else "the template is gone")
         return 0
-    today, run_no, key = shanghai_date(now), campaign.run_no, campaign.materialized_key
-    created = 0
-    while True:
-        page = await recipient_page(spec, today, key, PAGE_SIZE, at=now)
-        async with in_transaction() as db:
-            position = {"materialized_key": key} if key is not None else {"materialized_key__isnull": True}
-            moved = (
-                await Campaign.filter(id=campaign.id, status=CampaignStatus.MATERIALIZING, run_no=run_no, **position)
-                .using_db(db)
-                .update(materialized_key=page.last_key or key)
-            )
-            if not moved:
-                return created  # another worker took this page, or the campaign was cancelled
-            new_ids = await _store_page(campaign, template, page.recipients, now, db)
-        await _enqueue_plans(deps, new_ids)
-        created += len(new_ids)
-        key = page.last_key or key
-        if page.done:
-            break
+    run_no = campaign.run_no
+    created, finished = await _snapshot(deps, campaign, template, spec, now)
+    if not finished:
+        return created
     current = await Campaign.get(id=campaign.id)
     if current.status == CampaignStatus.MATERIALIZING and current.run_no == run_no:
         try:
@@ -161,6 +147,48 @@ async def materialize_campaign(deps: NotificationsDeps, campaign_id: uuid.UUID) 
         except NotificationsError:
             pass  # another worker finished it
     return created
+
+
+async def _snapshot(
+    deps: NotificationsDeps, campaign: Campaign, template: TemplateVersion, spec: SegmentSpec, now: datetime
+) -> tuple[int, bool]:
+    """Store the run's pages from the campaign's keyset position on: the new requests, and False when another
+    worker or a cancel took the run over. The next page is read while this one is written (another connection:
+    the task is created outside the transaction, whose connection its context would otherwise inherit)."""
+    today, key = shanghai_date(now), campaign.materialized_key
+    created = 0
+    page = await recipient_page(spec, today, key, PAGE_SIZE, at=now)
+    while True:
+        following = None if page.done else asyncio.create_task(_page_after(spec, today, page.last_key, now))
+        try:
+            async with in_transaction() as db:
+                await relaxed_commit(db)
+                position = {"materialized_key": key} if key is not None else {"materialized_key__isnull": True}
+                moved = (
+                    await Campaign.filter(
+                        id=campaign.id, status=CampaignStatus.MATERIALIZING, run_no=campaign.run_no, **position
+                    )
+                    .using_db(db)
+                    .update(materialized_key=page.last_key or key)
+                )
+                if not moved:
+                    return created, False  # another worker took this page, or the campaign was cancelled
+                new_ids = await _store_page(campaign, template, page.recipients, now, db)
+            await _enqueue_plans(deps, new_ids)
+        except BaseException:
+            if following is not None:
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
+            raise
+        created += len(new_ids)
+        key = page.last_key or key
+        if following is None:
+            return created, True
+        page = await following
+
+
+async def _page_after(spec: SegmentSpec, today: date, after: str | None, now: datetime) -> RecipientPage:
+    return await recipient_page(spec, today, after, PAGE_SIZE, at=now)
 
 
 async def _fail(campaign: Campaign, now: datetime, reason: str) -> None:
@@ -186,27 +214,39 @@ async def _store_page(
     snapshot: dict[uuid.UUID, Recipient] = {}
     for r in recipients:
         snapshot.setdefault(r.user_id, r)
-    await insert_recipients(db, campaign.id, campaign.run_no, [(u, r.root_id, r.page_key) for u, r in snapshot.items()])
+    chosen = list(snapshot.values())
+    await insert_recipients(
+        db,
+        campaign.id,
+        campaign.run_no,
+        [r.user_id for r in chosen],
+        [r.root_id for r in chosen],
+        [r.page_key for r in chosen],
+    )
     wanted = {dedup_key(campaign, r): r for r in recipients}
-    rows = [
-        NewRequest(
-            kind=NoticeKind.CAMPAIGN,
-            category=template.category,
-            topic="campaign",
-            key=str(campaign.id),
-            state_version=campaign.run_no,
-            recipient_user_id=r.user_id,
-            template_code=template.code,
-            template_version=template.version,
-            params={**r.params, "campaignName": campaign.name},
-            dedup_key=key,
-            priority=CAMPAIGN_PRIORITY,
-            expires_at=campaign.window_end,
-            campaign_id=campaign.id,
-        )
-        for key, r in wanted.items()
-    ]
-    new = await insert_new_requests(db, rows, now)
+    shared = {"campaignName": campaign.name}
+    prototype = NewRequest(
+        kind=NoticeKind.CAMPAIGN,
+        category=template.category,
+        topic="campaign",
+        key=str(campaign.id),
+        state_version=campaign.run_no,
+        recipient_user_id=campaign.id,  # per request below
+        template_code=template.code,
+        template_version=template.version,
+        params=shared,
+        dedup_key="",
+        priority=CAMPAIGN_PRIORITY,
+        expires_at=campaign.window_end,
+        campaign_id=campaign.id,
+    )
+    page = PageRequests(
+        prototype=prototype,
+        users=[r.user_id for r in wanted.values()],
+        params=[{**r.params, **shared} if r.params else shared for r in wanted.values()],
+        dedup_keys=list(wanted),
+    )
+    new = await insert_page_requests(db, page, now)
     targeted = len({user for _, user in new})
     if targeted:
         scope = stats.scope_for(campaign.id, "campaign")

@@ -27,6 +27,7 @@ __all__ = [
     "Recipient",
     "RecipientPage",
     "SegmentPreview",
+    "SegmentSpec",
     "compile_segment",
     "create_segment",
     "iterate_recipients",

@@ -94,11 +94,11 @@ def _demo_totp(username: str, settings: Settings) -> None:
 def _worker(queue: str | None) -> None:
     from arq.worker import run_worker
 
-    from api.worker import NOTIFY_QUEUES, WorkerSettings, notification_worker_settings
+    from api.worker import NOTIFY_QUEUES, NotificationWorkerSettings, WorkerSettings
 
     if queue in NOTIFY_QUEUES:
         # Notifications' senders: their own functions, adapters built in on_startup, the scheduler loop beside.
-        run_worker(notification_worker_settings(), queue_name=queue)  # type: ignore[arg-type]
+        run_worker(NotificationWorkerSettings, queue_name=queue)  # type: ignore[arg-type]
         return
     overrides = {"queue_name": queue} if queue else {}
     run_worker(WorkerSettings, **overrides)  # type: ignore[arg-type]

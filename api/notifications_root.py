@@ -20,8 +20,14 @@ from api.kit.clock import Clock, SettableClock
 from api.kit.redis import Redis
 from api.platforms.alipay import AlipayGateway
 from api.platforms.sms import AliyunSmsClient
+from api.platforms.wechat.token import StableTokenSource
 from api.settings import Environment, Settings
+from notifications.channels.alipay import AlipayAdapter
+from notifications.channels.apns import build_apns_adapter
 from notifications.channels.base import ChannelAdapter, LateReply
+from notifications.channels.huawei import HuaweiAdapter
+from notifications.channels.sms import SmsAdapter
+from notifications.channels.wechat import WechatAdapter
 from notifications.deps import NotificationsDeps
 
 if TYPE_CHECKING:
@@ -70,10 +76,11 @@ async def start_sandboxes(
 ) -> NotificationsSandboxes:
     """APNs on its own TLS port (its control app under the hub), Huawei inside the hub; the hub's SMS, WeChat and
     Alipay sandboxes learn our callback URLs and the Alipay message method."""
+    from starlette.routing import Mount
+
     from notifications.sandbox import alipay_messages
     from notifications.sandbox.apns import ApnsSandbox
     from notifications.sandbox.huawei import HuaweiSandbox
-    from starlette.routing import Mount
 
     n = settings.notifications
     directory = settings.var_dir / "sandbox" / "apns"
@@ -145,8 +152,6 @@ async def _apns(
     sandboxes: NotificationsSandboxes | None,
     on_late_reply: Callable[[LateReply], Awaitable[None]],
 ) -> ChannelAdapter | None:
-    from notifications.channels.apns import build_apns_adapter
-
     n = settings.notifications
     if sandboxes is not None and not n.apns_host:
         box = sandboxes.apns
@@ -190,8 +195,6 @@ def _huawei(
     http: httpx.AsyncClient,
     sandboxes: NotificationsSandboxes | None,
 ) -> ChannelAdapter:
-    from notifications.channels.huawei import HuaweiAdapter
-
     n = settings.notifications
     if settings.sandbox_enabled:
         fallback_base = f"{settings.sandbox_base_url}/huawei"
@@ -213,11 +216,6 @@ def _huawei(
 def _platform_adapters(
     settings: Settings, clock: Clock, redis: Redis, http: httpx.AsyncClient, clients: ProviderClients
 ) -> list[ChannelAdapter]:
-    from api.platforms.wechat.token import StableTokenSource
-    from notifications.channels.alipay import AlipayAdapter
-    from notifications.channels.sms import SmsAdapter
-    from notifications.channels.wechat import WechatAdapter
-
     tokens = StableTokenSource(
         http,
         redis,
@@ -233,9 +231,9 @@ def _platform_adapters(
     ]
 
 
-def standalone_clients(settings: Settings, http: httpx.AsyncClient) -> ProviderClients:
-    """The platform clients of a standalone `zsb worker --queue notify:…`: real providers from settings, or the
-    sandboxes of an API process on this machine when settings point at them (keys from the local data directory)."""
+def provider_clients(settings: Settings, http: httpx.AsyncClient) -> ProviderClients:
+    """The platform clients the SMS, WeChat and Alipay adapters wrap: real providers from settings, or the sandboxes
+    of the API process (in it, or on this machine for a standalone worker; keys from the local data directory)."""
     from api import devsecrets
 
     dev = None if settings.is_production else devsecrets.load_or_create(settings.var_dir)

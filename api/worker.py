@@ -12,7 +12,7 @@ import logging
 from contextlib import AsyncExitStack
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from unittest import mock
 
 import arq.worker
@@ -29,13 +29,17 @@ from api.kit.clock import Clock, SystemClock
 from api.kit.redis import Redis
 from api.licenses.jobs import sweep_licenses
 from api.models import Session
+from api.notifications_root import provider_clients, worker_deps
 from api.outbox import relay as outbox_relay
 from api.outbox import runner as outbox_runner
 from api.payments_root import build_payments, channel_keys, gateways
 from api.ratings.jobs import expire_unrated_ratings
 from api.settings import Settings, activate
 from api.supervision.jobs import scan_deadlines
+from notifications import service as notifications_service
 from notifications.deps import CAMPAIGN_QUEUE, TX_QUEUE, NotificationsDeps
+from notifications.jobs import FUNCTIONS as NOTIFY_FUNCTIONS
+from notifications.scheduler import run_scheduler
 from payments import tasks as payment_tasks
 from payments import tasks_relay as payment_relay_consumer
 from payments.deps import PaymentsDeps
@@ -191,17 +195,7 @@ async def _skip_redis_info(*_args: object) -> None:
 NOTIFY_QUEUES = (TX_QUEUE, CAMPAIGN_QUEUE)
 
 
-def notification_functions() -> list[arq.worker.Function]:
-    from notifications.jobs import FUNCTIONS as NOTIFY_FUNCTIONS
-
-    return list(NOTIFY_FUNCTIONS)
-
-
 async def _notify_startup(ctx: dict[str, Any]) -> None:
-    from api.notifications_root import standalone_clients, worker_deps
-    from notifications import service
-    from notifications.scheduler import run_scheduler
-
     settings = Settings()
     activate(settings)
     await database.connect(settings.resolved_database_url)
@@ -213,10 +207,10 @@ async def _notify_startup(ctx: dict[str, Any]) -> None:
         clock=SystemClock(),
         redis=ctx["redis"],
         http=http,
-        clients=standalone_clients(settings, http),
+        clients=provider_clients(settings, http),
         stack=stack,
         sandboxes=None,
-        on_late_reply=service.on_late_reply,
+        on_late_reply=notifications_service.on_late_reply,
     )
     ctx["notifications"] = deps
     stop = asyncio.Event()
@@ -232,7 +226,7 @@ async def _notify_startup(ctx: dict[str, Any]) -> None:
 class NotificationWorkerSettings:
     """`zsb worker --queue notify:tx` or `--queue notify:campaign` (the queue name is set by the CLI)."""
 
-    functions: ClassVar[list[arq.worker.Function]] = []  # filled by `notification_worker_settings()`
+    functions = NOTIFY_FUNCTIONS
     on_startup = _notify_startup
     on_shutdown = _shutdown
     max_tries = 3
@@ -242,21 +236,13 @@ class NotificationWorkerSettings:
         return _redis_settings()
 
 
-def notification_worker_settings() -> type[NotificationWorkerSettings]:
-    NotificationWorkerSettings.functions = notification_functions()
-    return NotificationWorkerSettings
-
-
 async def start_notification_workers(redis: Redis, deps: NotificationsDeps) -> list[asyncio.Task[None]]:
     """The embedded mode: one in-process worker per notify queue and the scheduler loop, on the API's loop."""
-    from notifications.scheduler import run_scheduler
-
     pool = ArqRedis(connection_pool=redis.connection_pool)
-    functions = notification_functions()
     tasks = []
     for queue in NOTIFY_QUEUES:
         worker = arq.worker.Worker(
-            functions=functions,
+            functions=NOTIFY_FUNCTIONS,
             queue_name=queue,
             redis_pool=pool,
             handle_signals=False,

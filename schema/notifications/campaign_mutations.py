@@ -16,6 +16,7 @@ from schema.access import operator_with
 from schema.context import Info
 from schema.errors import InvalidInputError, NotFoundError
 from schema.notifications import inputs
+from schema.notifications.campaign_types import CampaignView
 from schema.notifications.common import caller, deps_of, local_time, parse_id, run
 from schema.notifications.enums import to_row
 from schema.notifications.errors import (
@@ -25,7 +26,7 @@ from schema.notifications.errors import (
     SelfApprovalError,
     TemplateTooLargeError,
 )
-from schema.notifications.types import CampaignView, NotificationTemplate, Segment
+from schema.notifications.types import NotificationTemplate, Segment
 
 AUTHOR = operator_with(OperatorRole.CAMPAIGN_AUTHOR)
 APPROVER = operator_with(OperatorRole.CAMPAIGN_APPROVER)

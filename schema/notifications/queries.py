@@ -18,11 +18,10 @@ from schema.context import Info
 from schema.errors import InvalidInputError
 from schema.notifications import inputs
 from schema.notifications.campaign_mutations import AUTHOR
+from schema.notifications.campaign_types import CampaignStats, CampaignView, campaign_stats
 from schema.notifications.common import caller, deps_of, run
 from schema.notifications.errors import InvalidSegmentError
 from schema.notifications.types import (
-    CampaignStats,
-    CampaignView,
     InboxConnection,
     InboxEdge,
     InboxItem,
@@ -30,7 +29,6 @@ from schema.notifications.types import (
     NotificationPreferences,
     NotificationTemplate,
     SegmentPreview,
-    campaign_stats,
 )
 from schema.notifications.views import preferences_view
 from schema.pagination import Connection

@@ -27,9 +27,9 @@ from api.kit.clock import Clock
 from api.kit.pii import PiiCipher
 from api.notifications_root import (
     NotificationsSandboxes,
-    ProviderClients,
     api_deps,
     notifications_clock,
+    provider_clients,
     worker_deps,
 )
 from api.notifications_root import start_sandboxes as start_notification_sandboxes
@@ -195,18 +195,12 @@ async def build_services(settings: Settings, clock: Clock, stack: AsyncExitStack
     )
     notification_worker = None
     if settings.worker_in_process or settings.env is Environment.TEST:
-        clients = ProviderClients(
-            sms=identity.sms,
-            alipay=identity.alipay,
-            wechat_base_url=settings.wechat.base_url or f"{sandbox_base}/wechat",
-            wechat_app_secret=settings.wechat.app_secret.get_secret_value(),
-        )
         notification_worker = await worker_deps(
             settings,
             clock=notify_clock,
             redis=redis,
             http=http,
-            clients=clients,
+            clients=provider_clients(settings, http),
             stack=stack,
             sandboxes=notify_sandboxes,
             on_late_reply=service.on_late_reply,

@@ -40,8 +40,21 @@ log = logging.getLogger("zsb.notifications.plan")
 TemplateKey = tuple[str, int, str]
 
 
+TX_CHUNK = 100  # requests recorded per transaction: few commits, without holding SQLite's writer lock for long
+_DELIVERY_BATCH = 50  # rows per INSERT: under SQLite's 999 bound variables
+
+
+@dataclass(frozen=True)
+class _Planned:
+    request: NotificationRequest
+    template: templates.TemplateVersion
+    planned: list[PlannedDelivery]
+
+
 @dataclass(frozen=True)
 class _Recorded:
+    user_id: uuid.UUID
+    campaign: bool
     to_send: list[uuid.UUID]  # created deliveries, to enqueue now
     inbox_item: uuid.UUID | None
 
@@ -69,26 +82,22 @@ async def plan_requests(deps: NotificationsDeps, request_ids: Sequence[uuid.UUID
     campaigns = {c.id: c for c in await Campaign.filter(id__in=campaign_ids)} if campaign_ids else {}
     pinned: dict[TemplateKey, templates.TemplateVersion | None] = {}
 
-    to_send: dict[str, list[uuid.UUID]] = defaultdict(list)
-    published: list[tuple[uuid.UUID, uuid.UUID]] = []
+    cancelled: list[uuid.UUID] = []
+    batch: list[_Planned] = []
     for request in requests:
         key = (request.template_code, request.template_version, request.locale)
         if key not in pinned:
             pinned[key] = await templates.pinned_template(*key)
         template = pinned[key]
+        campaign = campaigns.get(request.campaign_id) if request.campaign_id else None
         if template is None:
             log.error("request pins a template that does not exist", extra={"request_id": str(request.id)})
-            await NotificationRequest.filter(id=request.id, status=RequestStatus.PENDING).update(
-                status=RequestStatus.CANCELLED
-            )
+            cancelled.append(request.id)
+            continue
+        if campaign is not None and campaign.status in (CampaignStatus.CANCELLED, CampaignStatus.FAILED):
+            cancelled.append(request.id)
             continue
         policy = policies[request.recipient_user_id]
-        campaign = campaigns.get(request.campaign_id) if request.campaign_id else None
-        if campaign is not None and campaign.status in (CampaignStatus.CANCELLED, CampaignStatus.FAILED):
-            await NotificationRequest.filter(id=request.id, status=RequestStatus.PENDING).update(
-                status=RequestStatus.CANCELLED
-            )
-            continue
         planned = plan(
             PlanInput(
                 kind=request.kind,
@@ -106,12 +115,19 @@ async def plan_requests(deps: NotificationsDeps, request_ids: Sequence[uuid.UUID
                 not_before=request.not_before,
             )
         )
-        recorded = await _record(deps, request, template, planned, now)
-        if recorded is None:
-            continue
-        to_send[CAMPAIGN_QUEUE if request.campaign_id else TX_QUEUE] += recorded.to_send
-        if recorded.inbox_item is not None:
-            published.append((request.recipient_user_id, recorded.inbox_item))
+        batch.append(_Planned(request, template, planned))
+    if cancelled:
+        await NotificationRequest.filter(id__in=cancelled, status=RequestStatus.PENDING).update(
+            status=RequestStatus.CANCELLED
+        )
+
+    to_send: dict[str, list[uuid.UUID]] = defaultdict(list)
+    published: list[tuple[uuid.UUID, uuid.UUID]] = []
+    for start in range(0, len(batch), TX_CHUNK):
+        for recorded in await _record(deps, batch[start : start + TX_CHUNK], now):
+            to_send[CAMPAIGN_QUEUE if recorded.campaign else TX_QUEUE] += recorded.to_send
+            if recorded.inbox_item is not None:
+                published.append((recorded.user_id, recorded.inbox_item))
 
     for user_id, item_id in published:
         await inbox.publish_update(deps.redis, user_id, item_id, await inbox.unread_count(user_id))
@@ -124,53 +140,74 @@ async def plan_requests(deps: NotificationsDeps, request_ids: Sequence[uuid.UUID
     return created
 
 
-async def _record(
-    deps: NotificationsDeps,
-    request: NotificationRequest,
-    template: templates.TemplateVersion,
-    planned: list[PlannedDelivery],
-    now: datetime,
-) -> _Recorded | None:
-    scope = stats.scope_for(request.campaign_id, request.topic)
+async def _record(deps: NotificationsDeps, batch: list[_Planned], now: datetime) -> list[_Recorded]:
+    """Record a chunk of plans in one transaction; each request is guarded by its own pending → planned
+    compare-and-set, so a plan that another run recorded first is left alone."""
     tally = StatTally()
+    recorded: list[_Recorded] = []
     async with in_transaction() as db:
-        claimed = (
-            await NotificationRequest.filter(id=request.id, status=RequestStatus.PENDING)
-            .using_db(db)
-            .update(status=RequestStatus.PLANNED)
-        )
-        if claimed != 1:
-            return None  # another run planned it
-        rows = [
-            Delivery(
-                id=uuid.uuid4(),
-                request_id=request.id,
-                campaign_id=request.campaign_id,
-                recipient_user_id=request.recipient_user_id,
-                channel=p.channel,
-                endpoint_key=p.endpoint_key,
-                dedup_key=request.dedup_key,
-                status=p.status,
-                suppress_reason=p.suppress_reason,
-                attempts=0,
-                next_attempt_at=p.next_attempt_at,
-                created_at=now,
+        mine: list[_Planned] = []
+        for p in batch:
+            claimed = (
+                await NotificationRequest.filter(id=p.request.id, status=RequestStatus.PENDING)
+                .using_db(db)
+                .update(status=RequestStatus.PLANNED)
             )
-            for p in planned
-        ]
-        await Delivery.bulk_create(rows, ignore_conflicts=True, using_db=db)
-        stored = await Delivery.filter(dedup_key=request.dedup_key).using_db(db)
-        for row in stored:
-            if row.status == NoticeStatus.SUPPRESSED:
-                tally.add(scope, row.channel, f"suppressed:{row.suppress_reason}")
-            else:
-                tally.add(scope, row.channel, "eligible")
-        inbox_row = next((r for r in stored if r.channel == DeliveryChannel.INBOX), None)
-        item_id = await _write_inbox(db, request, template, inbox_row, now, tally, scope)
+            if claimed == 1:
+                mine.append(p)
+        if not mine:
+            return []
+        rows = [_delivery(p.request, d, now) for p in mine for d in p.planned]
+        await Delivery.bulk_create(rows, batch_size=_DELIVERY_BATCH, ignore_conflicts=True, using_db=db)
+        stored: dict[uuid.UUID, list[Delivery]] = defaultdict(list)
+        for row in await Delivery.filter(request_id__in=[p.request.id for p in mine]).using_db(db):
+            stored[row.request_id].append(row)
+        inbox_rows: dict[str, list[uuid.UUID]] = defaultdict(list)
+        for p in mine:
+            scope = stats.scope_for(p.request.campaign_id, p.request.topic)
+            for row in stored[p.request.id]:
+                if row.status == NoticeStatus.SUPPRESSED:
+                    tally.add(scope, row.channel, f"suppressed:{row.suppress_reason}")
+                else:
+                    tally.add(scope, row.channel, "eligible")
+            inbox_row = next((r for r in stored[p.request.id] if r.channel == DeliveryChannel.INBOX), None)
+            item_id = await _write_inbox(db, p.request, p.template, inbox_row, now)
+            if inbox_row is not None:
+                inbox_rows[scope].append(inbox_row.id)
+            to_send = [
+                r.id
+                for r in stored[p.request.id]
+                if r.status == NoticeStatus.CREATED and r.channel != DeliveryChannel.INBOX
+            ]
+            recorded.append(_Recorded(p.request.recipient_user_id, p.request.campaign_id is not None, to_send, item_id))
+        for scope, ids in inbox_rows.items():
+            # The inbox item is the inbox delivery's send: it is sent as soon as it is written.
+            marked = (
+                await Delivery.filter(id__in=ids, status=NoticeStatus.CREATED)
+                .using_db(db)
+                .update(status=NoticeStatus.SENT, sent_at=now, attempts=1)
+            )
+            tally.add(scope, DeliveryChannel.INBOX, "sent", marked)
         await tally.flush(db, now)
-        await settle_requests(deps.settings, [request.id], db)
-    to_send = [r.id for r in stored if r.status == NoticeStatus.CREATED and r.channel != DeliveryChannel.INBOX]
-    return _Recorded(to_send, item_id)
+        await settle_requests(deps.settings, [p.request.id for p in mine], db)
+    return recorded
+
+
+def _delivery(request: NotificationRequest, p: PlannedDelivery, now: datetime) -> Delivery:
+    return Delivery(
+        id=uuid.uuid4(),
+        request_id=request.id,
+        campaign_id=request.campaign_id,
+        recipient_user_id=request.recipient_user_id,
+        channel=p.channel,
+        endpoint_key=p.endpoint_key,
+        dedup_key=request.dedup_key,
+        status=p.status,
+        suppress_reason=p.suppress_reason,
+        attempts=0,
+        next_attempt_at=p.next_attempt_at,
+        created_at=now,
+    )
 
 
 async def _write_inbox(
@@ -179,8 +216,6 @@ async def _write_inbox(
     template: templates.TemplateVersion,
     row: Delivery | None,
     now: datetime,
-    tally: StatTally,
-    scope: str,
 ) -> uuid.UUID | None:
     """The inbox is the fallback of last resort: written at planning time, never capped, never deferred."""
     if row is None:
@@ -188,23 +223,15 @@ async def _write_inbox(
     variant = inbox_variant(template)
     if variant is None:
         return None
-    rendered = templates.render(variant, request.params)
     item = await inbox.write_item(
         db,
         user_id=request.recipient_user_id,
         request_id=request.id,
         delivery_id=row.id,
         category=NoticeCategory(request.category),
-        rendered=rendered,
+        rendered=templates.render(variant, request.params),
         now=now,
     )
-    marked = (
-        await Delivery.filter(id=row.id, status=NoticeStatus.CREATED)
-        .using_db(db)
-        .update(status=NoticeStatus.SENT, sent_at=now, attempts=1)
-    )
-    if marked:
-        tally.add(scope, DeliveryChannel.INBOX, "sent")
     return item.id if item is not None else None
 
 

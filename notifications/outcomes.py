@@ -58,7 +58,7 @@ async def unclaim(row: Delivery, prior: NoticeStatus, at: datetime) -> None:
     scheduler picks up as soon as it is due (a `created` one only once its enqueue counts as missed)."""
     status = NoticeStatus.DEFERRED if prior == NoticeStatus.CREATED else prior
     await Delivery.filter(id=row.id, status=NoticeStatus.SENDING, attempts=row.attempts).update(
-        status=status, attempts=row.attempts - 1, next_attempt_at=at, lease_until=None
+        status=status, attempts=row.attempts - 1, next_attempt_at=at, lease_until=None, last_error=row.last_error
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 import uuid
 from collections import defaultdict
@@ -41,6 +42,7 @@ from notifications.send_context import SendContext, load_context
 
 log = logging.getLogger("zsb.notifications.sender")
 
+CLAIM_PREFIX = "claim:"
 CLOSED_BUCKET_WAIT = timedelta(seconds=5)  # campaign sends while Redis is unreachable: try again shortly
 # One recipient per provider call everywhere but Huawei, which takes up to 1,000 tokens of one message per call:
 # its batch stays whole, the others' messages are separate adapter calls (a slow token holds only itself).
@@ -87,17 +89,32 @@ async def _claim(deps: NotificationsDeps, ids: list[uuid.UUID], now: datetime) -
     ).exclude(channel=DeliveryChannel.INBOX)
     paused = await _paused_campaigns({c.campaign_id for c in candidates if c.campaign_id is not None})
     lease = now + timedelta(seconds=settings.apns_timeout_s * 2 + 30)
-    claimed: list[_Claimed] = []
+    # One compare-and-set per (status, attempts) group instead of one per row; the claim token in last_error
+    # tells exactly which rows this call won (every way out of `sending` overwrites it).
+    token = f"{CLAIM_PREFIX}{secrets.token_hex(12)}"
+    groups: dict[tuple[str, int], list[Delivery]] = defaultdict(list)
+    for row in candidates:
+        if row.campaign_id not in paused:
+            groups[(row.status, row.attempts)].append(row)
+    if not groups:
+        return []
     async with in_transaction() as db:
-        for row in candidates:
-            if row.campaign_id in paused:
-                continue
-            won = (
-                await Delivery.filter(id=row.id, status=row.status, attempts=row.attempts, next_attempt_at__lte=now)
+        for (status, attempts), rows in groups.items():
+            await (
+                Delivery.filter(id__in=[r.id for r in rows], status=status, attempts=attempts, next_attempt_at__lte=now)
                 .using_db(db)
-                .update(status=NoticeStatus.SENDING, lease_until=lease, attempts=row.attempts + 1)
+                .update(status=NoticeStatus.SENDING, lease_until=lease, attempts=attempts + 1, last_error=token)
             )
-            if won == 1:
+        won = {
+            uuid.UUID(str(i))
+            for i in await Delivery.filter(id__in=[r.id for rows in groups.values() for r in rows], last_error=token)
+            .using_db(db)
+            .values_list("id", flat=True)
+        }
+    claimed: list[_Claimed] = []
+    for rows in groups.values():
+        for row in rows:
+            if row.id in won:
                 prior = NoticeStatus(row.status)
                 row.status, row.lease_until, row.attempts = NoticeStatus.SENDING, lease, row.attempts + 1
                 claimed.append(_Claimed(row, prior))

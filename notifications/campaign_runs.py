@@ -51,10 +51,12 @@ CAMPAIGN_PRIORITY = 5
 async def advance_campaigns(deps: NotificationsDeps) -> int:
     """How many campaigns changed status."""
     now = deps.clock.now()
-    changed = await _launch_due(deps, now)
+    # Finishing first: a recurring run that ends after its successor's time launches the successor in this tick.
+    changed = await _finish_runs(deps, now)
+    changed += await _launch_due(deps, now)
     for campaign_id, run_no in await Campaign.filter(status=CampaignStatus.MATERIALIZING).values_list("id", "run_no"):
         await _enqueue_materialize(deps, campaign_id, run_no)
-    return changed + await _finish_runs(deps, now)
+    return changed
 
 
 async def _launch_due(deps: NotificationsDeps, now: datetime) -> int:
@@ -105,17 +107,16 @@ async def _finish_runs(deps: NotificationsDeps, now: datetime) -> int:
 
 
 def next_run_at(campaign: Campaign, now: datetime) -> datetime | None:
-    """A recurring campaign's next run: the recurrence's local time on the first later day still ahead of `now`
-    and before `window_end`; None for a single run or when the window is over."""
+    """A recurring campaign's next run: the recurrence's local time on the day after its last run, or today's if
+    days were missed (a run whose time has come launches at the next tick; missed days are not caught up);
+    None for a single run or when the window is over."""
     recurrence = campaign.recurrence
     if not recurrence:
         return None
     hour, minute = (int(part) for part in str(recurrence["at"]).split(":"))
     last = campaign.next_run_at or campaign.schedule_at
-    day = last.astimezone(SHANGHAI).date() + timedelta(days=1)
+    day = max(last.astimezone(SHANGHAI).date() + timedelta(days=1), shanghai_date(now))
     candidate = datetime.combine(day, time(hour, minute), SHANGHAI)
-    while candidate <= now:
-        candidate += timedelta(days=1)
     # Stored in UTC: SQLite compares the stored text, so every moment must carry the same offset.
     return candidate.astimezone(UTC) if candidate < campaign.window_end else None
 

@@ -162,6 +162,37 @@ class TestMaterializeCampaign:
         assert await stat(campaign.id, "failed:cancelled", "apns") == 1
 
 
+class TestAdvanceCampaignsRecurring:
+    async def test_a_run_finishing_after_the_next_runs_time_launches_it_in_the_same_tick(
+        self, live: LiveServer
+    ) -> None:
+        # given a daily campaign whose day 1 run is only seen finished at day 2, 09:00:30
+        day1 = date(2031, 5, 1)
+        deps = make_deps(live, at=shanghai(day1, 8))
+        dsl, _ = await residents(1)
+        campaign = await scheduled(
+            deps,
+            dsl,
+            schedule_at=shanghai(day1, 9),
+            window_end=shanghai(day1 + timedelta(days=5), 0),
+            recurrence={"every": "day", "at": "09:00"},
+        )
+        await launched(deps, campaign)
+        await materialize_campaign(deps, campaign.id)
+        await plan_requests(deps, [r.id for r in await requests_of(campaign.id)])
+        # when the tick comes only then
+        clock(deps).set(shanghai(day1 + timedelta(days=1), 9, 0, 30))
+        await advance_campaigns(deps)
+        # then day 2's run is under way, not postponed to day 3
+        stored = await Campaign.get(id=campaign.id)
+        assert (stored.status, stored.run_no, stored.next_run_at) == (
+            S.MATERIALIZING,
+            2,
+            shanghai(day1 + timedelta(days=1), 9),
+        )
+        assert [t[1] for t in await audit(campaign.id)][-2:] == ["scheduled", "materializing"]
+
+
 class TestPauseAndResumeCampaign:
     async def test_sending_pauses_and_resumes_without_materialising_again(self, live: LiveServer) -> None:
         deps = make_deps(live)
@@ -230,6 +261,8 @@ class TestRecurringCampaign:
         # when day 2's run goes (the 30-day licence still matches, the 31-day one now does too)
         clock(deps).set(shanghai(day1 + timedelta(days=1), 9, 0, 1))
         await advance_campaigns(deps)
+        running = await Campaign.get(id=campaign.id)
+        assert (running.status, running.run_no) == (S.MATERIALIZING, 2)
         assert await materialize_campaign(deps, campaign.id) == 1
         # then only the former 31-day licence's contact is new; the expired and the industry-Z ones never come
         requests = await requests_of(campaign.id)
@@ -243,3 +276,43 @@ class TestRecurringCampaign:
         assert await stat(campaign.id, "targeted") == 2
         runs = await CampaignRecipient.filter(campaign_id=campaign.id).values_list("run_no", "user_id")
         assert sorted(runs, key=str) == sorted([(1, contact_30.id), (2, contact_30.id), (2, contact_31.id)], key=str)
+
+
+class TestNextRunAt:
+    def campaign(self, last: datetime, **over: Any) -> Campaign:
+        fields: dict[str, Any] = {
+            "recurrence": {"every": "day", "at": "09:00"},
+            "schedule_at": last,
+            "next_run_at": last,
+            "window_end": last + timedelta(days=3),
+            **over,
+        }
+        return Campaign(**fields)
+
+    def test_the_next_local_day_at_the_recurrence_time(self) -> None:
+        day1 = date(2031, 4, 1)
+        last = shanghai(day1, 9)
+        assert campaign_runs.next_run_at(self.campaign(last), shanghai(day1, 9, 30)) == shanghai(
+            day1 + timedelta(days=1), 9
+        )
+
+    def test_a_run_that_ended_after_its_successors_time_keeps_todays_run(self) -> None:
+        day1 = date(2031, 4, 1)
+        late = shanghai(day1 + timedelta(days=1), 9, 0, 30)
+        assert campaign_runs.next_run_at(self.campaign(shanghai(day1, 9)), late) == shanghai(
+            day1 + timedelta(days=1), 9
+        )
+
+    def test_missed_days_are_not_caught_up(self) -> None:
+        day1 = date(2031, 4, 1)
+        later = shanghai(day1 + timedelta(days=2), 7)
+        assert campaign_runs.next_run_at(self.campaign(shanghai(day1, 9)), later) == shanghai(
+            day1 + timedelta(days=2), 9
+        )
+
+    def test_none_past_the_window_or_for_a_single_run(self) -> None:
+        day1 = date(2031, 4, 1)
+        last = shanghai(day1, 9)
+        short = self.campaign(last, window_end=shanghai(day1 + timedelta(days=1), 8))
+        assert campaign_runs.next_run_at(short, shanghai(day1, 10)) is None
+        assert campaign_runs.next_run_at(self.campaign(last, recurrence=None), shanghai(day1, 10)) is None

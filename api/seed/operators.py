@@ -55,6 +55,8 @@ OPERATORS: tuple[OperatorSpec, ...] = (
     # Two people, so that an author never approves their own campaign (four-eyes).
     OperatorSpec("campaign.author", "萧演示癸", (OperatorRole.CAMPAIGN_AUTHOR,)),
     OperatorSpec("campaign.approver", "曹演示子", (OperatorRole.CAMPAIGN_APPROVER,)),
+    # Holds both campaign roles: the four-eyes rule still stops them approving what they prepared (N14).
+    OperatorSpec("campaign.lead", "魏演示卯", (OperatorRole.CAMPAIGN_AUTHOR, OperatorRole.CAMPAIGN_APPROVER)),
     OperatorSpec("supervisor.city", "袁演示丑", (OperatorRole.SUPERVISOR,)),
     OperatorSpec("finance.city", "邹演示寅", (OperatorRole.FINANCE,)),
 )

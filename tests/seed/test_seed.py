@@ -152,7 +152,7 @@ class TestLoadDemoSeed:
             "identity_bindings": 39,  # 19 APP + 10 WECHAT + 7 ALIPAY + 3 PROVINCE_SSO
             "enterprises": 5,
             "agent_authorizations": 7,  # 2 亲友代办 + 5 经办人
-            "operators": 13,
+            "operators": 14,
             "verifier_apps": 1,
         }
         assert await Person.all().count() == 20
@@ -267,11 +267,12 @@ class TestLoadDemoSeed:
         assert {h.department_id for h in handlers} == {o.id for o in await Organization.all()}
         assert len(handlers) == 8
         author, approver = (
-            [o for o in operators if role.value in o.roles]
+            [o.username for o in operators if o.roles == [role.value]]
             for role in (OperatorRole.CAMPAIGN_AUTHOR, OperatorRole.CAMPAIGN_APPROVER)
         )
-        assert len(author) == len(approver) == 1
-        assert author[0].id != approver[0].id
+        assert (author, approver) == (["campaign.author"], ["campaign.approver"])  # four eyes: two people
+        both = [o.username for o in operators if {"campaign_author", "campaign_approver"} <= set(o.roles)]
+        assert both == ["campaign.lead"]  # who shows that holding both roles still needs a second person
         for o in operators:
             secret = PII.decrypt(o.totp_secret_encrypted)
             assert secret == demo_totp_secret(o.username)
@@ -280,7 +281,7 @@ class TestLoadDemoSeed:
     async def test_operator_password_and_verifier_credential_verify(self, seeded: SeedRun) -> None:
         operator = await Operator.get(username="handler.scjg")
         assert await verify_password(operator.password_hash, DEMO_PASSWORD)
-        assert len({o.password_hash for o in await Operator.all()}) == 13  # salted one by one
+        assert len({o.password_hash for o in await Operator.all()}) == 14  # salted one by one
         app = await VerifierApp.get(client_id="demo-verifier")
         assert await verify_password(app.credential_hash, VERIFIER_CREDENTIAL)
         assert app.scopes == ["license:verify"]
@@ -306,7 +307,7 @@ class TestLoadDemoSeed:
         report = seeded.first
         assert len(report.residents) == 20
         assert len(report.enterprises) == 5
-        assert len(report.operators) == 13
+        assert len(report.operators) == 14
         assert report.residents[0].name == "张演示一"
         assert report.residents[19].name == "罗演示二十"
         assert report.residents[0].bindings[0] == "APP 19900000001"

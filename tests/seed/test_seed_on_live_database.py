@@ -14,6 +14,6 @@ class TestLiveSeed:
         assert await Organization.filter(is_synthetic=True).count() == 8
         assert await Person.filter(is_synthetic=True).count() == 20
         assert await Enterprise.filter(is_synthetic=True).count() == 5
-        assert await Operator.filter(is_synthetic=True).count() == 13
+        assert await Operator.filter(is_synthetic=True).count() == 14
         assert await AgentAuthorization.filter(is_synthetic=True).count() == 7
         assert all(is_valid_uscc(e.uscc) for e in await Enterprise.filter(is_synthetic=True))

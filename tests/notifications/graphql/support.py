@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import time as wallclock
-import uuid
 from typing import Any
 
 import pyotp
 
-from api import devsecrets
-from api.kit.passwords import hash_password
-from api.kit.pii import PiiCipher
-from api.models import Operator, OperatorRole
+from api.models import Operator
 from api.seed.operators import DEMO_PASSWORD, SERVICE_NAME, SERVICE_SECRET, demo_totp_secret
 from tests.support.client import Api
 
 AUTHOR, APPROVER, OTHER_OPERATOR = "campaign.author", "campaign.approver", "supervisor.city"
+LEAD = "campaign.lead"  # holds both campaign roles
 ERROR = "... on Error { code message path }"
 
 OPERATOR_SIGN_IN = """
@@ -60,23 +57,6 @@ async def operator(api: Api, username: str) -> str:
             _tokens[key] = (token, wallclock.monotonic())
             return token
     raise AssertionError(f"operator {username} could not sign in")
-
-
-async def dual_role_operator(api: Api) -> str:
-    """A fresh operator holding both campaign roles (the four-eyes rule must stop them approving their own)."""
-    username = f"campaign.dual.{uuid.uuid4().hex[:8]}"
-    secrets = devsecrets.load_or_create(api.live.settings.var_dir)
-    cipher = PiiCipher(secrets.pii_encryption_key, secrets.pii_hash_key)
-    await Operator.create(
-        id=uuid.uuid4(),
-        username=username,
-        name="双演示",
-        password_hash=await hash_password(DEMO_PASSWORD),
-        totp_secret_encrypted=cipher.encrypt(demo_totp_secret(username)),
-        roles=[OperatorRole.CAMPAIGN_AUTHOR.value, OperatorRole.CAMPAIGN_APPROVER.value],
-        is_synthetic=True,
-    )
-    return await operator(api, username)
 
 
 async def service(api: Api) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from api.lifespan import Services
 from api.models import Campaign, NotificationTemplate, Segment
-from tests.notifications.graphql.support import APPROVER, AUTHOR, ERROR, dual_role_operator, operator
+from tests.notifications.graphql.support import APPROVER, AUTHOR, ERROR, LEAD, operator
 from tests.support.client import Api
 
 TEMPLATE = "code version locale category fanout smsFallback deferInQuietHours variants { channel rank title body }"
@@ -217,7 +217,7 @@ class TestCampaignStateMachine:
         assert len((await api.data(CAMPAIGN_QUERY, {"id": draft["id"]}, author))["campaign"]["transitions"]) == 2
 
     async def test_refuses_self_approval_and_changes_nothing(self, api: Api) -> None:
-        dual = await dual_role_operator(api)
+        dual = await operator(api, LEAD)
         draft = await _draft(api, dual)
         await _move(api, dual, "submitCampaign", draft["id"])
         result = await _move(api, dual, "approveCampaign", draft["id"])

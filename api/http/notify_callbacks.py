@@ -3,6 +3,10 @@ SMS receipts and Alipay subscription messages.
 
 Adapters only: read the raw body (capped at 64 KB), verify its signature before anything is read from it, hand the
 parsed events to `notifications.service`. A bad signature answers 401 and applies nothing. No login, no GraphQL.
+
+Signatures: WeChat signs the query (`signature` = SHA-1 of the sorted push token, timestamp and nonce); Alipay
+signs the form (RSA2 with its key); Aliyun's SmsReport push has no signature of its own, so the receiving gateway
+in front of us adds `X-Zsb-Signature: base64(HMAC-SHA256(sms_receipt_secret, raw body))`, as the SMS sandbox does.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import timedelta
 from unittest import mock
@@ -19,6 +20,7 @@ from api.models.notifications import (
     NotificationRequest,
     RequestStatus,
 )
+from notifications import scheduler
 from notifications.default_templates import ensure_default_templates
 from notifications.deps import CAMPAIGN_QUEUE, TX_QUEUE, NotificationsDeps
 from notifications.emit import emit
@@ -221,3 +223,24 @@ class TestJobs:
         rows = await deliveries(request_id)
         assert {c: d.status for c, d in rows.items()} == {"apns": NoticeStatus.SENT, "inbox": NoticeStatus.SENT}
         assert (await NotificationRequest.get(id=request_id)).status == RequestStatus.DONE
+
+
+class TestRunScheduler:
+    async def test_one_ticker_is_active_and_the_lock_is_freed_on_stop(self, live: LiveServer) -> None:
+        first = make_deps(live, scheduler_interval_s=0.05)
+        second = dataclasses.replace(first)  # another process: same Redis, its own deps
+        ticked: list[int] = []
+
+        async def record(deps: NotificationsDeps) -> None:
+            ticked.append(id(deps))
+
+        stop = asyncio.Event()
+        with mock.patch.object(scheduler, "tick", record):
+            loops = [asyncio.create_task(scheduler.run_scheduler(d, stop)) for d in (first, second)]
+            await asyncio.sleep(0.5)
+            stop.set()
+            await asyncio.gather(*loops)
+
+        assert len(ticked) >= 3
+        assert len(set(ticked)) == 1
+        assert await first.redis.exists(scheduler.LOCK_KEY) == 0

@@ -1,9 +1,13 @@
-"""The bulk writes of a campaign snapshot page (notifications.md §3: 1,000,000 residents materialised in ≤ 60 s).
+"""Writing one page of a campaign snapshot (notifications.md §3: 1,000,000 residents materialised in ≤ 60 s).
 
-On PostgreSQL a page is one `INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING` per table: no ORM
-object per row, and `RETURNING` names exactly the requests that are new, so a page replayed after a crash adds
-and counts nothing twice. Elsewhere (SQLite, the embedded mode) the ORM's bulk_create path of
-`requests.insert_requests` does the same, with the existing keys read first.
+A page is atomic: the compare-and-set of the run's keyset position, its CampaignRecipient rows, its new
+NotificationRequest rows and their `targeted` count. The position guard means two workers never store a page
+twice and a cancelled run stops; `ON CONFLICT DO NOTHING` plus "count only what was inserted" means a replayed
+page adds and counts nothing twice.
+
+On PostgreSQL the page is ONE statement (data-modifying CTEs over `unnest` arrays, the request fields every row
+shares passed once as scalars): no ORM object per row, one round trip. Elsewhere (SQLite, the embedded mode) it is
+a transaction over the ORM, the requests through `requests.insert_requests`.
 """
 
 from __future__ import annotations
@@ -15,122 +19,152 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
-from api.models.notifications import CampaignRecipient, NotificationRequest, RequestStatus
+from api.models.notifications import Campaign, CampaignRecipient, CampaignStatus, NotificationRequest, RequestStatus
+from notifications import stats
 from notifications.requests import NewRequest, insert_requests
 
 READ_BATCH = 500
 
-_PG_RECIPIENTS = """
-INSERT INTO campaign_recipient (campaign_id, run_no, user_id, root_id, page_key)
-SELECT $1::uuid, $2::int, t.user_id, t.root_id, t.page_key
-FROM unnest($3::uuid[], $4::text[], $5::text[]) AS t(user_id, root_id, page_key)
-ON CONFLICT (campaign_id, run_no, user_id) DO NOTHING
-"""
-
-# Everything but the recipient, its parameters and its dedup key is the same for a whole page: scalars, not arrays.
-_PG_REQUESTS = """
-INSERT INTO notification_request (id, created_at, kind, category, topic, key, state_version, recipient_user_id,
-    template_code, template_version, locale, params, dedup_key, priority, not_before, expires_at, campaign_id, status)
-SELECT gen_random_uuid(), $1::timestamptz, $2::text, $3::text, $4::text, $5::text, $6::bigint, t.recipient_user_id,
-    $7::text, $8::int, $9::text, t.params::jsonb, t.dedup_key, $10::int, $11::timestamptz, $12::timestamptz,
-    $13::uuid, $14::text
-FROM unnest($15::uuid[], $16::text[], $17::text[]) AS t(recipient_user_id, params, dedup_key)
-ON CONFLICT (dedup_key) DO NOTHING
-RETURNING id, recipient_user_id
-"""
-
-
-async def relaxed_commit(db: BaseDBAsyncClient) -> None:
-    """A page's commit does not wait for its WAL flush (PostgreSQL). Safe here: should the server lose the last
-    pages, it loses their keyset position with them and the run redoes them; and anything that acted on them (a
-    plan job's synchronous commit) flushed the WAL before them first."""
-    if _postgres(db):
-        await db.execute_script("SET LOCAL synchronous_commit TO OFF")
-
-
-def _postgres(db: BaseDBAsyncClient) -> bool:
-    return bool(db.capabilities.dialect == "postgres")
-
-
-async def insert_recipients(
-    db: BaseDBAsyncClient,
-    campaign_id: uuid.UUID,
-    run_no: int,
-    users: list[uuid.UUID],
-    roots: list[str],
-    keys: list[str],
-) -> None:
-    """One run's recipients (user, root id, page key); a user already in the run stays as first recorded."""
-    if not users:
-        return
-    if _postgres(db):
-        await db.execute_query(_PG_RECIPIENTS, [campaign_id, run_no, users, roots, keys])
-        return
-    await CampaignRecipient.bulk_create(
-        [
-            CampaignRecipient(campaign_id=campaign_id, run_no=run_no, user_id=u, root_id=r, page_key=k)
-            for u, r, k in zip(users, roots, keys, strict=True)
-        ],
-        batch_size=150,
-        ignore_conflicts=True,
-        using_db=db,
-    )
-
 
 @dataclass(frozen=True)
-class PageRequests:
-    """One page of a campaign run: the fields every request shares (`prototype`, whose recipient, parameters and
-    dedup key are ignored), then per request its recipient, parameters and dedup key."""
+class SnapshotPage:
+    """One page of a run: its recipients (one row per user) and its requests. `prototype` holds the fields every
+    request shares; its recipient, parameters and dedup key are ignored."""
 
-    prototype: NewRequest
     users: list[uuid.UUID]
-    params: list[Mapping[str, Any]]
+    roots: list[str]
+    page_keys: list[str]
+    prototype: NewRequest
+    request_users: list[uuid.UUID]
+    request_params: list[Mapping[str, Any]]
     dedup_keys: list[str]
 
 
-async def insert_page_requests(
-    db: BaseDBAsyncClient, page: PageRequests, now: datetime
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Insert the requests whose dedup key is new; (request id, recipient) of exactly those, in no given order."""
-    if not page.users:
-        return []
-    first = page.prototype
-    if _postgres(db):
-        encoded: dict[int, str] = {}  # most pages share one parameters object: serialise it once
-        params = [encoded.get(id(p)) or encoded.setdefault(id(p), orjson.dumps(dict(p)).decode()) for p in page.params]
-        inserted = await db.execute_query_dict(  # execute_query drops the rows an INSERT returns
-            _PG_REQUESTS,
-            [
-                now,
-                str(first.kind),
-                str(first.category),
-                first.topic,
-                first.key,
-                first.state_version,
-                first.template_code,
-                first.template_version,
-                first.locale,
-                first.priority,
-                first.not_before,
-                first.expires_at,
-                first.campaign_id,
-                RequestStatus.PENDING.value,
-                page.users,
-                params,
-                page.dedup_keys,
-            ],
+_PG_PAGE = """
+WITH moved AS (
+    UPDATE campaign SET materialized_key = $4::text
+    WHERE id = $1::uuid AND status = $5::text AND run_no = $2::int AND materialized_key IS NOT DISTINCT FROM $3::text
+    RETURNING id
+), recipients AS (
+    INSERT INTO campaign_recipient (campaign_id, run_no, user_id, root_id, page_key)
+    SELECT $1::uuid, $2::int, t.user_id, t.root_id, t.page_key
+    FROM unnest($6::uuid[], $7::text[], $8::text[]) AS t(user_id, root_id, page_key)
+    WHERE EXISTS (SELECT 1 FROM moved)
+    ON CONFLICT (campaign_id, run_no, user_id) DO NOTHING
+), requests AS (
+    INSERT INTO notification_request (id, created_at, kind, category, topic, key, state_version, recipient_user_id,
+        template_code, template_version, locale, params, dedup_key, priority, not_before, expires_at, campaign_id,
+        status)
+    SELECT gen_random_uuid(), $9::timestamptz, $10::text, $11::text, $12::text, $13::text, $14::bigint,
+        t.recipient_user_id, $15::text, $16::int, $17::text, t.params::jsonb, t.dedup_key, $18::int,
+        $19::timestamptz, $20::timestamptz, $1::uuid, $21::text
+    FROM unnest($22::uuid[], $23::text[], $24::text[]) AS t(recipient_user_id, params, dedup_key)
+    WHERE EXISTS (SELECT 1 FROM moved)
+    ON CONFLICT (dedup_key) DO NOTHING
+    RETURNING id, recipient_user_id
+), targeted AS (
+    INSERT INTO stat_bucket (scope, channel, metric, hour, count)
+    SELECT $25::text, $26::text, 'targeted', $27::timestamptz, count(DISTINCT recipient_user_id) FROM requests
+    HAVING count(*) > 0
+    ON CONFLICT (scope, channel, metric, hour) DO UPDATE SET count = stat_bucket.count + EXCLUDED.count
+)
+SELECT r.id AS request_id FROM moved LEFT JOIN requests r ON true
+"""
+
+
+async def write_page(
+    campaign_id: uuid.UUID, run_no: int, old_key: str | None, new_key: str | None, page: SnapshotPage, now: datetime
+) -> list[uuid.UUID] | None:
+    """Store a page if the run is still at `old_key`, moving it to `new_key`: the new request ids, or None when
+    another worker or a cancel moved the run first (then nothing is written)."""
+    db = connections.get("default")
+    if db.capabilities.dialect == "postgres":
+        return await _write_page_postgres(db, campaign_id, run_no, old_key, new_key, page, now)
+    async with in_transaction() as tx:
+        position = {"materialized_key": old_key} if old_key is not None else {"materialized_key__isnull": True}
+        moved = (
+            await Campaign.filter(id=campaign_id, status=CampaignStatus.MATERIALIZING, run_no=run_no, **position)
+            .using_db(tx)
+            .update(materialized_key=new_key)
         )
-        return [(row["id"], row["recipient_user_id"]) for row in inserted]
-    rows = [
-        replace(first, recipient_user_id=u, params=p, dedup_key=k)
-        for u, p, k in zip(page.users, page.params, page.dedup_keys, strict=True)
+        if not moved:
+            return None
+        await CampaignRecipient.bulk_create(
+            [
+                CampaignRecipient(campaign_id=campaign_id, run_no=run_no, user_id=u, root_id=r, page_key=k)
+                for u, r, k in zip(page.users, page.roots, page.page_keys, strict=True)
+            ],
+            batch_size=150,
+            ignore_conflicts=True,
+            using_db=tx,
+        )
+        rows = [
+            replace(page.prototype, recipient_user_id=u, params=p, dedup_key=k)
+            for u, p, k in zip(page.request_users, page.request_params, page.dedup_keys, strict=True)
+        ]
+        existing = await _existing_keys([r.dedup_key for r in rows], tx)
+        fresh = [r for r in rows if r.dedup_key not in existing]
+        ids = await insert_requests(fresh, now=now, db=tx)
+        targeted = len({r.recipient_user_id for r in fresh})
+        if targeted:
+            scope = stats.scope_for(campaign_id, "campaign")
+            await stats.bump(tx, scope=scope, channel=stats.ANY_CHANNEL, metric="targeted", at=now, count=targeted)
+        return [ids[r.dedup_key] for r in fresh]
+
+
+async def _write_page_postgres(
+    db: BaseDBAsyncClient,
+    campaign_id: uuid.UUID,
+    run_no: int,
+    old_key: str | None,
+    new_key: str | None,
+    page: SnapshotPage,
+    now: datetime,
+) -> list[uuid.UUID] | None:
+    first = page.prototype
+    encoded: dict[int, str] = {}  # most pages share one parameters object: serialise it once
+    params = [
+        encoded.get(id(p)) or encoded.setdefault(id(p), orjson.dumps(dict(p)).decode()) for p in page.request_params
     ]
-    existing = await _existing_keys([r.dedup_key for r in rows], db)
-    fresh = [r for r in rows if r.dedup_key not in existing]
-    ids = await insert_requests(fresh, now=now, db=db)
-    return [(ids[r.dedup_key], r.recipient_user_id) for r in fresh]
+    rows = await db.execute_query_dict(  # execute_query would drop the rows of a statement that writes
+        _PG_PAGE,
+        [
+            campaign_id,
+            run_no,
+            old_key,
+            new_key,
+            CampaignStatus.MATERIALIZING.value,
+            page.users,
+            page.roots,
+            page.page_keys,
+            now,
+            str(first.kind),
+            str(first.category),
+            first.topic,
+            first.key,
+            first.state_version,
+            first.template_code,
+            first.template_version,
+            first.locale,
+            first.priority,
+            first.not_before,
+            first.expires_at,
+            RequestStatus.PENDING.value,
+            page.request_users,
+            params,
+            page.dedup_keys,
+            stats.scope_for(campaign_id, "campaign"),
+            stats.ANY_CHANNEL,
+            stats.hour_of(now),
+        ],
+    )
+    if not rows:
+        return None
+    return [row["request_id"] for row in rows if row["request_id"] is not None]
 
 
 async def _existing_keys(keys: list[str], db: BaseDBAsyncClient) -> set[str]:

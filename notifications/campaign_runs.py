@@ -17,7 +17,6 @@ import logging
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from api.kit.clock import SHANGHAI, shanghai_date
@@ -29,8 +28,7 @@ from api.models.notifications import (
     NotificationRequest,
     RequestStatus,
 )
-from notifications import stats
-from notifications.campaign_bulk import PageRequests, insert_page_requests, insert_recipients, relaxed_commit
+from notifications.campaign_bulk import SnapshotPage, write_page
 from notifications.campaign_service import SYSTEM, apply_transition
 from notifications.campaigns import Op
 from notifications.deps import CAMPAIGN_QUEUE, NotificationsDeps
@@ -161,31 +159,30 @@ async def _snapshot(
     page = await recipient_page(spec, today, key, PAGE_SIZE, at=now)
     while True:
         following = None if page.done else asyncio.create_task(_page_after(spec, today, page.last_key, now))
+        new_key = page.last_key or key
         try:
-            async with in_transaction() as db:
-                await relaxed_commit(db)
-                position = {"materialized_key": key} if key is not None else {"materialized_key__isnull": True}
-                moved = (
-                    await Campaign.filter(
-                        id=campaign.id, status=CampaignStatus.MATERIALIZING, run_no=campaign.run_no, **position
-                    )
-                    .using_db(db)
-                    .update(materialized_key=page.last_key or key)
-                )
-                if not moved:
-                    return created, False  # another worker took this page, or the campaign was cancelled
-                new_ids = await _store_page(campaign, template, page.recipients, now, db)
-            await _enqueue_plans(deps, new_ids)
+            new_ids = await write_page(
+                campaign.id, campaign.run_no, key, new_key, _snapshot_page(campaign, template, page.recipients), now
+            )
+            if new_ids is not None:
+                await _enqueue_plans(deps, new_ids)
         except BaseException:
-            if following is not None:
-                following.cancel()
-                await asyncio.gather(following, return_exceptions=True)
+            await _drop(following)
             raise
+        if new_ids is None:
+            await _drop(following)
+            return created, False  # another worker took this page, or the campaign was cancelled
         created += len(new_ids)
-        key = page.last_key or key
+        key = new_key
         if following is None:
             return created, True
         page = await following
+
+
+async def _drop(task: asyncio.Task[RecipientPage] | None) -> None:
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _page_after(spec: SegmentSpec, today: date, after: str | None, now: datetime) -> RecipientPage:
@@ -207,23 +204,11 @@ def dedup_key(campaign: Campaign, recipient: Recipient) -> str:
     return f"campaign:{campaign.id}:{middle}:{recipient.user_id}"
 
 
-async def _store_page(
-    campaign: Campaign, template: TemplateVersion, recipients: list[Recipient], now: datetime, db: BaseDBAsyncClient
-) -> list[uuid.UUID]:
-    if not recipients:
-        return []
+def _snapshot_page(campaign: Campaign, template: TemplateVersion, recipients: list[Recipient]) -> SnapshotPage:
+    """One recipient row per user (its first root); one request per dedup key (§C7)."""
     snapshot: dict[uuid.UUID, Recipient] = {}
     for r in recipients:
         snapshot.setdefault(r.user_id, r)
-    chosen = list(snapshot.values())
-    await insert_recipients(
-        db,
-        campaign.id,
-        campaign.run_no,
-        [r.user_id for r in chosen],
-        [r.root_id for r in chosen],
-        [r.page_key for r in chosen],
-    )
     wanted = {dedup_key(campaign, r): r for r in recipients}
     shared = {"campaignName": campaign.name}
     prototype = NewRequest(
@@ -232,7 +217,7 @@ async def _store_page(
         topic="campaign",
         key=str(campaign.id),
         state_version=campaign.run_no,
-        recipient_user_id=campaign.id,  # per request below
+        recipient_user_id=campaign.id,  # each request's own below
         template_code=template.code,
         template_version=template.version,
         params=shared,
@@ -241,18 +226,15 @@ async def _store_page(
         expires_at=campaign.window_end,
         campaign_id=campaign.id,
     )
-    page = PageRequests(
+    return SnapshotPage(
+        users=list(snapshot),
+        roots=[r.root_id for r in snapshot.values()],
+        page_keys=[r.page_key for r in snapshot.values()],
         prototype=prototype,
-        users=[r.user_id for r in wanted.values()],
-        params=[{**r.params, **shared} if r.params else shared for r in wanted.values()],
+        request_users=[r.user_id for r in wanted.values()],
+        request_params=[{**r.params, **shared} if r.params else shared for r in wanted.values()],
         dedup_keys=list(wanted),
     )
-    new = await insert_page_requests(db, page, now)
-    targeted = len({user for _, user in new})
-    if targeted:
-        scope = stats.scope_for(campaign.id, "campaign")
-        await stats.bump(db, scope=scope, channel=stats.ANY_CHANNEL, metric="targeted", at=now, count=targeted)
-    return [request_id for request_id, _ in new]
 
 
 async def _enqueue_plans(deps: NotificationsDeps, request_ids: list[uuid.UUID]) -> None:

@@ -94,14 +94,15 @@ def _demo_totp(username: str, settings: Settings) -> None:
 def _worker(queue: str | None) -> None:
     from arq.worker import run_worker
 
-    from api.worker import NOTIFY_QUEUES, NotificationWorkerSettings, WorkerSettings
+    from api.worker import NOTIFY_QUEUES, NotificationWorkerSettings, WorkerSettings, worker_redis_settings
 
-    if queue in NOTIFY_QUEUES:
-        # Notifications' senders: their own functions, adapters built in on_startup, the scheduler loop beside.
-        run_worker(NotificationWorkerSettings, queue_name=queue)  # type: ignore[arg-type]
-        return
-    overrides = {"queue_name": queue} if queue else {}
-    run_worker(WorkerSettings, **overrides)  # type: ignore[arg-type]
+    # arq reads the settings class's __dict__, where a staticmethod stays unbound: the Redis settings go explicitly.
+    overrides: dict[str, object] = {"redis_settings": worker_redis_settings()}
+    if queue:
+        overrides["queue_name"] = queue
+    # Notifications' senders run their own functions, build their adapters in on_startup, and tick the scheduler.
+    settings_cls = NotificationWorkerSettings if queue in NOTIFY_QUEUES else WorkerSettings
+    run_worker(settings_cls, **overrides)  # type: ignore[arg-type]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -167,7 +167,7 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
     await database.disconnect()
 
 
-def _redis_settings() -> RedisSettings:
+def worker_redis_settings() -> RedisSettings:
     url = Settings().redis_url
     if not url:
         raise SystemExit("a standalone worker needs APP_REDIS_URL (the embedded mode runs jobs inside the API)")
@@ -183,7 +183,7 @@ class WorkerSettings:
 
     @staticmethod
     def redis_settings() -> RedisSettings:
-        return _redis_settings()
+        return worker_redis_settings()
 
 
 async def _skip_redis_info(*_args: object) -> None:
@@ -233,7 +233,7 @@ class NotificationWorkerSettings:
 
     @staticmethod
     def redis_settings() -> RedisSettings:
-        return _redis_settings()
+        return worker_redis_settings()
 
 
 async def start_notification_workers(redis: Redis, deps: NotificationsDeps) -> list[asyncio.Task[None]]:

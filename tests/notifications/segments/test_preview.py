@@ -12,7 +12,7 @@ from api.models.notifications import Segment
 from notifications.errors import NotificationsError, NotificationsErrorCode
 from notifications.masking import mask_name, mask_phone
 from notifications.segments import create_segment, preview_segment
-from tests.notifications.segments.support import enterprise, fresh_district, make_deps, person
+from tests.notifications.segments.support import enterprise, fresh_district, licence, make_deps, person
 from tests.support.client import LiveServer
 
 
@@ -62,6 +62,30 @@ class TestPreviewSegment:
         preview = await preview_segment(deps, {"field": "enterprise.region_code", "op": "prefix", "value": district})
         assert preview.count == 1
         assert [(r.name, r.phone) for r in preview.sample] == [(company.name, "139****5678")]
+
+    async def test_licence_sample_masks_a_person_holder_and_shows_an_enterprise_holder(self, live: LiveServer) -> None:
+        deps = make_deps(live)
+        district = fresh_district()
+        owner = await person(district, name="李四", mobile="13700001111")
+        company = await enterprise(district, await person(district, mobile="13600002222"))
+        await licence(district, date(2031, 3, 10), holder=owner)
+        await licence(district, date(2031, 3, 10), holder=company)
+        dsl = {
+            "all": [
+                {"field": "license.valid_to", "op": "between_days_from_today", "value": [7, 7]},
+                {
+                    "any": [
+                        {"field": "resident.region_code", "op": "prefix", "value": district},
+                        {"field": "enterprise.region_code", "op": "prefix", "value": district},
+                    ]
+                },
+            ]
+        }
+        preview = await preview_segment(deps, dsl)  # the deps clock's local date is 2031-03-03
+        assert preview.count == 2
+        assert sorted((r.name, r.phone) for r in preview.sample) == sorted(
+            [("李**", "137****1111"), (company.name, "136****2222")]
+        )
 
     async def test_bad_dsl_is_a_typed_error(self, live: LiveServer) -> None:
         deps = make_deps(live)

@@ -4,14 +4,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import strawberry
 
 from notifications import service
-from schema.notifications.enums import CampaignStatus, NotificationChannel, to_view
+from schema.notifications.enums import (
+    CampaignStatus,
+    DeliveryStatus,
+    E,
+    NotificationChannel,
+    SuppressReason,
+    to_view,
+)
 
 
 def _id(value: uuid.UUID | str) -> strawberry.ID:
@@ -23,8 +29,16 @@ def _id_or_none(value: uuid.UUID | str | None) -> strawberry.ID | None:
 
 
 @strawberry.type
-class ReasonCount:
-    reason: str = strawberry.field(description="A SuppressReason or DeliveryStatus value, lower case as stored.")
+class SuppressedCount:
+    reason: str = strawberry.field(description="The stored value, lower case (opt_out, frequency_capped, …).")
+    suppress_reason: SuppressReason | None = strawberry.field(description="The same, as the enum.")
+    count: int
+
+
+@strawberry.type
+class FailedCount:
+    reason: str = strawberry.field(description="The final status as stored, lower case (permanent_failure, …).")
+    status: DeliveryStatus | None = strawberry.field(description="The same, as the enum.")
     count: int
 
 
@@ -33,12 +47,12 @@ class ChannelFunnel:
     channel: str = strawberry.field(description='A delivery channel (apns, huawei, wechat, …) or "*" for the run.')
     targeted: int
     eligible: int
-    suppressed: list[ReasonCount] = strawberry.field(description="At most 4.")
+    suppressed: list[SuppressedCount] = strawberry.field(description="By reason; at most 4.")
     sent: int
     delivered: int
     opened: int
     clicked: int
-    failed: list[ReasonCount] = strawberry.field(description="At most 11.")
+    failed: list[FailedCount] = strawberry.field(description="By final status; at most 11.")
 
     @classmethod
     def of(cls, row: Any) -> ChannelFunnel:
@@ -46,17 +60,26 @@ class ChannelFunnel:
             channel=row.channel,
             targeted=row.targeted,
             eligible=row.eligible,
-            suppressed=_counts(row.suppressed),
+            suppressed=[
+                SuppressedCount(reason=k, suppress_reason=_enum(k, SuppressReason), count=v)
+                for k, v in sorted(row.suppressed.items())
+            ],
             sent=row.sent,
             delivered=row.delivered,
             opened=row.opened,
             clicked=row.clicked,
-            failed=_counts(row.failed),
+            failed=[
+                FailedCount(reason=k, status=_enum(k, DeliveryStatus), count=v) for k, v in sorted(row.failed.items())
+            ],
         )
 
 
-def _counts(values: Mapping[str, int]) -> list[ReasonCount]:
-    return [ReasonCount(reason=str(k), count=int(v)) for k, v in sorted(values.items())]
+def _enum(value: str, view: type[E]) -> E | None:
+    """Null for a value the enum lacks (a bucket written under an older name), never a masked error."""
+    try:
+        return to_view(value, view)
+    except ValueError:
+        return None
 
 
 @strawberry.type

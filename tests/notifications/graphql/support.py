@@ -74,3 +74,20 @@ async def service(api: Api) -> str:
 
 def codes(body: dict[str, Any]) -> list[str | None]:
     return [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
+
+
+async def gql(api: Api, document: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
+    """The response body; an operator's token serves a whole module, so a 429 of its identity bucket waits."""
+    for _ in range(20):
+        response = await api.post({"query": document, "variables": variables or {}}, token)
+        if response.status_code != 429:
+            assert response.status_code == 200, response.text
+            return response.json()
+        await asyncio.sleep(response.json()["errors"][0]["extensions"]["retryAfterMs"] / 1000 + 0.05)
+    raise AssertionError("still rate-limited")
+
+
+async def data(api: Api, document: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
+    body = await gql(api, document, variables, token)
+    assert "errors" not in body, body["errors"]
+    return body["data"]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from api.settings import GraphQLSettings
 from schema.root import build_schema
 from tests.notifications.graphql.operations import Operation, operations
-from tests.notifications.graphql.support import APPROVER, AUTHOR, OTHER_OPERATOR, codes, operator, service
+from tests.notifications.graphql.support import APPROVER, AUTHOR, OTHER_OPERATOR, codes, gql, operator, service
 from tests.support.client import Api
 
 NOTIFICATION_FIELDS = {op.name for op in operations()}
@@ -21,7 +21,7 @@ async def _outcomes(api: Api, token: str | None, wanted: Callable[[Operation], b
     for op in operations():
         if not wanted(op):
             continue
-        body = await api.gql(op.document, op.variables, token)
+        body = await gql(api, op.document, op.variables, token)
         errors = codes(body)
         result = (body.get("data") or {}).get(op.name)
         if errors:

@@ -20,7 +20,7 @@ from api.lifespan import Services
 from notifications import jobs
 from notifications.deps import TX_QUEUE
 from notifications.inbox import channel_of
-from tests.notifications.graphql.support import AUTHOR, operator, service
+from tests.notifications.graphql.support import AUTHOR, data, operator, service
 from tests.notifications.graphql.test_service_principal import EMIT, _event
 from tests.support.client import Api
 
@@ -87,14 +87,14 @@ class TestInboxUpdates:
         resident = await api.sign_in()
         async with _socket(api, resident.access_token) as ws:
             await _listening(api, resident.person_id)
-            emitted = await api.data(EMIT, _event(resident.person_id, str(uuid.uuid4())), await service(api))
+            emitted = await data(api, EMIT, _event(resident.person_id, str(uuid.uuid4())), await service(api))
             assert emitted["emitNotificationEvent"]["__typename"] == "NotificationEventEmitted"
             await _run_tx_jobs(api)
             arrived = await _receive(ws)
             assert arrived["type"] == "next" and arrived["id"] == "u", arrived
             update = arrived["payload"]["data"]["inboxUpdates"]
             assert update["unreadCount"] == 1 and update["itemId"] is not None
-            marked = await api.data(MARK_READ, {"input": {"ids": [update["itemId"]]}}, resident.access_token)
+            marked = await data(api, MARK_READ, {"input": {"ids": [update["itemId"]]}}, resident.access_token)
             assert marked["markRead"] == {"__typename": "InboxMarkedRead", "marked": 1}
             read = await _receive(ws)
             assert read["payload"]["data"]["inboxUpdates"] == {"itemId": None, "unreadCount": 0}

@@ -9,7 +9,7 @@ from typing import Any
 
 from api.lifespan import Services
 from api.models import Campaign, NotificationTemplate, Segment
-from tests.notifications.graphql.support import APPROVER, AUTHOR, ERROR, LEAD, operator
+from tests.notifications.graphql.support import APPROVER, AUTHOR, ERROR, LEAD, data, operator
 from tests.support.client import Api
 
 TEMPLATE = "code version locale category fanout smsFallback deferInQuietHours variants { channel rank title body }"
@@ -41,7 +41,7 @@ def _mutation(name: str) -> str:
 
 
 async def _call(api: Api, token: str, document: str, field: str, values: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = (await api.data(document, {"input": values}, token))[field]
+    result: dict[str, Any] = (await data(api, document, {"input": values}, token))[field]
     return result
 
 
@@ -100,7 +100,7 @@ class TestSaveNotificationTemplate:
         ]
         versions, after = [], None
         while True:
-            listed = (await api.data(TEMPLATES, {"after": after}, author))["notificationTemplates"]
+            listed = (await data(api, TEMPLATES, {"after": after}, author))["notificationTemplates"]
             versions += [edge["node"]["version"] for edge in listed["edges"] if edge["node"]["code"] == code]
             if not listed["pageInfo"]["hasNextPage"]:
                 break
@@ -145,13 +145,13 @@ class TestCreateSegment:
 class TestPreviewSegment:
     async def test_counts_the_people_a_segment_reaches(self, api: Api) -> None:
         author = await operator(api, AUTHOR)
-        result = (await api.data(PREVIEW, {"input": {"dsl": SEGMENT_DSL}}, author))["previewSegment"]
+        result = (await data(api, PREVIEW, {"input": {"dsl": SEGMENT_DSL}}, author))["previewSegment"]
         assert result == {"__typename": "SegmentPreview", "count": 0, "sample": []}
 
     async def test_refuses_raw_sql(self, api: Api) -> None:
         author = await operator(api, AUTHOR)
         dsl = {"all": [{"field": "resident.region_code", "op": "eq", "value": "1' OR 1=1 --"}]}
-        result = (await api.data(PREVIEW, {"input": {"dsl": dsl}}, author))["previewSegment"]
+        result = (await data(api, PREVIEW, {"input": {"dsl": dsl}}, author))["previewSegment"]
         assert (result["__typename"], result["code"]) == ("InvalidSegmentError", "INVALID_SEGMENT")
 
 
@@ -195,7 +195,7 @@ class TestCampaignStateMachine:
         assert approved["status"] == "SCHEDULED" and approved["approvedBy"] not in (None, draft["createdBy"])
         cancelled = await _move(api, author, "cancelCampaign", draft["id"])
         assert cancelled["status"] == "CANCELLED"
-        read = (await api.data(CAMPAIGN_QUERY, {"id": draft["id"]}, author))["campaign"]
+        read = (await data(api, CAMPAIGN_QUERY, {"id": draft["id"]}, author))["campaign"]
         assert [(t["fromStatus"], t["toStatus"]) for t in read["transitions"]] == [
             (None, "DRAFT"),
             ("DRAFT", "PENDING_APPROVAL"),
@@ -214,7 +214,7 @@ class TestCampaignStateMachine:
         cancelled = await _move(api, author, "cancelCampaign", draft["id"])
         again = await _move(api, author, "cancelCampaign", draft["id"])
         assert (cancelled["status"], again["__typename"]) == ("CANCELLED", "InvalidTransitionError")
-        assert len((await api.data(CAMPAIGN_QUERY, {"id": draft["id"]}, author))["campaign"]["transitions"]) == 2
+        assert len((await data(api, CAMPAIGN_QUERY, {"id": draft["id"]}, author))["campaign"]["transitions"]) == 2
 
     async def test_refuses_self_approval_and_changes_nothing(self, api: Api) -> None:
         dual = await operator(api, LEAD)
@@ -239,12 +239,12 @@ class TestCampaignQueries:
     async def test_list_and_stats_name_a_new_campaign(self, api: Api) -> None:
         author = await operator(api, AUTHOR)
         draft = await _draft(api, author)
-        listed = (await api.data(CAMPAIGNS, {"first": 100}, author))["campaigns"]
+        listed = (await data(api, CAMPAIGNS, {"first": 100}, author))["campaigns"]
         assert draft["id"] in [edge["node"]["id"] for edge in listed["edges"]]
-        stats = (await api.data(CAMPAIGN_STATS, {"id": draft["id"]}, author))["campaignStats"]
+        stats = (await data(api, CAMPAIGN_STATS, {"id": draft["id"]}, author))["campaignStats"]
         assert stats == {"campaignId": draft["id"], "total": {"channel": "*", "targeted": 0, "sent": 0}, "channels": []}
 
     async def test_answer_null_for_an_unknown_campaign(self, api: Api) -> None:
         author, unknown = await operator(api, AUTHOR), str(uuid.uuid4())
-        assert (await api.data(CAMPAIGN_QUERY, {"id": unknown}, author))["campaign"] is None
-        assert (await api.data(CAMPAIGN_STATS, {"id": unknown}, author))["campaignStats"] is None
+        assert (await data(api, CAMPAIGN_QUERY, {"id": unknown}, author))["campaign"] is None
+        assert (await data(api, CAMPAIGN_STATS, {"id": unknown}, author))["campaignStats"] is None

@@ -8,7 +8,7 @@ from typing import Any
 
 from api.models import NotificationRequest
 from api.seed.operators import SERVICE_NAME, SERVICE_SECRET
-from tests.notifications.graphql.support import ERROR, SERVICE_SIGN_IN, service
+from tests.notifications.graphql.support import ERROR, SERVICE_SIGN_IN, data, gql, service
 from tests.support.client import Api
 
 EMIT = f"""mutation E($input: EmitNotificationEventInput!) {{
@@ -36,7 +36,7 @@ def _event(recipient: str, key: str, version: int = 1, **overrides: Any) -> dict
 
 
 async def _emit(api: Api, token: str, variables: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = (await api.data(EMIT, variables, token))["emitNotificationEvent"]
+    result: dict[str, Any] = (await data(api, EMIT, variables, token))["emitNotificationEvent"]
     return result
 
 
@@ -59,7 +59,7 @@ class TestSignInService:
         assert results == ["AuthenticationError"] * 10 + ["RateLimitedError"]
 
     async def test_token_is_refused_by_citizen_fields(self, api: Api) -> None:
-        body = await api.gql(ME, token=await service(api))
+        body = await gql(api, ME, None, await service(api))
         assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
 
 

@@ -52,6 +52,8 @@ REGION_CODE = re.compile(r"^(\d{6}|\d{9}|\d{12})$")
 REGION_PREFIX = re.compile(r"^\d{2,12}$")
 INDUSTRY_CODE = re.compile(r"^[A-T](\d{0,4})$")
 TYPE_CODE = re.compile(r"^[0-9A-Za-z]{1,21}$")
+MOBILE = re.compile(r"^1\d{10}$")
+MOBILE_PREFIX = re.compile(r"^1\d{2,10}$")
 TASK_CODE = re.compile(r"^[0-9A-Za-z]{1,36}$")
 GENDERS = ("0", "1", "2", "9")  # GB/T 2261.1
 MAX_IN = 1000
@@ -175,6 +177,8 @@ _industry = _string(INDUSTRY_CODE, "a GB/T 4754 industry code (letter and up to 
 _size = _choice(tuple(s.value for s in EnterpriseSize), "an enterprise size")
 _gender = _choice(GENDERS, "a GB/T 2261.1 gender code")
 _type_code = _string(TYPE_CODE, "a licence type code")
+_mobile = _string(MOBILE, "an 11-digit mobile number")
+_mobile_prefix = _string(MOBILE_PREFIX, "the first 3 to 11 digits of a mobile number")
 _app_status = _choice(tuple(s.value for s in ApplicationStatus if s is not ApplicationStatus.DRAFT), "a status")
 _task_code = _string(TASK_CODE, "a task code")
 
@@ -198,6 +202,12 @@ FIELDS: dict[str, FieldDef] = {
             _age,
         ),
         _field("resident.gender", {"eq": _gender, "in": _list_of(_gender)}, _column("gender")),
+        # A number range (a carrier's or a pilot group's prefix) or named numbers; previews still mask them.
+        _field(
+            "resident.mobile",
+            {"eq": _mobile, "in": _list_of(_mobile), "prefix": _mobile_prefix},
+            _column("mobile"),
+        ),
         _field(
             "enterprise.industry_code",
             {"eq": _industry, "in": _list_of(_industry), "prefix": _industry},

@@ -78,6 +78,16 @@ class TestCompileSegment:
         assert await matching(within(district, at_least), date(2029, 2, 28)) == {str(earlier.id)}
         assert await matching(within(district, at_least), date(2029, 3, 1)) == {str(leapling.id), str(earlier.id)}
 
+    async def test_mobile_eq_in_and_prefix(self, live: LiveServer) -> None:
+        district = fresh_district()
+        prefix = f"1708{district[-4:]}"  # a number range as unused as the district
+        a = await person(district, mobile=f"{prefix}001")
+        b = await person(district, mobile=f"{prefix}002")
+        await person(district)
+        assert await matching({"field": "resident.mobile", "op": "prefix", "value": prefix}) == {str(a.id), str(b.id)}
+        assert await matching({"field": "resident.mobile", "op": "eq", "value": a.mobile}) == {str(a.id)}
+        assert await matching({"field": "resident.mobile", "op": "in", "value": [b.mobile]}) == {str(b.id)}
+
     async def test_gender_any_and_not(self, live: LiveServer) -> None:
         district = fresh_district()
         man = await person(district, gender="1")

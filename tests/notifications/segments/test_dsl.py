@@ -43,6 +43,8 @@ class TestParseSegment:
             ({"field": "resident.region_code", "op": "eq", "value": "3301"}, ["dsl", "value"]),
             ({"field": "resident.region_code", "op": "in", "value": []}, ["dsl", "value"]),
             ({"field": "enterprise.size", "op": "eq", "value": "HUGE"}, ["dsl", "value"]),
+            ({"field": "resident.mobile", "op": "eq", "value": "1380000"}, ["dsl", "value"]),
+            ({"field": "resident.mobile", "op": "prefix", "value": "%"}, ["dsl", "value"]),
             ({"field": "license.expires_within_days", "op": "lte", "value": -1}, ["dsl", "value"]),
             ({"field": "application.status", "op": "eq", "value": "DRAFT"}, ["dsl", "value"]),
             ({"field": "resident.region_code", "op": "eq", "value": "990102; DROP TABLE person"}, ["dsl", "value"]),

@@ -180,7 +180,7 @@ def _cpu_note(label: str, r: RunResult) -> str:
 
 
 class _LogCounter(logging.Handler):
-    """aioapns logs every failed send at ERROR: counted for the notes instead of flooding the table."""
+    """aioapns logs every failed send at ERROR: counted for the notes instead of flooding the tables."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -190,23 +190,26 @@ class _LogCounter(logging.Handler):
         self.counts[str(record.msg)] += 1
 
     @contextlib.contextmanager
-    def installed(self, name: str) -> Iterator[_LogCounter]:
-        logger = logging.getLogger(name)
-        propagate = logger.propagate
-        logger.addHandler(self)
-        logger.propagate = False
+    def installed(self, *names: str) -> Iterator[_LogCounter]:
+        loggers = [logging.getLogger(name) for name in names]
+        propagate = [logger.propagate for logger in loggers]
+        for logger in loggers:
+            logger.addHandler(self)
+            logger.propagate = False
         try:
             yield self
         finally:
-            logger.removeHandler(self)
-            logger.propagate = propagate
+            for logger, before in zip(loggers, propagate, strict=True):
+                logger.removeHandler(self)
+                logger.propagate = before
 
     def summary(self) -> str:
         return "; ".join(f"{n:,} × {message!r}" for message, n in self.counts.most_common(3)) or "nothing"
 
 
 async def _apns(plan: Plan, sandbox: SandboxProcess, redis_url: str, backend_label: str) -> None:
-    with _LogCounter().installed("aioapns") as aioapns_log:
+    # asyncio (uvloop) warns "SSL connection is closed" for every write to a connection aioapns lost.
+    with _LogCounter().installed("aioapns", "asyncio") as aioapns_log:
         await _apns_logged(plan, sandbox, redis_url, backend_label, aioapns_log)
 
 
@@ -340,7 +343,7 @@ async def _apns_logged(
             f"{settings.apns_timeout_s:.0f} s); busy → {mix_run.statuses.get('busy')}, "
             f"slow → {mix_run.statuses.get('slow')}",
             "APNs and transactional token buckets set to 1,000,000/s for this run (defaults 1,000/s and 2,000/s)",
-            f"aioapns logged (all runs, warnings and errors): {aioapns_log.summary()}",
+            f"aioapns and asyncio logged (all runs, warnings and errors): {aioapns_log.summary()}",
         ],
     )
 

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 
 from api.kit.clock import Clock
 from api.kit.pii import PiiCipher
-from api.seed import applications, bills, catalog, identity, licenses, reference
+from api.seed import applications, bills, catalog, devices, identity, licenses, reference
 from api.seed.context import SeedContext, SeedPart
 from api.seed.describe import describe
 from api.seed.report import SeedReport
@@ -27,6 +27,7 @@ PARTS: tuple[SeedPart, ...] = (
     *licenses.PARTS,
     *applications.PARTS,
     *bills.PARTS,
+    *devices.PARTS,
 )
 
 

@@ -60,7 +60,6 @@ class ChannelAdapter(Protocol):
     async def aclose(self) -> None: ...
 
 
-
 @dataclass(frozen=True)
 class LateReply:
     """A reply that arrived after its send had timed out: recorded as a `late` attempt (§C6)."""

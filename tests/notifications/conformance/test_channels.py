@@ -204,7 +204,9 @@ class TestN13SmsFallbackOnlyWhereAllowed:
         approved = (variant["smsSignName"], variant["smsTemplateCode"])
         assert [(m["signName"], m["templateCode"]) for m in new] == [approved]
         assert new[0]["params"] == {"name": "城乡居民医疗保险", "date": "2025-06-03"}
-        assert await outcomes({"request_id": request_id}) == [("sms", "sent", None)]
+        # sent, or already delivered when the sandbox's receipt for 13800000001 came in meanwhile
+        [(channel, status, reason)] = await outcomes({"request_id": request_id})
+        assert (channel, reason) == ("sms", None) and status in ("sent", "delivered"), status
         # and no SMS for the campaign: suppressed(no_endpoint)
         campaign_rows = await outcomes({"campaign_id": campaign_id})
         assert [(status, reason) for _, status, reason in campaign_rows] == [("suppressed", "no_endpoint")]

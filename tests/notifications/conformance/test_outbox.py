@@ -13,7 +13,7 @@ from unittest import mock
 
 import pytest
 
-from api.models import Delivery, InboxItem, NotificationRequest, OutboxEvent, OutboxProgress
+from api.models import Delivery, DeviceEndpoint, InboxItem, NotificationRequest, OutboxEvent, OutboxProgress
 from notifications import relay
 from tests.applications import support
 from tests.applications.handling_support import done
@@ -74,7 +74,9 @@ class TestN17OutboxRelayEndToEnd:
         # then exactly one request for the event, one APNs request and one inbox item
         [request] = await NotificationRequest.filter(dedup_key__startswith=dedup_prefix)
         assert request.recipient_user_id == uuid.UUID(user.user_id)
-        [push] = await Delivery.filter(request_id=request.id, channel="apns")
+        # (the seed gives this resident demo devices of their own: only the test's token is looked at)
+        endpoint = await DeviceEndpoint.get(token=token)
+        [push] = await Delivery.filter(request_id=request.id, channel="apns", endpoint_key=str(endpoint.id))
         assert push.status.value == "sent"
         assert [r["apnsId"] for r in await world.apns_requests(token)].count(push.provider_message_id) == 1
         assert await InboxItem.filter(request_id=request.id).count() == 1

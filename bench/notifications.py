@@ -187,7 +187,8 @@ class _LogCounter(logging.Handler):
         self.counts: Counter[str] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.counts[str(record.msg)] += 1
+        detail = f" ({record.exc_info[0].__name__})" if record.exc_info and record.exc_info[0] else ""
+        self.counts[str(record.msg) + detail] += 1
 
     @contextlib.contextmanager
     def installed(self, *names: str) -> Iterator[_LogCounter]:
@@ -204,12 +205,13 @@ class _LogCounter(logging.Handler):
                 logger.propagate = before
 
     def summary(self) -> str:
-        return "; ".join(f"{n:,} × {message!r}" for message, n in self.counts.most_common(3)) or "nothing"
+        return "; ".join(f"{n:,} × {message!r}" for message, n in self.counts.most_common(4)) or "nothing"
 
 
 async def _apns(plan: Plan, sandbox: SandboxProcess, redis_url: str, backend_label: str) -> None:
-    # asyncio (uvloop) warns "SSL connection is closed" for every write to a connection aioapns lost.
-    with _LogCounter().installed("aioapns", "asyncio") as aioapns_log:
+    # asyncio (uvloop) warns "SSL connection is closed" for every write to a connection aioapns lost; the adapter
+    # and the sender log every failed send with its traceback.
+    with _LogCounter().installed("aioapns", "asyncio", "notifications", "zsb.notifications") as aioapns_log:
         await _apns_logged(plan, sandbox, redis_url, backend_label, aioapns_log)
 
 
@@ -343,7 +345,7 @@ async def _apns_logged(
             f"{settings.apns_timeout_s:.0f} s); busy → {mix_run.statuses.get('busy')}, "
             f"slow → {mix_run.statuses.get('slow')}",
             "APNs and transactional token buckets set to 1,000,000/s for this run (defaults 1,000/s and 2,000/s)",
-            f"aioapns and asyncio logged (all runs, warnings and errors): {aioapns_log.summary()}",
+            f"logged by aioapns, asyncio and notifications (all runs, warnings and errors): {aioapns_log.summary()}",
         ],
     )
 

@@ -8,14 +8,15 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from api.models import DeviceEndpoint, PushEnv, PushPlatform
 from api.seed.context import SeedContext, SeedPart, seed_id
 
-# (resident number, platform): residents 1, 3 and 6 are in 西城 (3 and 6 are 60+), 5 in 青石.
+# (resident number, platform): 3 and 14 are 60+ (a "resident.age ≥ 60" campaign reaches their phones, 15 has
+# none and sees it in the inbox only), 1 and 2 get transactional notices of their seeded applications.
 DEVICES: tuple[tuple[int, PushPlatform], ...] = (
     (1, PushPlatform.IOS),
     (2, PushPlatform.IOS),
     (3, PushPlatform.IOS),
     (5, PushPlatform.HUAWEI),
-    (6, PushPlatform.IOS),
-    (6, PushPlatform.HUAWEI),
+    (14, PushPlatform.IOS),
+    (14, PushPlatform.HUAWEI),
 )
 
 

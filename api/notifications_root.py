@@ -170,7 +170,7 @@ async def _apns(
             on_late_reply=on_late_reply,
         )
     if not n.apns_host:
-        log.warning("no APNs host configured and no APNs sandbox in this process: iOS pushes stay queued")
+        log.warning("no APNs host configured and no APNs sandbox in this process: iOS pushes end as technical failures")
         return None
     return await build_apns_adapter(
         host=n.apns_host,
@@ -225,7 +225,7 @@ def _platform_adapters(
         clock=clock,
     )
     return [
-        SmsAdapter(clients.sms),
+        SmsAdapter(clients.sms, clock=clock),
         WechatAdapter(http, tokens, base_url=clients.wechat_base_url, clock=clock),
         AlipayAdapter(clients.alipay),
     ]

@@ -73,7 +73,8 @@ def settings_for(port: int, database_url: str, redis_url: str, var_dir: Path) ->
         log_json=False,
         log_level="WARNING",
         security={"trusted_proxies": ["127.0.0.1"]},
-        notifications={"embedded_workers": False},  # tests drive scheduler ticks and burst workers themselves
+        # Tests drive scheduler ticks and burst workers themselves; a silent APNs token times out in 3 s, not 10.
+        notifications={"embedded_workers": False, "apns_timeout_s": 3.0},
         # Low buckets, so that a test can exhaust one quickly; each test client has its own IP and identity.
         graphql={
             "rate_per_ip_per_second": 1,

@@ -6,12 +6,9 @@ this is the one test of them running by themselves."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +19,13 @@ from api.kit.clock import SHANGHAI
 from api.models import PushPlatform
 from api.seed.devices import demo_token
 from api.seed.operators import DEMO_PASSWORD, demo_totp_secret
-from tests.test_cli_serve import ZSB, _free_port
+from tests.support.make_run import make_run_server
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from make_run_server(tmp_path_factory)
+
 
 ELDERLY = {"field": "resident.age", "op": "gte", "value": 60}
 SIGN_IN = """mutation O($input: OperatorSignInInput!) {
@@ -42,35 +45,6 @@ APPROVE = """mutation A($input: ApproveCampaignInput!) {
   approveCampaign(input: $input) { __typename ... on Campaign { status } ... on Error { code } } }"""
 STATUS = "query Q($id: ID!) { campaign(id: $id) { status } }"
 INBOX = "{ myInbox(first: 20) { unreadCount edges { node { title category } } } }"
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    var_dir = tmp_path_factory.mktemp("var")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
-    env |= {"APP_VAR_DIR": str(var_dir), "APP_PORT": str(port), "APP_LOG_LEVEL": "WARNING"}
-    for command in ("migrate", "seed"):
-        done = subprocess.run([*ZSB, command], env=env, capture_output=True, text=True, timeout=120, check=False)
-        assert done.returncode == 0, done.stderr
-    log_path = Path(var_dir) / "serve.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen([*ZSB, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{base}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            else:
-                pytest.fail(log_path.read_text())
-            yield base
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
 
 
 def _gql(http: httpx.Client, query: str, variables: dict[str, Any], token: str | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from api.platforms.alipay import AlipayError, AlipayGateway
-from notifications.channels.base import OutboundMessage, SendResult
+from notifications.channels.base import OutboundMessage, SendResult, send_each
 from notifications.channels.wechat import mini_program_page
 
 log = logging.getLogger("zsb.notifications.alipay")
@@ -48,18 +48,10 @@ class AlipayAdapter:
         self._slots = asyncio.Semaphore(concurrency)
 
     async def send(self, items: Sequence[OutboundMessage]) -> list[SendResult]:
-        return list(await asyncio.gather(*(self._send_guarded(item) for item in items)))
+        return await send_each(items, self._send_one, self._slots, "Alipay")
 
     async def aclose(self) -> None:
         """The gateway's http client belongs to the composition root, which closes it."""
-
-    async def _send_guarded(self, message: OutboundMessage) -> SendResult:
-        async with self._slots:
-            try:
-                return await self._send_one(message)
-            except Exception:  # the contract: one result per item, never an exception
-                log.exception("Alipay send of delivery %s failed unexpectedly", message.delivery_id)
-                return SendResult("retry", reason="unexpected error")
 
     async def _send_one(self, message: OutboundMessage) -> SendResult:
         try:

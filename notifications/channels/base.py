@@ -6,11 +6,15 @@ per message, and the sender maps the outcome to a delivery status.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
+
+log = logging.getLogger("zsb.notifications.channels")
 
 Outcome = Literal["sent", "retry", "permanent", "invalid_endpoint", "no_consent", "auth", "technical"]
 
@@ -67,3 +71,23 @@ class LateReply:
     delivery_id: uuid.UUID
     result: SendResult
     arrived_at: datetime
+
+
+async def send_each(
+    items: Sequence[OutboundMessage],
+    send_one: Callable[[OutboundMessage], Awaitable[SendResult]],
+    slots: asyncio.Semaphore,
+    provider: str,
+) -> list[SendResult]:
+    """One provider call per message, at most `slots` at once. A bug of ours becomes a technical failure of that
+    message (alerted, never retried blindly), not an exception that would take the rest of the batch down."""
+
+    async def guarded(message: OutboundMessage) -> SendResult:
+        async with slots:
+            try:
+                return await send_one(message)
+            except Exception:
+                log.exception("%s send of delivery %s failed unexpectedly", provider, message.delivery_id)
+                return SendResult("technical", reason="internal error", alert=True)
+
+    return list(await asyncio.gather(*(guarded(item) for item in items)))

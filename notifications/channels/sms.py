@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 
 from api.kit.clock import SHANGHAI, Clock, SystemClock
 from api.platforms.sms import AliyunSmsClient, SmsError, SmsSendAnswer, SmsTransportError
-from notifications.channels.base import OutboundMessage, SendResult
+from notifications.channels.base import OutboundMessage, SendResult, send_each
 
 log = logging.getLogger(__name__)
 
@@ -50,31 +50,23 @@ class SmsAdapter:
         """The client's http connection pool belongs to whoever built it."""
 
     async def send(self, items: Sequence[OutboundMessage]) -> list[SendResult]:
-        return list(await asyncio.gather(*(self._guarded(item) for item in items)))
-
-    async def _guarded(self, item: OutboundMessage) -> SendResult:
-        try:
-            return await self._send_one(item)
-        except Exception:  # a bug of ours must not take the rest of the batch down
-            log.exception("sms: unexpected failure")
-            return SendResult("technical", reason="internal error", alert=True)
+        return await send_each(items, self._send_one, self._slots, "SMS")
 
     async def _send_one(self, item: OutboundMessage) -> SendResult:
         out_id = str(item.delivery_id)
-        async with self._slots:
-            started = self._clock.now()
-            try:
-                answer = await self._client.send_sms(
-                    item.address,
-                    item.vendor_template_id,
-                    dict(item.data),
-                    sign_name=item.sign_name or None,
-                    out_id=out_id,
-                )
-            except SmsTransportError as exc:
-                if not exc.maybe_sent:
-                    return SendResult("retry", reason="connection")
-                return await self._after_timeout(item.address, started, out_id)
+        started = self._clock.now()
+        try:
+            answer = await self._client.send_sms(
+                item.address,
+                item.vendor_template_id,
+                dict(item.data),
+                sign_name=item.sign_name or None,
+                out_id=out_id,
+            )
+        except SmsTransportError as exc:
+            if not exc.maybe_sent:
+                return SendResult("retry", reason="connection")
+            return await self._after_timeout(item.address, started, out_id)
         return self._classify(answer)
 
     async def _after_timeout(self, phone: str, started: datetime, out_id: str) -> SendResult:

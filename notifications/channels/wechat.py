@@ -17,7 +17,7 @@ import httpx
 
 from api.kit.clock import Clock
 from api.platforms.wechat.token import WechatTokenError
-from notifications.channels.base import OutboundMessage, SendResult
+from notifications.channels.base import OutboundMessage, SendResult, send_each
 from notifications.payload_limits import cut_wechat_value
 
 log = logging.getLogger("zsb.notifications.wechat")
@@ -76,18 +76,10 @@ class WechatAdapter:
         self._slots = asyncio.Semaphore(concurrency)
 
     async def send(self, items: Sequence[OutboundMessage]) -> list[SendResult]:
-        return list(await asyncio.gather(*(self._send_guarded(item) for item in items)))
+        return await send_each(items, self._send_one, self._slots, "WeChat")
 
     async def aclose(self) -> None:
         """The http client belongs to the composition root, which closes it."""
-
-    async def _send_guarded(self, message: OutboundMessage) -> SendResult:
-        async with self._slots:
-            try:
-                return await self._send_one(message)
-            except Exception:  # the contract: one result per item, never an exception
-                log.exception("WeChat send of delivery %s failed unexpectedly", message.delivery_id)
-                return SendResult("retry", reason="unexpected error")
 
     async def _send_one(self, message: OutboundMessage) -> SendResult:
         body = subscribe_body(message)

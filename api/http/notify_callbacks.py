@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from api.http.webhooks import MAX_NOTIFY_BYTES
+from api.http.webhooks import read_capped_body
 from notifications import alipay_push, service, sms_receipts, wechat_push
 from notifications.deps import NotificationsDeps
 from notifications.errors import NotificationsError
@@ -32,20 +32,6 @@ def _deps(request: Request) -> NotificationsDeps | None:
     services = getattr(request.app.state, "services", None)
     deps: NotificationsDeps | None = getattr(services, "notifications", None)
     return deps
-
-
-async def _body(request: Request) -> bytes | None:
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_NOTIFY_BYTES:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_NOTIFY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _refused(reason: str) -> Response:
@@ -132,7 +118,7 @@ async def alipay_messages(request: Request) -> Response:
 
 async def _read(request: Request) -> bytes | Response:
     try:
-        body = await _body(request)
+        body = await read_capped_body(request)
     except ClientDisconnect:
         return Response(status_code=400)
     if body is None:

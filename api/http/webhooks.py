@@ -16,7 +16,7 @@ from payments.notify import handle_notify
 MAX_NOTIFY_BYTES = 64 * 1024
 
 
-async def _body(request: Request) -> bytes | None:
+async def read_capped_body(request: Request) -> bytes | None:
     """The raw body, or None once it passes the limit (checked on the declared length and while streaming)."""
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > MAX_NOTIFY_BYTES:
@@ -38,7 +38,7 @@ async def _notify(request: Request, channel: Channel) -> Response:
         # Not wired in this process: ask the channel to deliver again later rather than lose the notify.
         return PlainTextResponse("payments unavailable", status_code=503)
     try:
-        body = await _body(request)
+        body = await read_capped_body(request)
     except ClientDisconnect:
         return Response(status_code=400)
     if body is None:

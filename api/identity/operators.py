@@ -7,6 +7,7 @@ not reveal which usernames exist; a TOTP code is accepted once (the step is reme
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import pyotp
 
@@ -30,19 +31,24 @@ def _totp_step(secret: str, code: str, at: float) -> int | None:
     return None
 
 
+async def limit_sign_in(deps: IdentityDeps, keys: Sequence[str]) -> None:
+    """Password sign-ins (operators, service principals): per IP and per account, so that neither one address
+    nor a spread of addresses can guess at one account."""
+    limit = deps.auth.operator_sign_in_per_ip_per_minute
+    now_ms = int(deps.clock.now().timestamp() * 1000)
+    for key in keys:
+        decision = await deps.buckets.take(key, rate_per_second=limit / 60.0, burst=limit, now_ms=now_ms)
+        if not decision.allowed:
+            raise RateLimited("too many sign-in attempts; try later", retry_after_ms=decision.retry_after_ms)
+
+
 async def sign_in(
     deps: IdentityDeps, username: str, password: str, totp_code: str, *, device: str, ip: str
 ) -> TokenPair:
     now = deps.clock.now()
-    limit = deps.auth.operator_sign_in_per_ip_per_minute
     # One spelling for the bucket and the lookup: " Name" must not buy a fresh bucket for "name".
     username = username.strip().lower()
-    for key in (f"op:ip:{ip}", f"op:user:{username}"):
-        decision = await deps.buckets.take(
-            key, rate_per_second=limit / 60.0, burst=limit, now_ms=int(now.timestamp() * 1000)
-        )
-        if not decision.allowed:
-            raise RateLimited("too many sign-in attempts; try later", retry_after_ms=decision.retry_after_ms)
+    await limit_sign_in(deps, (f"op:ip:{ip}", f"op:user:{username}"))
     operator = await Operator.get_or_none(username=username)
     password_ok = await verify_password(operator.password_hash if operator else DUMMY_HASH, password)
     if operator is None or not password_ok or operator.disabled_at is not None:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from api.identity.deps import IdentityDeps
+from api.identity.operators import limit_sign_in
 from api.identity.tokens import AccessClaims
-from api.kit.errors import RateLimited, Unauthenticated
+from api.kit.errors import Unauthenticated
 from api.kit.ids import new_id
 from api.kit.passwords import DUMMY_HASH, verify_password
 from api.models import AssuranceLevel, ServicePrincipal
@@ -28,15 +29,8 @@ class ServiceToken:
 
 
 async def sign_in(deps: IdentityDeps, name: str, secret: str, *, ip: str) -> ServiceToken:
-    now = deps.clock.now()
-    limit = deps.auth.operator_sign_in_per_ip_per_minute
     name = name.strip().lower()
-    for key in (f"svc:ip:{ip}", f"svc:name:{name}"):
-        decision = await deps.buckets.take(
-            key, rate_per_second=limit / 60.0, burst=limit, now_ms=int(now.timestamp() * 1000)
-        )
-        if not decision.allowed:
-            raise RateLimited("too many sign-in attempts; try later", retry_after_ms=decision.retry_after_ms)
+    await limit_sign_in(deps, (f"svc:ip:{ip}", f"svc:name:{name}"))
     principal = await ServicePrincipal.get_or_none(name=name)
     secret_ok = await verify_password(principal.credential_hash if principal else DUMMY_HASH, secret)
     if principal is None or not secret_ok or principal.revoked_at is not None:

@@ -18,49 +18,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import ssl
 import time
 from functools import partial
 from typing import Any, ClassVar
 
+from aioapns.common import NotificationRequest, NotificationResult
 from aioapns.connection import (
     APNsBaseClientProtocol,
     APNsKeyConnectionPool,
     APNsProductionClientProtocol,
     JWTAuthorizationHeaderProvider,
 )
-from h2.connection import H2Connection
-from hpack import Encoder
+from aioapns.exceptions import ConnectionClosed
+from h2.errors import ErrorCodes
+from h2.events import (
+    ConnectionTerminated,
+    DataReceived,
+    RemoteSettingsChanged,
+    ResponseReceived,
+    StreamEnded,
+    StreamReset,
+    WindowUpdated,
+)
+
+from notifications.channels.apns_h2 import ExactChannelPool, ExactStreamCount, PlainEncoder
 
 log = logging.getLogger(__name__)
 
 IDLE_CLOSE_S = 300
 # Apple accepts a new provider token at most every 20 minutes; renewing faster ends in TooManyProviderTokenUpdates.
 MIN_RENEWAL_INTERVAL_S = 20 * 60
-
-
-class PlainEncoder(Encoder):
-    """HPACK without Huffman coding."""
-
-    def encode(self, headers: Any, huffman: bool = False) -> bytes:
-        return super().encode(headers, huffman=False)
-
-
-class CountingConnection(H2Connection):
-    """h2 counts open streams by scanning every stream for each new one (forgetting closed ones on the way):
-    quadratic with hundreds in flight. aioapns's channel semaphore already keeps to the server's limit, so the
-    count is taken every 64th stream and reused in between; closed streams are still forgotten."""
-
-    _new_streams = 0
-    _open_count = 0
-
-    @property
-    def open_outbound_streams(self) -> int:
-        self._new_streams += 1
-        if self._new_streams % 64 == 1:
-            self._open_count = self._open_streams(1)
-        return self._open_count
+# A new connection is handed out once the server's SETTINGS are in; a server silent this long is a failed connect.
+SETTINGS_TIMEOUT_S = 10.0
 
 
 class ZsbApnsProtocol(APNsProductionClientProtocol):
@@ -73,8 +65,104 @@ class ZsbApnsProtocol(APNsProductionClientProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.conn = CountingConnection()  # not connected yet: connection_made initiates it
+        self.conn = ExactStreamCount()  # not connected yet: connection_made initiates it
         self.conn.encoder = PlainEncoder()
+        self.free_channels = ExactChannelPool(1000)
+        self.settings_received = asyncio.Event()  # also set when the connection is lost first
+        self.lost = False
+        # Request bodies waiting for flow-control window, oldest first. aioapns raises FlowControlError instead
+        # (after the HEADERS already went out), which a new connection hits before the server's window update.
+        self._unsent: dict[int, bytes] = {}
+
+    async def send_notification(self, request: NotificationRequest) -> NotificationResult:
+        """aioapns's send, except that the body waits for flow-control window instead of failing."""
+        headers = self._headers(request)
+        body = json.dumps(request.message, ensure_ascii=False).encode()
+        stream_id = await self.free_channels.acquire()
+        try:
+            self.conn.send_headers(stream_id=stream_id, headers=headers)
+        except BaseException:
+            self.free_channels.release()
+            raise
+        response: asyncio.Future[NotificationResult] = self.loop.create_future()
+        self.requests[request.notification_id] = response
+        self.request_streams[stream_id] = request.notification_id
+        self._unsent[stream_id] = body
+        if len(self._unsent) == 1:  # otherwise it queues behind bodies already waiting for window
+            self._send_body(stream_id)
+        self.flush()
+        return await response
+
+    def _headers(self, request: NotificationRequest) -> list[tuple[str, str]]:
+        headers = [
+            (":method", "POST"),
+            (":scheme", "https"),
+            (":path", f"/3/device/{request.device_token}"),
+            ("host", self.APNS_SERVER),
+            ("apns-id", request.notification_id),
+            ("apns-topic", request.apns_topic or self.apns_topic),
+        ]
+        if request.time_to_live is not None:
+            headers.append(("apns-expiration", str(int(time.time()) + request.time_to_live)))
+        if request.priority is not None:
+            headers.append(("apns-priority", str(request.priority)))
+        if request.collapse_key is not None:
+            headers.append(("apns-collapse-id", request.collapse_key))
+        if request.push_type is not None:
+            headers.append(("apns-push-type", request.push_type.value))
+        if self.auth_provider:
+            headers.append(("authorization", self.auth_provider.get_header()))
+        return headers
+
+    def _send_body(self, stream_id: int) -> None:
+        """As much of the stream's body as the windows allow, in frames of at most the server's frame size."""
+        body = self._unsent[stream_id]
+        while body:
+            size = min(self.conn.local_flow_control_window(stream_id), self.conn.max_outbound_frame_size)
+            if size <= 0:
+                break
+            chunk, body = body[:size], body[size:]
+            self.conn.send_data(stream_id, chunk, end_stream=not body)
+        if body:
+            self._unsent[stream_id] = body
+        else:
+            del self._unsent[stream_id]
+
+    def _send_unsent(self) -> None:
+        for stream_id in list(self._unsent):
+            if self.conn.outbound_flow_control_window <= 0:
+                break
+            self._send_body(stream_id)
+
+    def data_received(self, data: bytes) -> None:
+        window_opened = settings = False
+        for event in self.conn.receive_data(data):
+            if isinstance(event, ResponseReceived):
+                self.on_response_received(dict(event.headers))
+            elif isinstance(event, DataReceived):
+                self.on_data_received(event.data, event.stream_id)
+            elif isinstance(event, StreamEnded):
+                self.on_stream_ended(event.stream_id)
+            elif isinstance(event, StreamReset):
+                self.on_stream_reset(event.stream_id)
+            elif isinstance(event, RemoteSettingsChanged):
+                self.on_remote_settings_changed(event.changed_settings)  # type: ignore[arg-type]
+                window_opened = settings = True  # INITIAL_WINDOW_SIZE may have grown every stream's window
+            elif isinstance(event, WindowUpdated):
+                window_opened = True
+            elif isinstance(event, ConnectionTerminated):
+                self.on_connection_terminated(event)
+        if window_opened and self._unsent:
+            self._send_unsent()
+        if settings:  # after the whole read: SETTINGS and WINDOW_UPDATE of the server's first flight travel together
+            self.settings_received.set()
+        self.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self._unsent.clear()
+        self.settings_received.set()
+        super().connection_lost(exc)
 
     def flush(self) -> None:
         if not self._flush_pending:
@@ -98,8 +186,23 @@ class ZsbApnsProtocol(APNsProductionClientProtocol):
         super().on_data_received(raw_data, stream_id)
 
     def on_stream_ended(self, stream_id: int) -> None:
+        if self._unsent.pop(stream_id, None) is not None:  # answered before its body was sent (RFC 9113 §8.1)
+            self.conn.reset_stream(stream_id, ErrorCodes.NO_ERROR)
         self.request_streams.pop(stream_id, None)
         super().on_stream_ended(stream_id)
+        if self._retiring and not self.requests:
+            self.close()
+
+    def on_stream_reset(self, stream_id: int) -> None:
+        """The server refused or cancelled the stream: no answer will come (aioapns would wait for ever)."""
+        self._unsent.pop(stream_id, None)
+        notification_id = self.request_streams.pop(stream_id, None)
+        if notification_id is not None:
+            self.request_statuses.pop(notification_id, None)
+            response = self.requests.pop(notification_id, None)
+            if response is not None and not response.done():
+                response.set_exception(ConnectionClosed(f"stream {stream_id} reset by the server"))
+        self.free_channels.release()
         if self._retiring and not self.requests:
             self.close()
 
@@ -164,8 +267,12 @@ class SharedTokenPool(APNsKeyConnectionPool):
         on_lost: Any = self.discard_connection  # aioapns types the callback as NoReturn
         factory = partial(self.protocol_class, self.topic, self.loop, on_lost, self.auth)
         if self.proxy_host and self.proxy_port:  # an egress proxy (HTTP CONNECT) where the network needs one
-            return await self._create_proxy_connection(factory)
-        return await self._create_connection(factory)
+            connection = await self._create_proxy_connection(factory)
+        else:
+            connection = await self._create_connection(factory)
+        if isinstance(connection, ZsbApnsProtocol):
+            await _settings_received(connection)
+        return connection
 
     def discard_connection(self, connection: APNsBaseClientProtocol) -> None:
         if connection in self.connections:  # a retired connection is no longer listed
@@ -193,3 +300,14 @@ class SharedTokenPool(APNsKeyConnectionPool):
 
     def jwt_header(self) -> str:
         return str(self.auth.get_header())  # type: ignore[no-untyped-call]
+
+
+async def _settings_received(connection: ZsbApnsProtocol) -> None:
+    """Until the server's SETTINGS are in, the client would assume no stream limit and the initial 64 KiB window."""
+    try:
+        await asyncio.wait_for(connection.settings_received.wait(), SETTINGS_TIMEOUT_S)
+    except TimeoutError:
+        connection.close()
+        raise ConnectionError("the APNs server sent no SETTINGS") from None
+    if connection.lost:
+        raise ConnectionError("the APNs connection closed before the server's SETTINGS")

@@ -60,6 +60,9 @@ class ApnsSandbox:
         self._log: IO[str] | None = None
         self.port = 0
         self.connection_count = 0  # connections accepted since start
+        # Holds the server's first flight (SETTINGS, WINDOW_UPDATE) this long on new connections, the way a network
+        # round trip does: a client must not assume the server's window or stream limit before it has them.
+        self.preface_delay_ms = 0
 
     # -- lifecycle --
 
@@ -94,6 +97,7 @@ class ApnsSandbox:
             max_streams=self.max_concurrent_streams,
             connection_no=self.connection_count,
             on_close=self._protocols.discard,
+            preface_delay_ms=self.preface_delay_ms,
         )
         self._protocols.add(protocol)
         return protocol

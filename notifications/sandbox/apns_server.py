@@ -85,7 +85,13 @@ class _Stream:
 
 class ApnsServerProtocol(asyncio.Protocol):
     def __init__(
-        self, handler: Handler, *, max_streams: int, connection_no: int, on_close: Callable[..., None]
+        self,
+        handler: Handler,
+        *,
+        max_streams: int,
+        connection_no: int,
+        on_close: Callable[..., None],
+        preface_delay_ms: int = 0,
     ) -> None:
         self._handler = handler
         self._max_streams = max_streams
@@ -98,6 +104,8 @@ class ApnsServerProtocol(asyncio.Protocol):
         self._blocked: dict[int, bytes] = {}  # error bodies waiting for the client's flow-control window
         self._timers: set[asyncio.TimerHandle] = set()
         self._closed = False
+        self._preface_delay_ms = preface_delay_ms
+        self._holding = False  # the first flight is still "on the wire": nothing leaves before it
 
     # -- asyncio.Protocol --
 
@@ -109,6 +117,13 @@ class ApnsServerProtocol(asyncio.Protocol):
         self._conn.initiate_connection()
         self._conn.update_settings({SettingCodes.MAX_CONCURRENT_STREAMS: self._max_streams})
         self._conn.increment_flow_control_window(2**24)  # request bodies never wait for a window update
+        if self._preface_delay_ms:
+            self._holding = True
+            self._later(self._preface_delay_ms, self._release_preface)
+        self._flush()
+
+    def _release_preface(self) -> None:
+        self._holding = False
         self._flush()
 
     def data_received(self, data: bytes) -> None:
@@ -169,16 +184,12 @@ class ApnsServerProtocol(asyncio.Protocol):
         elif step.no_answer:
             pass  # the stream stays open until the client gives up on the connection
         elif step.delay_ms:
-            loop = asyncio.get_running_loop()
-            timer: asyncio.TimerHandle | None = None
 
             def later() -> None:
-                self._timers.discard(timer)
                 self._respond(stream_id, answer)
                 self._flush()
 
-            timer = loop.call_later(step.delay_ms / 1000, later)
-            self._timers.add(timer)
+            self._later(step.delay_ms, later)
         else:
             self._respond(stream_id, answer)
 
@@ -215,7 +226,19 @@ class ApnsServerProtocol(asyncio.Protocol):
                 pass
             del self._blocked[stream_id]
 
+    def _later(self, delay_ms: int, callback: Callable[[], None]) -> None:
+        timer: asyncio.TimerHandle | None = None
+
+        def fire() -> None:
+            self._timers.discard(timer)
+            callback()
+
+        timer = asyncio.get_running_loop().call_later(delay_ms / 1000, fire)
+        self._timers.add(timer)
+
     def _flush(self) -> None:
+        if self._holding:
+            return
         data = self._conn.data_to_send()
         if data and self._transport is not None and not self._transport.is_closing():
             self._transport.write(data)

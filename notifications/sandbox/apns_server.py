@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from h2.config import H2Configuration
-from h2.connection import H2Connection
 from h2.errors import ErrorCodes
 from h2.events import (
     ConnectionTerminated,
@@ -26,6 +25,7 @@ from h2.exceptions import ProtocolError
 from h2.settings import SettingCodes, Settings
 from hpack import Encoder
 
+from notifications.channels.apns_h2 import ExactStreamCount
 from notifications.sandbox.apns_rules import Step
 
 # Streams a client may open before it has applied our SETTINGS: aioapns starts at 1,000 and only then follows the
@@ -49,22 +49,6 @@ class _PlainEncoder(Encoder):
 
     def encode(self, headers: Any, huffman: bool = False) -> bytes:
         return super().encode(headers, huffman=False)
-
-
-class _Connection(H2Connection):
-    """h2 counts open streams by scanning every stream for each new one (forgetting closed ones on the way):
-    quadratic with hundreds in flight. Here the count is taken every 64th new stream and reused in between, so
-    the limit holds to within 64 streams and closed streams are still forgotten."""
-
-    _new_streams = 0
-    _open_count = 0
-
-    @property
-    def open_inbound_streams(self) -> int:
-        self._new_streams += 1
-        if self._new_streams % 64 == 1:
-            self._open_count = self._open_streams(1)
-        return self._open_count
 
 
 @dataclass(frozen=True)
@@ -97,7 +81,7 @@ class ApnsServerProtocol(asyncio.Protocol):
         self._max_streams = max_streams
         self.connection_no = connection_no
         self._on_close = on_close
-        self._conn = _Connection(config=_CONFIG)
+        self._conn = ExactStreamCount(config=_CONFIG)  # h2's own count rescans every stream per new stream
         self._conn.encoder = _PlainEncoder()
         self._transport: asyncio.Transport | None = None
         self._streams: dict[int, _Stream] = {}

@@ -6,6 +6,7 @@ WINDOW_UPDATE arrive; the sandbox raises the window to 2^24 and advertises 2,000
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterator
 
@@ -13,7 +14,7 @@ import pytest
 from h2.config import H2Configuration
 from h2.connection import H2Connection
 
-from notifications.channels.apns_h2 import ExactStreamCount
+from notifications.channels.apns_h2 import ExactChannelPool, ExactStreamCount
 from notifications.sandbox.apns import ApnsSandbox
 from tests.notifications.apns.conftest import AdapterFactory
 from tests.notifications.apns.support import message, valid_token
@@ -101,3 +102,37 @@ class TestExactStreamCount:
 
         assert client.open_outbound_streams == 6
         assert sorted(client.streams) == [131, 133, 135, 137, 139, 141]  # closed streams are forgotten
+
+
+class TestExactChannelPool:
+    async def test_after_the_limit_falls_below_the_streams_in_flight_none_is_handed_out_until_enough_have_ended(
+        self,
+    ) -> None:
+        channels = ExactChannelPool(1000)  # aioapns's bound before the server's SETTINGS
+        for _ in range(640):
+            await channels.acquire()
+        channels.bound = 2000  # the sandbox's first SETTINGS …
+        channels.bound = 500  # … and its second
+
+        waiting = asyncio.ensure_future(channels.acquire())
+        await asyncio.sleep(0)
+        assert not waiting.done()  # 640 in flight over a limit of 500
+        for _ in range(140):
+            channels.release()
+        await asyncio.sleep(0)
+        assert not waiting.done()  # 500 still in flight: no 501st stream
+        channels.release()
+
+        assert await asyncio.wait_for(waiting, 1) == 2 * 641 - 1  # stream ids keep counting up
+        assert channels.is_busy
+
+    async def test_a_raised_limit_frees_every_stream_above_those_in_flight(self) -> None:
+        channels = ExactChannelPool(500)
+        for _ in range(500):
+            await channels.acquire()
+
+        channels.bound = 2000
+
+        for _ in range(1500):
+            await asyncio.wait_for(channels.acquire(), 1)
+        assert channels.is_busy

@@ -1,11 +1,13 @@
 """Classified results → delivery statuses (§C6 "Outcome → status"), attempt rows, endpoint and quota updates and
-stats, in one transaction per batch. Every status change is a compare-and-set on the claimed row (status
-`sending` and the claim's attempt number); stats count only the rows it changed (§C13)."""
+stats, in one transaction per wave of answers. Every status change is a compare-and-set on the claimed row (status
+`sending` and the claim's token), made set-based: a few `UPDATE … RETURNING id` per wave, one INSERT of its attempt
+rows, one stats upsert counting only the rows the compare-and-set changed (§C13)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +29,15 @@ from notifications import caps, consents, devices, stats
 from notifications.buckets import Buckets, BucketsUnavailable
 from notifications.channels.base import LateReply, OutboundMessage, SendResult
 from notifications.deps import NotificationsDeps
-from notifications.ledger import SENT_LIKE, StatTally, open_deliveries, settle_requests
+from notifications.ledger import (
+    SENT_LIKE,
+    AttemptRow,
+    StatTally,
+    insert_attempts,
+    open_deliveries,
+    settle_requests,
+    transition_claimed,
+)
 from notifications.retry import max_attempts, next_retry_at
 from notifications.send_context import PUSH_CHANNELS, SendContext
 
@@ -53,13 +63,26 @@ class Finish:
     suppress: SuppressReason | None = None
 
 
-async def unclaim(row: Delivery, prior: NoticeStatus, at: datetime) -> None:
+async def unclaim(ctx: SendContext, items: Sequence[tuple[Delivery, NoticeStatus]], at: datetime) -> None:
     """Back to waiting, due at `at`: a wait is not an attempt. A fresh delivery waits as `deferred`, which the
     scheduler picks up as soon as it is due (a `created` one only once its enqueue counts as missed)."""
-    status = NoticeStatus.DEFERRED if prior == NoticeStatus.CREATED else prior
-    await Delivery.filter(id=row.id, status=NoticeStatus.SENDING, attempts=row.attempts).update(
-        status=status, attempts=row.attempts - 1, next_attempt_at=at, lease_until=None, last_error=row.last_error
-    )
+    if not items:
+        return
+    changes = [
+        (
+            row.id,
+            {
+                "status": NoticeStatus.DEFERRED if prior == NoticeStatus.CREATED else prior,
+                "attempts": row.attempts - 1,
+                "next_attempt_at": at,
+                "lease_until": None,
+                "last_error": row.last_error,
+            },
+        )
+        for row, prior in items
+    ]
+    async with in_transaction() as db:
+        await transition_claimed(db, ctx.claim, changes)
 
 
 async def finish_without_sending(deps: NotificationsDeps, ctx: SendContext, finals: list[Finish], now: datetime) -> int:
@@ -67,26 +90,21 @@ async def finish_without_sending(deps: NotificationsDeps, ctx: SendContext, fina
     if not finals:
         return 0
     tally = StatTally()
-    settled = 0
+    changes = [
+        (f.row.id, {"status": f.status, "suppress_reason": f.suppress, "last_error": f.reason, "lease_until": None})
+        for f in finals
+    ]
     async with in_transaction() as db:
+        changed = await transition_claimed(db, ctx.claim, changes)
         for f in finals:
-            changed = await _cas(
-                db,
-                f.row,
-                status=f.status,
-                suppress_reason=f.suppress,
-                last_error=f.reason,
-                lease_until=None,
-            )
-            if changed:
-                settled += 1
+            if f.row.id in changed:
                 metric = f"suppressed:{f.suppress}" if f.suppress is not None else f"failed:{f.status}"
                 tally.add(_scope(ctx, f.row), f.row.channel, metric)
                 await _restore_earlier_consumption(db, ctx, f)
         await tally.flush(db, now)
         await settle_requests(deps.settings, {f.row.request_id for f in finals}, db)
     await release_unused_slots(deps, ctx, [f.row for f in finals], now)
-    return settled
+    return len(changed)
 
 
 async def _restore_earlier_consumption(db: BaseDBAsyncClient, ctx: SendContext, f: Finish) -> None:
@@ -111,39 +129,41 @@ async def apply_results(
     if not work:
         return 0
     tally = StatTally()
-    settled = 0
     pressured: set[str] = set()
-    attempts: list[DeliveryAttempt] = []
-    async with in_transaction() as db:
-        for w in work:
-            result, latency_s = results.get(w.row.id, (SendResult("technical", reason="no answer"), 0.0))
-            if result.alert:
-                log.error(
-                    "provider answer needs an operator",
-                    extra={"channel": w.row.channel, "reason": result.reason, "delivery_id": str(w.row.id)},
-                )
-            if result.outcome == "retry" and result.http_status in BACK_PRESSURE:
-                pressured.add(w.row.channel)
-            attempts.append(
-                DeliveryAttempt(
-                    delivery_id=w.row.id,
-                    attempt_no=w.row.attempts,
-                    started_at=started or now,
-                    finished_at=now,
-                    http_status=result.http_status,
-                    reason=(result.reason or "")[:128] or None,
-                    outcome=result.outcome,
-                    latency_ms=int(latency_s * 1000),
-                )
+    attempts: list[AttemptRow] = []
+    decided: list[tuple[Work, SendResult, dict[str, Any], str | None]] = []
+    for w in work:
+        result, latency_s = results.get(w.row.id, (SendResult("technical", reason="no answer"), 0.0))
+        if result.alert:
+            log.error(
+                "provider answer needs an operator",
+                extra={"channel": w.row.channel, "reason": result.reason, "delivery_id": str(w.row.id)},
             )
-            fields, metric = _classify(deps, ctx, w, result, now)
-            if not await _cas(db, w.row, **fields):
+        if result.outcome == "retry" and result.http_status in BACK_PRESSURE:
+            pressured.add(w.row.channel)
+        attempts.append(
+            AttemptRow(
+                delivery_id=w.row.id,
+                attempt_no=w.row.attempts,
+                started_at=started or now,
+                finished_at=now,
+                http_status=result.http_status,
+                reason=(result.reason or "")[:128] or None,
+                outcome=result.outcome,
+                latency_ms=int(latency_s * 1000),
+            )
+        )
+        fields, metric = _classify(deps, ctx, w, result, now)
+        decided.append((w, result, fields, metric))
+    async with in_transaction() as db:
+        changed = await transition_claimed(db, ctx.claim, [(w.row.id, fields) for w, _, fields, _ in decided])
+        for w, result, fields, metric in decided:
+            if w.row.id not in changed:
                 continue
-            settled += 1
             if metric:
                 tally.add(_scope(ctx, w.row), w.row.channel, metric)
             await _side_effects(db, ctx, w, result, fields, now)
-        await DeliveryAttempt.bulk_create(attempts, using_db=db)
+        await insert_attempts(db, attempts)
         await tally.flush(db, now)
         await settle_requests(deps.settings, {w.row.request_id for w in work}, db)
     buckets = Buckets(deps.redis, deps.settings)
@@ -153,7 +173,7 @@ async def apply_results(
         except BucketsUnavailable:
             log.warning("could not lower the provider rate", extra={"channel": channel})
     await release_unused_slots(deps, ctx, [w.row for w in work], now)
-    return settled
+    return len(changed)
 
 
 def _classify(
@@ -225,15 +245,6 @@ def _final_unsent(fields: dict[str, Any]) -> bool:
     if status == NoticeStatus.SENT:
         return False
     return status != NoticeStatus.TEMPORARY_FAILURE or "next_attempt_at" not in fields
-
-
-async def _cas(db: BaseDBAsyncClient, row: Delivery, **fields: Any) -> bool:
-    changed = (
-        await Delivery.filter(id=row.id, status=NoticeStatus.SENDING, attempts=row.attempts)
-        .using_db(db)
-        .update(**fields)
-    )
-    return bool(changed)
 
 
 def _scope(ctx: SendContext, row: Delivery) -> str:

@@ -47,6 +47,7 @@ class SendContext:
     endpoints: dict[uuid.UUID, DeviceEndpoint]
     pinned: dict[TemplateKey, templates.TemplateVersion | None] = field(default_factory=dict)
     slots: dict[uuid.UUID, bool] = field(default_factory=dict)  # frequency-cap decisions by request, this batch
+    claim: str = ""  # the claim token this batch's rows carry in last_error while `sending`
 
     def deadline(self, row: Delivery) -> datetime | None:
         """The earlier of the request's expiry and its campaign's window end."""

@@ -61,10 +61,13 @@ async def send_batch(deps: NotificationsDeps, delivery_ids: Sequence[uuid.UUID |
     """Send what can be sent of `delivery_ids`; returns how many deliveries this call moved on (sent, failed,
     suppressed, expired, or scheduled for a retry); waits for a bucket or for Redis do not count."""
     now = deps.clock.now()
-    claimed = await _claim(deps, [d if isinstance(d, uuid.UUID) else uuid.UUID(str(d)) for d in delivery_ids], now)
+    claim = f"{CLAIM_PREFIX}{secrets.token_hex(12)}"
+    ids = [d if isinstance(d, uuid.UUID) else uuid.UUID(str(d)) for d in delivery_ids]
+    claimed = await _claim(deps, ids, now, claim)
     if not claimed:
         return 0
     ctx = await load_context(deps, [c.row for c in claimed])
+    ctx.claim = claim
     work: list[Work] = []
     finals: list[Finish] = []
     for item in claimed:
@@ -80,7 +83,7 @@ async def send_batch(deps: NotificationsDeps, delivery_ids: Sequence[uuid.UUID |
     return settled + await _send_and_record(deps, ctx, work, now)
 
 
-async def _claim(deps: NotificationsDeps, ids: list[uuid.UUID], now: datetime) -> list[_Claimed]:
+async def _claim(deps: NotificationsDeps, ids: list[uuid.UUID], now: datetime, token: str) -> list[_Claimed]:
     if not ids:
         return []
     settings = deps.settings
@@ -91,7 +94,6 @@ async def _claim(deps: NotificationsDeps, ids: list[uuid.UUID], now: datetime) -
     lease = now + timedelta(seconds=settings.apns_timeout_s * 2 + 30)
     # One compare-and-set per (status, attempts) group instead of one per row; the claim token in last_error
     # tells exactly which rows this call won (every way out of `sending` overwrites it).
-    token = f"{CLAIM_PREFIX}{secrets.token_hex(12)}"
     groups: dict[tuple[str, int], list[Delivery]] = defaultdict(list)
     for row in candidates:
         if row.campaign_id not in paused:
@@ -162,7 +164,7 @@ async def _precheck(deps: NotificationsDeps, ctx: SendContext, item: _Claimed, n
                 )
             except (RedisError, OSError) as exc:  # Redis down: campaign sends fail closed (§C8)
                 log.warning("frequency cap unavailable, campaign delivery waits", extra={"error": str(exc)})
-                await unclaim(row, item.prior_status, now + CLOSED_BUCKET_WAIT)
+                await unclaim(ctx, [(row, item.prior_status)], now + CLOSED_BUCKET_WAIT)
                 return None
             ctx.slots[request.id] = allowed
         if not allowed:
@@ -213,13 +215,11 @@ async def _take_buckets(deps: NotificationsDeps, ctx: SendContext, work: list[Wo
                 log.warning("token buckets unavailable, transactional sends go unmetered", extra={"error": str(exc)})
                 ready += items
             else:
-                for w in items:
-                    await unclaim(w.row, w.prior_status, now + CLOSED_BUCKET_WAIT)
+                await unclaim(ctx, [(w.row, w.prior_status) for w in items], now + CLOSED_BUCKET_WAIT)
             continue
         ready += items[: grant.granted]
         wait = now + timedelta(milliseconds=max(grant.wait_ms, 1))
-        for w in items[grant.granted :]:
-            await unclaim(w.row, w.prior_status, wait)
+        await unclaim(ctx, [(w.row, w.prior_status) for w in items[grant.granted :]], wait)
     return ready
 
 

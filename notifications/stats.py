@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,9 +23,10 @@ INBOX = "inbox"
 
 # Works on PostgreSQL and SQLite ≥ 3.24 alike; the id column is filled by the database.
 _UPSERT = (
-    "INSERT INTO stat_bucket (scope, channel, metric, hour, count) VALUES ({0}, {1}, {2}, {3}, {4}) "
+    "INSERT INTO stat_bucket (scope, channel, metric, hour, count) {0} "
     "ON CONFLICT (scope, channel, metric, hour) DO UPDATE SET count = stat_bucket.count + EXCLUDED.count"
 )
+_PG_ROWS = "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[])"
 
 
 def hour_of(at: datetime) -> datetime:
@@ -39,12 +41,25 @@ async def bump(
     db: BaseDBAsyncClient | None, *, scope: str, channel: str, metric: str, at: datetime, count: int = 1
 ) -> None:
     """Adds `count` to the bucket of `at`'s UTC hour."""
+    await bump_many(db, {(scope, channel, metric): count}, at=at)
+
+
+async def bump_many(db: BaseDBAsyncClient | None, counts: Mapping[tuple[str, str, str], int], *, at: datetime) -> None:
+    """Adds each (scope, channel, metric) count to its bucket of `at`'s UTC hour, all in one upsert. Rows go in
+    key order, so concurrent transactions lock the buckets they share in the same order (no deadlock)."""
+    items = sorted((key, n) for key, n in counts.items() if n)
+    if not items:
+        return
     conn = db if db is not None else connections.get("default")
+    hour = hour_of(at)
     if conn.capabilities.dialect == "postgres":
-        sql = _UPSERT.format("$1", "$2", "$3", "$4", "$5")
-    else:
-        sql = _UPSERT.format("?", "?", "?", "?", "?")
-    await conn.execute_query(sql, [scope, str(channel), metric, hour_of(at), count])
+        columns: list[list[object]] = [[k[0] for k, _ in items], [str(k[1]) for k, _ in items]]
+        columns += [[k[2] for k, _ in items], [hour] * len(items), [n for _, n in items]]
+        await conn.execute_query_dict(_UPSERT.format(_PG_ROWS), columns)
+        return
+    rows = ", ".join(["(?, ?, ?, ?, ?)"] * len(items))
+    params = [v for (scope, channel, metric), n in items for v in (scope, str(channel), metric, hour, n)]
+    await conn.execute_query_dict(_UPSERT.format(f"VALUES {rows}"), params)
 
 
 @dataclass(frozen=True)

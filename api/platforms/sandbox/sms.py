@@ -2,7 +2,8 @@
 
 Simulated numbers (as GOV.UK Notify has them): 13800000002 → isv.MOBILE_NUMBER_ILLEGAL, 13800000003 →
 isv.BUSINESS_LIMIT_CONTROL; any other valid number (13800000001 for tests) is accepted and, once a receipt URL
-is set, receipted by a signed SmsReport push (`sms_receipts`). `QuerySendDetails` answers from what was sent.
+is set, receipted by a signed SmsReport push (`sms_receipts`) when it carried an OutId. `QuerySendDetails` answers
+from what was sent.
 """
 
 from __future__ import annotations
@@ -156,7 +157,9 @@ class SmsSandbox(Sandbox):
                 answer |= {"HostId": "dysmsapi.aliyuncs.com", "Recommend": "sandbox"}
             return JSONResponse(answer, status_code=refusal.status)
         self._messages.extend(messages)
-        self.receipts.accepted([PendingReceipt(m.phone, m.biz_id, m.out_id, m.sent_at) for m in messages])
+        # Only messages sent with an OutId are receipted: Aliyun would receipt sign-in codes too, but nothing of
+        # ours reads those, and pushes arriving in the middle of unrelated requests would only be noise.
+        self.receipts.accepted([PendingReceipt(m.phone, m.biz_id, m.out_id, m.sent_at) for m in messages if m.out_id])
         delay_ms = max((self._slow_answers.get(m.phone, 0) for m in messages), default=0)
         if delay_ms:
             await asyncio.sleep(delay_ms / 1000)

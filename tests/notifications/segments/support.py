@@ -57,7 +57,6 @@ async def person(
         birth_date=born,
         mobile=mobile or f"139{_digits(8)}",
         region_code=f"{district}{town}000",
-        is_synthetic=True,
     )
 
 
@@ -72,7 +71,6 @@ async def enterprise(
         region_code=f"{district}000000",
         industry_code=industry,
         size=size,
-        is_synthetic=True,
     )
 
 
@@ -86,7 +84,6 @@ async def staff_agent(company: Enterprise, agent: Person, *, at: datetime = MORN
         valid_from=datetime(2020, 1, 1, tzinfo=UTC),
         valid_to=datetime(2040, 1, 1, tzinfo=UTC),
         granted_by_person_id=uuid.uuid4(),
-        is_synthetic=True,
     )
 
 
@@ -117,7 +114,6 @@ async def licence(
         valid_from=date(2020, 1, 1),
         valid_to=valid_to,
         status=status,
-        is_synthetic=True,
     )
 
 
@@ -138,5 +134,4 @@ async def application(applicant: Person, status: ApplicationStatus, *, task_code
         status=status,
         project_type="1",
         apply_time=MORNING,
-        is_synthetic=True,
     )

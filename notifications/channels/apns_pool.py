@@ -8,7 +8,11 @@ They touch pool and protocol internals, which is why aioapns stays pinned to `==
   bodies on one connection the server could not answer any more errors on it;
 * the per-stream bookkeeping of 200s is dropped when the stream ends (aioapns keeps it for the connection's life);
 * a `retry-after` header of an error is kept for the adapter (aioapns's result has no headers);
-* new streams do not rescan every open stream (h2 does, quadratic with 500 in flight);
+* a new connection is handed out only once the server's SETTINGS (stream limit, window) are in, and a request
+  body waits for flow-control window instead of failing with FlowControlError after its HEADERS went out;
+* open streams are counted exactly at O(1) per stream (apns_h2): h2 rescans every stream for each new one, and
+  aioapns's semaphore kept handing out streams after a falling SETTINGS_MAX_CONCURRENT_STREAMS;
+* a stream the server resets fails its send at once (aioapns would wait for an answer that never comes);
 * writes are coalesced: aioapns writes (one TLS record, one system call) and re-arms its idle timer for every
   request; here all requests started in one loop iteration leave in one write, and headers are HPACK-encoded
   without Huffman coding (valid HTTP/2, most of the client's CPU per request otherwise).
@@ -62,6 +66,7 @@ class ZsbApnsProtocol(APNsProductionClientProtocol):
 
     _retiring = False
     _flush_pending = False
+    _terminated = False  # the server's GOAWAY is in
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -79,6 +84,9 @@ class ZsbApnsProtocol(APNsProductionClientProtocol):
         headers = self._headers(request)
         body = json.dumps(request.message, ensure_ascii=False).encode()
         stream_id = await self.free_channels.acquire()
+        if self.lost or self._terminated:  # picked from the pool just before the server went away
+            self.free_channels.release()
+            raise ConnectionClosed("the APNs connection is closing")
         try:
             self.conn.send_headers(stream_id=stream_id, headers=headers)
         except BaseException:
@@ -151,8 +159,9 @@ class ZsbApnsProtocol(APNsProductionClientProtocol):
             elif isinstance(event, WindowUpdated):
                 window_opened = True
             elif isinstance(event, ConnectionTerminated):
+                self._terminated = True  # h2 refuses every further frame
                 self.on_connection_terminated(event)
-        if window_opened and self._unsent:
+        if window_opened and self._unsent and not self._terminated:
             self._send_unsent()
         if settings:  # after the whole read: SETTINGS and WINDOW_UPDATE of the server's first flight travel together
             self.settings_received.set()

@@ -1,11 +1,10 @@
 """Conformance N09 (notifications.md §4, §C3, §C7): a recurring daily campaign over licences that expire soon.
 
-No public operation creates enterprise licences, so the scenario uses the seed's (read, never written) and picks
-its day 1 on the notifications clock: 云溪演示餐饮 (industry H6210, contact: its legal representative) holds a food
-licence that expires 3 days after the seed date and a hygiene licence that expires 28 days after it. Three days
-before the seed date the hygiene licence is 31 days out and the food licence 6 (within 30); the next day the
-hygiene licence is 30 days out. 云溪演示食品 (C1411, also in the segment) holds only an expired food licence and
-青石演示物流 (G5431, industry Z, not in the segment) one expiring in 23 days: neither is ever notified.
+No GraphQL operation issues licences outside a case's 办结, so the test issues them the way 办结 does (the licences
+service, `api.licenses.issuing.issue`) to two seeded enterprises: 云溪演示餐饮 (industry Y, H6210; contact: its legal
+representative) gets licences expiring 30, 31 and −1 days after day 1, 青石演示物流 (industry Z, G5431) one expiring
+in 10 days. Day 1 lies decades ahead, where none of the seed's own licences (which other tests expire by their
+sweeps) is within 30 days of expiry.
 """
 
 from __future__ import annotations
@@ -13,8 +12,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time, timedelta
 
+from tortoise.transactions import in_transaction
+
 from api.kit.clock import SHANGHAI
-from api.models import ELicense, Enterprise, LicenseStatus, NotificationRequest, Person
+from api.licenses import issuing
+from api.models import ELicense, Enterprise, NotificationRequest, Organization, Person
 from api.seed.context import seed_id
 from notifications.deps import CAMPAIGN_QUEUE
 from notifications.queue import enqueue
@@ -23,14 +25,29 @@ from tests.support.notifications_world import World
 
 SEGMENT = {
     "all": [
-        {"field": "enterprise.industry_code", "op": "in", "value": ["H6210", "C1411"]},
+        {"field": "enterprise.industry_code", "op": "eq", "value": "H6210"},
         {"field": "license.expires_within_days", "op": "lte", "value": 30},
     ]
 }
+DAY1 = date(2061, 3, 1)
+FOOD_LICENCE = "11100000000000000000A"  # 21 characters, as the issuing service wants
 
 
-async def _licences(enterprise: str) -> list[ELicense]:
-    return await ELicense.filter(holder_enterprise_id=seed_id("enterprise", enterprise)).order_by("valid_to")
+async def _issue(enterprise: str, valid_to: date, issued_at: datetime) -> ELicense:
+    company = await Enterprise.get(id=seed_id("enterprise", enterprise))
+    issuer = await Organization.filter(is_synthetic=True).order_by("id").first()
+    assert issuer is not None
+    holder = issuing.Holder(company.name, "001", company.legal_rep_id_hash, enterprise_id=company.id)
+    request = issuing.Issue(
+        FOOD_LICENCE,
+        "食品经营许可证",
+        holder,
+        company.region_code,
+        valid_from=valid_to - timedelta(days=1800),
+        valid_to=valid_to,
+    )
+    async with in_transaction() as db:
+        return await issuing.issue(request, issuer, "test:n09", issued_at, db)
 
 
 async def _contacts(enterprise: str) -> set[uuid.UUID]:
@@ -49,23 +66,16 @@ async def _requests(campaign_id: str) -> list[NotificationRequest]:
 
 class TestN09RecurringIndustryCampaign:
     async def test_n09_recurring_industry_campaign(self, world: World) -> None:
-        # given the seeded licences of industry Y (H6210): one 6 days out, one 31 days out on day 1
-        canyin = [lic for lic in await _licences("canyin") if lic.valid_to is not None]
-        near, far = canyin[0], canyin[1]
-        assert far.valid_to is not None and near.valid_to is not None
-        day1: date = far.valid_to - timedelta(days=31)
-        assert 0 <= (near.valid_to - day1).days <= 30, "the seed's canyin licences moved"
-        shipin = await _licences("shipin")
-        assert any(lic.status is LicenseStatus.EXPIRED for lic in shipin)
-        assert not [
-            lic
-            for lic in shipin
-            if lic.status is LicenseStatus.VALID and lic.valid_to and 0 <= (lic.valid_to - day1).days <= 31
-        ]
+        # given licences of industry Y expiring 30, 31 and −1 days after day 1, and one of industry Z in 10 days
+        issued_at = datetime.combine(DAY1 - timedelta(days=400), time(10, 0), tzinfo=SHANGHAI)
+        near = await _issue("canyin", DAY1 + timedelta(days=30), issued_at)
+        far = await _issue("canyin", DAY1 + timedelta(days=31), issued_at)
+        await _issue("canyin", DAY1 - timedelta(days=1), issued_at)
+        await _issue("wuliu", DAY1 + timedelta(days=10), issued_at)
         # and an approved daily campaign at 09:00 to the contacts of those licences
-        world.at(datetime.combine(day1, time(8, 0), tzinfo=SHANGHAI))
+        world.at(datetime.combine(DAY1, time(8, 0), tzinfo=SHANGHAI))
         template, segment_id = await campaign_template(world), await segment(world, SEGMENT)
-        start = datetime.combine(day1, time(9, 0), tzinfo=SHANGHAI)
+        start = datetime.combine(DAY1, time(9, 0), tzinfo=SHANGHAI)
         campaign_id = await approved_campaign(
             world,
             template=template,
@@ -93,7 +103,7 @@ class TestN09RecurringIndustryCampaign:
         assert len(requests) == 2 * len(contacts)
         assert sorted(r.recipient_user_id for r in requests[len(day1_requests) :]) == sorted(contacts)
         assert await _roots(campaign_id) == {str(near.id), str(far.id)}
-        # and the expired licence (industry Y') and the industry-Z licence's contacts never are
-        others = await _contacts("shipin") | await _contacts("wuliu")
+        # and the expired licence and the industry-Z licence's contacts never are
+        others = await _contacts("wuliu")
         assert not {r.recipient_user_id for r in requests} & (others - contacts)
         assert len({r.dedup_key for r in requests}) == len(requests)

@@ -41,6 +41,7 @@ class TestN01TransactionalHappyPath:
         user, token = await world.resident(), apns_token()
         await registered(user, token)
         project = f"C42-{world.prefix}"
+        await world.run_until_idle()  # what other tests (and the seed's outbox) left: their notices share the bucket
         sent_before = await world.stat(SCOPE, "sent", "apns")
         # when application.accepted for C42, state v1, is emitted and the workers run until idle
         await emitted(world, ACCEPTED, project, 1, user, accepted_params(project))
@@ -71,6 +72,7 @@ class TestN02DuplicateBusinessEvent:
         user, token = await world.resident(), apns_token()
         await registered(user, token)
         project = f"C42-{world.prefix}"
+        await world.run_until_idle()  # what other tests (and the seed's outbox) left: their notices share the bucket
         sent_before = await world.stat(SCOPE, "sent", "apns")
         # when the same event is emitted twice, the workers run, are restarted, and it is emitted a third time
         first = await emitted(world, ACCEPTED, project, 1, user, accepted_params(project))

@@ -9,12 +9,13 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
-from api.models.notifications import Delivery, NoticeStatus, NotificationRequest, RequestStatus
+from api.models.notifications import NoticeStatus
 from api.settings import NotificationsSettings
 from notifications import stats
 
@@ -35,25 +36,28 @@ def open_deliveries(settings: NotificationsSettings) -> Q:
     )
 
 
+_SETTLE = (
+    "UPDATE notification_request AS r SET status = 'done' WHERE {ids} AND r.status = 'planned' AND NOT EXISTS ("
+    "SELECT 1 FROM delivery AS d WHERE d.request_id = r.id AND (d.status IN ('created', 'deferred', 'sending') OR "
+    "(d.status = 'temporary_failure' AND d.attempts < CASE WHEN d.campaign_id IS NULL THEN {tx} ELSE {campaign} END)))"
+    " RETURNING id"
+)
+
+
 async def settle_requests(
     settings: NotificationsSettings, request_ids: Collection[uuid.UUID], db: BaseDBAsyncClient
 ) -> int:
-    """Planned requests whose deliveries are all final become done."""
-    if not request_ids:
-        return 0
-    still_open = set(
-        await Delivery.filter(open_deliveries(settings), request_id__in=list(request_ids))
-        .using_db(db)
-        .values_list("request_id", flat=True)
-    )
-    finished = [r for r in request_ids if r not in still_open]
-    if not finished:
-        return 0
-    done: int = (
-        await NotificationRequest.filter(id__in=finished, status=RequestStatus.PLANNED)
-        .using_db(db)
-        .update(status=RequestStatus.DONE)
-    )
+    """Planned requests whose deliveries are all final (`open_deliveries` in SQL) become done, in one statement."""
+    ids = [str(r) for r in dict.fromkeys(request_ids)]
+    limits = [settings.transactional_max_attempts, settings.campaign_max_attempts]
+    if _postgres(db):
+        sql = _SETTLE.format(ids="r.id = ANY($1::uuid[])", tx="$2::integer", campaign="$3::integer")
+        return len(await db.execute_query_dict(sql, [ids, *limits])) if ids else 0
+    done = 0
+    for start in range(0, len(ids), _ROWS_PER_STATEMENT):
+        part = ids[start : start + _ROWS_PER_STATEMENT]
+        sql = _SETTLE.format(ids=f"r.id IN ({', '.join('?' * len(part))})", tx="?", campaign="?")
+        done += len(await db.execute_query_dict(sql, [*part, *limits]))
     return done
 
 
@@ -76,8 +80,8 @@ class StatTally:
         self._counts.clear()
 
 
-# Columns a claimed delivery's transition may set, with their PostgreSQL types (the unnest arrays are typed). Only
-# these names ever reach the SQL text; every value is a bound parameter.
+# Delivery columns a compare-and-set may read or write, with their PostgreSQL types (the unnest arrays are typed).
+# Only these names ever reach the SQL text; every value is a bound parameter.
 _DELIVERY_COLUMNS = {
     "status": "text",
     "suppress_reason": "text",
@@ -90,55 +94,81 @@ _DELIVERY_COLUMNS = {
 }
 _ROWS_PER_STATEMENT = 400  # SQLite binds every value: a few thousand per statement at most
 
+Change = tuple[uuid.UUID, Mapping[str, Any], Mapping[str, Any]]  # (delivery id, expected values, new values)
+
 
 def _postgres(db: BaseDBAsyncClient) -> bool:
     return db.capabilities.dialect == "postgres"
 
 
-def _db_value(column: str, value: Any) -> Any:
-    return Delivery._meta.fields_map[column].to_db_value(value, Delivery)
+def _db_value(value: Any) -> Any:
+    """What tortoise binds for these columns: an enum's value, anything else as it is (datetimes included)."""
+    return value.value if isinstance(value, Enum) else value
 
 
-def _transition_sql(postgres: bool, columns: Sequence[str], rows: int) -> str:
+def _cas_sql(postgres: bool, guards: Sequence[str], columns: Sequence[str], rows: int, due: bool) -> str:
+    """`UPDATE delivery … FROM <one row of values per delivery> WHERE <guards hold> RETURNING id`."""
     if postgres:
-        types = ["uuid", *(_DELIVERY_COLUMNS[c] for c in columns)]
+        names = ["id", *(f"g_{c}" for c in guards), *(f"s_{c}" for c in columns)]
+        types = ["uuid", *(_DELIVERY_COLUMNS[c] for c in (*guards, *columns))]
         arrays = ", ".join(f"${n}::{t}[]" for n, t in enumerate(types, 1))
+        where = " AND ".join(["d.id = v.id", *(f"d.{c} = v.g_{c}" for c in guards)])
+        if due:
+            where += f" AND d.next_attempt_at <= ${len(types) + 1}"
         return (
-            f"UPDATE delivery AS d SET {', '.join(f'{c} = v.{c}' for c in columns)} "  # noqa: S608
-            f"FROM unnest({arrays}) AS v(id, {', '.join(columns)}) "
-            f"WHERE d.id = v.id AND d.status = 'sending' AND d.last_error = ${len(types) + 1} RETURNING d.id"
+            f"UPDATE delivery AS d SET {', '.join(f'{c} = v.s_{c}' for c in columns)} "  # noqa: S608
+            f"FROM unnest({arrays}) AS v({', '.join(names)}) WHERE {where} RETURNING d.id"
         )
-    row = f"({', '.join('?' * (len(columns) + 1))})"
+    # SQLite names the columns of a VALUES table column1, column2, …: id, then the guards, then the new values.
+    where = " AND ".join(["delivery.id = v.column1", *(f"delivery.{c} = v.column{n}" for n, c in enumerate(guards, 2))])
+    if due:
+        where += " AND delivery.next_attempt_at <= ?"
+    first = len(guards) + 2
+    row = f"({', '.join('?' * (1 + len(guards) + len(columns)))})"
     return (
-        f"UPDATE delivery SET {', '.join(f'{c} = v.column{n}' for n, c in enumerate(columns, 2))} "  # noqa: S608
-        f"FROM (VALUES {', '.join([row] * rows)}) AS v "
-        "WHERE delivery.id = v.column1 AND delivery.status = 'sending' AND delivery.last_error = ? RETURNING id"
+        f"UPDATE delivery SET {', '.join(f'{c} = v.column{n}' for n, c in enumerate(columns, first))} "  # noqa: S608
+        f"FROM (VALUES {', '.join([row] * rows)}) AS v WHERE {where} RETURNING id"
     )
+
+
+async def compare_and_set(
+    db: BaseDBAsyncClient, changes: Sequence[Change], *, due: datetime | None = None
+) -> set[uuid.UUID]:
+    """Per-row compare-and-set of deliveries, set-based: one `UPDATE … RETURNING id` per shape of change (the same
+    guard and value columns), every row with its own expected and new values; with `due`, only rows whose
+    `next_attempt_at` has come. Returns the ids it changed (only those count in the stats, §C13)."""
+    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], list[Change]] = defaultdict(list)
+    for change in changes:
+        _, expected, new = change
+        unknown = (set(expected) | set(new)) - _DELIVERY_COLUMNS.keys()
+        if unknown or any(v is None for v in expected.values()):
+            raise ValueError(f"not a compare-and-set of delivery columns: {sorted(unknown) or dict(expected)}")
+        shapes[(tuple(sorted(expected)), tuple(sorted(new)))].append(change)
+    postgres = _postgres(db)
+    changed: set[uuid.UUID] = set()
+    for (guards, columns), items in shapes.items():
+        for start in range(0, len(items), _ROWS_PER_STATEMENT):
+            part = items[start : start + _ROWS_PER_STATEMENT]
+            values = [
+                [str(i) for i, _, _ in part],
+                *([_db_value(e[c]) for _, e, _ in part] for c in guards),
+                *([_db_value(n[c]) for _, _, n in part] for c in columns),
+            ]
+            params = values if postgres else [v for row in zip(*values, strict=True) for v in row]
+            sql = _cas_sql(postgres, guards, columns, len(part), due is not None)
+            found = await db.execute_query_dict(sql, [*params, due] if due is not None else params)
+            changed.update(uuid.UUID(str(r["id"])) for r in found)
+    return changed
 
 
 async def transition_claimed(
     db: BaseDBAsyncClient, claim: str, changes: Sequence[tuple[uuid.UUID, Mapping[str, Any]]]
 ) -> set[uuid.UUID]:
-    """Compare-and-set of claimed deliveries, set-based: one `UPDATE … RETURNING id` per shape of change (the same
-    columns), values per row, each row guarded by status `sending` and the claim token `claim` (every way out of
-    `sending` overwrites it, so a row re-claimed by another job after a lease sweep is left alone). Returns the ids
-    it changed: only those count in the stats (§C13)."""
-    shapes: dict[tuple[str, ...], list[tuple[uuid.UUID, Mapping[str, Any]]]] = defaultdict(list)
-    for delivery_id, fields in changes:
-        unknown = set(fields) - _DELIVERY_COLUMNS.keys()
-        if unknown:
-            raise ValueError(f"not a transition column: {sorted(unknown)}")
-        shapes[tuple(sorted(fields))].append((delivery_id, fields))
-    postgres = _postgres(db)
-    changed: set[uuid.UUID] = set()
-    for columns, items in shapes.items():
-        for start in range(0, len(items), _ROWS_PER_STATEMENT):
-            part = items[start : start + _ROWS_PER_STATEMENT]
-            values = [[str(i) for i, _ in part], *([_db_value(c, f[c]) for _, f in part] for c in columns)]
-            params = values if postgres else [v for row in zip(*values, strict=True) for v in row]
-            found = await db.execute_query_dict(_transition_sql(postgres, columns, len(part)), [*params, claim])
-            changed.update(uuid.UUID(str(r["id"])) for r in found)
-    return changed
+    """Moves claimed deliveries on: each row guarded by status `sending` and the claim token `claim` in
+    last_error (every way out of `sending` overwrites it, so a row re-claimed by another job after a lease sweep
+    is left alone). Returns the ids it changed."""
+    expected = {"status": NoticeStatus.SENDING, "last_error": claim}
+    return await compare_and_set(db, [(i, expected, fields) for i, fields in changes])
 
 
 @dataclass(frozen=True)

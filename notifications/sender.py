@@ -10,6 +10,7 @@ others), and each result is classified on its own row.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -36,7 +37,7 @@ from notifications.buckets import Buckets, BucketsUnavailable, Scope, campaign_s
 from notifications.channels.base import ChannelAdapter, OutboundMessage, SendResult
 from notifications.deps import NotificationsDeps
 from notifications.ids import apns_id, collapse_id
-from notifications.ledger import CLAIMABLE, below_max_attempts
+from notifications.ledger import CLAIMABLE, Change, below_max_attempts, compare_and_set
 from notifications.outcomes import Finish, Work, apply_results, finish_without_sending, on_late_reply, unclaim
 from notifications.send_context import SendContext, load_context
 
@@ -47,7 +48,8 @@ CLOSED_BUCKET_WAIT = timedelta(seconds=5)  # campaign sends while Redis is unrea
 # One recipient per provider call everywhere but Huawei, which takes up to 1,000 tokens of one message per call:
 # its batch stays whole, the others' messages are separate adapter calls (a slow token holds only itself).
 BATCHED_CHANNELS = frozenset({DeliveryChannel.HUAWEI})
-SETTLE_WINDOW_S = 0.05  # after the first answer, gather what else arrives this soon into the same transaction
+SETTLE_WINDOW_S = 0.2  # after the first answer, gather what else arrives this soon into the same transaction
+MAX_WAVE = 500  # answers recorded in one transaction at most before the window ends
 DEFAULT_TTL_S = 86400
 
 
@@ -92,34 +94,27 @@ async def _claim(deps: NotificationsDeps, ids: list[uuid.UUID], now: datetime, t
     ).exclude(channel=DeliveryChannel.INBOX)
     paused = await _paused_campaigns({c.campaign_id for c in candidates if c.campaign_id is not None})
     lease = now + timedelta(seconds=settings.apns_timeout_s * 2 + 30)
-    # One compare-and-set per (status, attempts) group instead of one per row; the claim token in last_error
-    # tells exactly which rows this call won (every way out of `sending` overwrites it).
-    groups: dict[tuple[str, int], list[Delivery]] = defaultdict(list)
-    for row in candidates:
-        if row.campaign_id not in paused:
-            groups[(row.status, row.attempts)].append(row)
-    if not groups:
+    # One set-based compare-and-set on the status and attempt count each row was read with; the claim token in
+    # last_error marks the rows this call won until they leave `sending` (every way out overwrites it).
+    rows = [row for row in candidates if row.campaign_id not in paused]
+    if not rows:
         return []
+    changes: list[Change] = [
+        (
+            row.id,
+            {"status": row.status, "attempts": row.attempts},
+            {"status": NoticeStatus.SENDING, "lease_until": lease, "attempts": row.attempts + 1, "last_error": token},
+        )
+        for row in rows
+    ]
     async with in_transaction() as db:
-        for (status, attempts), rows in groups.items():
-            await (
-                Delivery.filter(id__in=[r.id for r in rows], status=status, attempts=attempts, next_attempt_at__lte=now)
-                .using_db(db)
-                .update(status=NoticeStatus.SENDING, lease_until=lease, attempts=attempts + 1, last_error=token)
-            )
-        won = {
-            uuid.UUID(str(i))
-            for i in await Delivery.filter(id__in=[r.id for rows in groups.values() for r in rows], last_error=token)
-            .using_db(db)
-            .values_list("id", flat=True)
-        }
+        won = await compare_and_set(db, changes, due=now)
     claimed: list[_Claimed] = []
-    for rows in groups.values():
-        for row in rows:
-            if row.id in won:
-                prior = NoticeStatus(row.status)
-                row.status, row.lease_until, row.attempts = NoticeStatus.SENDING, lease, row.attempts + 1
-                claimed.append(_Claimed(row, prior))
+    for row in rows:
+        if row.id in won:
+            prior = NoticeStatus(row.status)
+            row.status, row.lease_until, row.attempts = NoticeStatus.SENDING, lease, row.attempts + 1
+            claimed.append(_Claimed(row, prior))
     return claimed
 
 
@@ -257,21 +252,52 @@ async def _send_and_record(deps: NotificationsDeps, ctx: SendContext, work: list
         adapter = deps.adapters.get(channel)
         groups = [items] if adapter is None or channel in BATCHED_CHANNELS else [[w] for w in items]
         calls += [asyncio.create_task(_call(adapter, channel, group)) for group in groups]
+    answers = _Answers(len(calls))
+    for task in calls:
+        task.add_done_callback(answers.landed)
     settled = 0
-    pending: set[asyncio.Task[list[tuple[Work, SendResult, float]]]] = set(calls)
     try:
-        while pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            if pending:
-                more, pending = await asyncio.wait(pending, timeout=SETTLE_WINDOW_S)
-                done |= more
-            wave = [answer for task in done for answer in task.result()]
+        while wave := await answers.next_wave():
             results = {w.row.id: (result, latency) for w, result, latency in wave}
             settled += await apply_results(deps, ctx, [w for w, _, _ in wave], results, deps.clock.now(), started)
     finally:
-        for task in pending:
+        for task in calls:
             task.cancel()
     return settled
+
+
+class _Answers:
+    """The answers of a batch's adapter calls as the calls end, handed out in waves: the first answer, then what
+    else arrives within SETTLE_WINDOW_S (or until every call has ended), so one transaction records many."""
+
+    def __init__(self, calls: int) -> None:
+        self._left = calls
+        self._ready: list[tuple[Work, SendResult, float]] = []
+        self._arrived = asyncio.Event()
+        self._all_in = asyncio.Event()
+        if not calls:
+            self._all_in.set()
+
+    def landed(self, task: asyncio.Task[list[tuple[Work, SendResult, float]]]) -> None:
+        self._left -= 1
+        if not task.cancelled() and task.exception() is None:
+            self._ready += task.result()
+        elif not task.cancelled():  # _call answers for every item; this is only a guard
+            log.error("adapter call failed", exc_info=task.exception())
+        self._arrived.set()
+        if self._left == 0:
+            self._all_in.set()
+
+    async def next_wave(self) -> list[tuple[Work, SendResult, float]]:
+        """The next answers; empty once every call has ended and every answer was handed out."""
+        while not self._ready and self._left:
+            self._arrived.clear()
+            await self._arrived.wait()
+        if self._left and len(self._ready) < MAX_WAVE:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_in.wait(), SETTLE_WINDOW_S)
+        wave, self._ready = self._ready, []
+        return wave
 
 
 async def _call(

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.functions import Count
 
 from api.kit.pagination import clamp_first, encode_cursor, moment_id_after
 from api.kit.redis import Redis
@@ -68,6 +69,70 @@ async def write_item(
     query = InboxItem.filter(id=item.id)
     written = await (query.using_db(db) if db is not None else query).exists()
     return item if written else None
+
+
+@dataclass(frozen=True)
+class NewItem:
+    user_id: uuid.UUID
+    request_id: uuid.UUID
+    delivery_id: uuid.UUID | None
+    category: NoticeCategory
+    rendered: Rendered
+
+
+_ITEM_COLUMNS = "id, created_at, user_id, request_id, delivery_id, category, title, body, deeplink"
+_ITEMS_PER_STATEMENT = 300  # SQLite binds every value
+
+
+async def write_items(db: BaseDBAsyncClient, items: Sequence[NewItem], *, now: datetime) -> dict[uuid.UUID, uuid.UUID]:
+    """`write_item` for many requests in one INSERT … ON CONFLICT DO NOTHING RETURNING: request id → the new
+    item's id, for the requests that had no item yet."""
+    rows = [
+        [
+            str(uuid.uuid4()),
+            now,
+            str(i.user_id),
+            str(i.request_id),
+            str(i.delivery_id) if i.delivery_id is not None else None,
+            i.category.value,
+            i.rendered.title[:_TITLE_CHARS],
+            i.rendered.body,
+            i.rendered.deeplink[:512],
+        ]
+        for i in items
+    ]
+    if not rows:
+        return {}
+    tail = "ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id"
+    written: list[dict[str, object]] = []
+    if db.capabilities.dialect == "postgres":
+        types = ("uuid", "timestamptz", "uuid", "uuid", "uuid", "text", "text", "text", "text")
+        arrays = ", ".join(f"${n}::{t}[]" for n, t in enumerate(types, 1))
+        sql = f"INSERT INTO inbox_item ({_ITEM_COLUMNS}) SELECT * FROM unnest({arrays}) {tail}"  # noqa: S608
+        written = await db.execute_query_dict(sql, [list(c) for c in zip(*rows, strict=True)])
+    else:
+        for start in range(0, len(rows), _ITEMS_PER_STATEMENT):
+            part = rows[start : start + _ITEMS_PER_STATEMENT]
+            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(part))
+            sql = f"INSERT INTO inbox_item ({_ITEM_COLUMNS}) VALUES {values} {tail}"  # noqa: S608
+            written += await db.execute_query_dict(sql, [v for row in part for v in row])
+    return {uuid.UUID(str(r["request_id"])): uuid.UUID(str(r["id"])) for r in written}
+
+
+async def unread_counts(user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Each user's unread items, in one query (users without any: 0)."""
+    ids = list(dict.fromkeys(user_ids))
+    counts = dict.fromkeys(ids, 0)
+    if ids:
+        rows = (
+            await InboxItem.filter(user_id__in=ids, read_at=None)
+            .group_by("user_id")
+            .annotate(unread=Count("id"))
+            .values_list("user_id", "unread")
+        )
+        for user_id, unread in rows:
+            counts[uuid.UUID(str(user_id))] = int(unread)
+    return counts
 
 
 async def unread_count(user_id: uuid.UUID, db: BaseDBAsyncClient | None = None) -> int:

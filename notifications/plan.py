@@ -129,8 +129,9 @@ async def plan_requests(deps: NotificationsDeps, request_ids: Sequence[uuid.UUID
             if recorded.inbox_item is not None:
                 published.append((recorded.user_id, recorded.inbox_item))
 
+    unread = await inbox.unread_counts({user_id for user_id, _ in published})
     for user_id, item_id in published:
-        await inbox.publish_update(deps.redis, user_id, item_id, await inbox.unread_count(user_id))
+        await inbox.publish_update(deps.redis, user_id, item_id, unread[user_id])
     created = 0
     size = max(1, deps.settings.send_batch_size)
     for queue, delivery_ids in to_send.items():
@@ -146,23 +147,21 @@ async def _record(deps: NotificationsDeps, batch: list[_Planned], now: datetime)
     tally = StatTally()
     recorded: list[_Recorded] = []
     async with in_transaction() as db:
-        mine: list[_Planned] = []
-        for p in batch:
-            claimed = (
-                await NotificationRequest.filter(id=p.request.id, status=RequestStatus.PENDING)
-                .using_db(db)
-                .update(status=RequestStatus.PLANNED)
-            )
-            if claimed == 1:
-                mine.append(p)
+        claimed = await _claim_requests(db, [p.request.id for p in batch])
+        mine = [p for p in batch if p.request.id in claimed]
         if not mine:
             return []
         rows = [_delivery(p.request, d, now) for p in mine for d in p.planned]
         await Delivery.bulk_create(rows, batch_size=_DELIVERY_BATCH, ignore_conflicts=True, using_db=db)
-        stored: dict[uuid.UUID, list[Delivery]] = defaultdict(list)
-        for row in await Delivery.filter(request_id__in=[p.request.id for p in mine]).using_db(db):
-            stored[row.request_id].append(row)
+        stored: dict[uuid.UUID, list[_Stored]] = defaultdict(list)
+        for values in (
+            await Delivery.filter(request_id__in=[p.request.id for p in mine])
+            .using_db(db)
+            .values_list("id", "request_id", "channel", "status", "suppress_reason")
+        ):
+            stored[values[1]].append(_Stored(*values))
         inbox_rows: dict[str, list[uuid.UUID]] = defaultdict(list)
+        items: list[inbox.NewItem] = []
         for p in mine:
             scope = stats.scope_for(p.request.campaign_id, p.request.topic)
             for row in stored[p.request.id]:
@@ -171,14 +170,19 @@ async def _record(deps: NotificationsDeps, batch: list[_Planned], now: datetime)
                 else:
                     tally.add(scope, row.channel, "eligible")
             inbox_row = next((r for r in stored[p.request.id] if r.channel == DeliveryChannel.INBOX), None)
-            item_id = await _write_inbox(db, p.request, p.template, inbox_row, now)
             if inbox_row is not None:
                 inbox_rows[scope].append(inbox_row.id)
+                item = _inbox_item(p.request, p.template, inbox_row.id)
+                if item is not None:
+                    items.append(item)
+        written = await inbox.write_items(db, items, now=now)
+        for p in mine:
             to_send = [
                 r.id
                 for r in stored[p.request.id]
                 if r.status == NoticeStatus.CREATED and r.channel != DeliveryChannel.INBOX
             ]
+            item_id = written.get(p.request.id)
             recorded.append(_Recorded(p.request.recipient_user_id, p.request.campaign_id is not None, to_send, item_id))
         for scope, ids in inbox_rows.items():
             # The inbox item is the inbox delivery's send: it is sent as soon as it is written.
@@ -191,6 +195,28 @@ async def _record(deps: NotificationsDeps, batch: list[_Planned], now: datetime)
         await tally.flush(db, now)
         await settle_requests(deps.settings, [p.request.id for p in mine], db)
     return recorded
+
+
+@dataclass(frozen=True)
+class _Stored:
+    id: uuid.UUID
+    request_id: uuid.UUID
+    channel: str
+    status: str
+    suppress_reason: str | None
+
+
+async def _claim_requests(db: BaseDBAsyncClient, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The pending → planned compare-and-set of a chunk of requests in one statement: the ids it changed."""
+    if not ids:
+        return set()
+    keys = [str(i) for i in ids]
+    params: list[object] = [keys]
+    where = "id = ANY($1::uuid[])"
+    if db.capabilities.dialect != "postgres":
+        params, where = list(keys), f"id IN ({', '.join('?' * len(keys))})"
+    sql = f"UPDATE notification_request SET status = 'planned' WHERE {where} AND status = 'pending' RETURNING id"  # noqa: S608
+    return {uuid.UUID(str(r["id"])) for r in await db.execute_query_dict(sql, params)}
 
 
 def _delivery(request: NotificationRequest, p: PlannedDelivery, now: datetime) -> Delivery:
@@ -210,29 +236,20 @@ def _delivery(request: NotificationRequest, p: PlannedDelivery, now: datetime) -
     )
 
 
-async def _write_inbox(
-    db: BaseDBAsyncClient,
-    request: NotificationRequest,
-    template: templates.TemplateVersion,
-    row: Delivery | None,
-    now: datetime,
-) -> uuid.UUID | None:
+def _inbox_item(
+    request: NotificationRequest, template: templates.TemplateVersion, delivery_id: uuid.UUID
+) -> inbox.NewItem | None:
     """The inbox is the fallback of last resort: written at planning time, never capped, never deferred."""
-    if row is None:
-        return None
     variant = inbox_variant(template)
     if variant is None:
         return None
-    item = await inbox.write_item(
-        db,
+    return inbox.NewItem(
         user_id=request.recipient_user_id,
         request_id=request.id,
-        delivery_id=row.id,
+        delivery_id=delivery_id,
         category=NoticeCategory(request.category),
         rendered=templates.render(variant, request.params),
-        now=now,
     )
-    return item.id if item is not None else None
 
 
 def inbox_variant(template: templates.TemplateVersion) -> templates.TemplateVariant | None:

@@ -15,6 +15,7 @@ import logging
 import secrets
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -100,14 +101,7 @@ async def _enqueue_due(deps: NotificationsDeps, now: datetime) -> int:
         .limit(size * MAX_BATCHES_PER_TICK)
         .values_list("id", "campaign_id")
     )
-    by_queue: dict[str, list[str]] = defaultdict(list)
-    for delivery_id, campaign_id in rows:
-        by_queue[CAMPAIGN_QUEUE if campaign_id else TX_QUEUE].append(str(delivery_id))
-    for queue, ids in by_queue.items():
-        for start in range(0, len(ids), size):
-            batch = ids[start : start + size]
-            # The same due rows come up every tick until a worker claims them: one queued job per set is enough.
-            await enqueue(deps, "send_batch", queue, batch, job_id=_batch_id("notify-send", batch))
+    await _enqueue_in_batches(deps, rows, "send_batch", "notify-send", size)
     return len(rows)
 
 
@@ -118,14 +112,22 @@ async def _replan_missed(deps: NotificationsDeps, now: datetime) -> int:
         .limit(PLAN_BATCH * MAX_BATCHES_PER_TICK)
         .values_list("id", "campaign_id")
     )
-    by_queue: dict[str, list[str]] = defaultdict(list)
-    for request_id, campaign_id in rows:
-        by_queue[CAMPAIGN_QUEUE if campaign_id else TX_QUEUE].append(str(request_id))
-    for queue, ids in by_queue.items():
-        for start in range(0, len(ids), PLAN_BATCH):
-            batch = ids[start : start + PLAN_BATCH]
-            await enqueue(deps, "plan_request", queue, batch, job_id=_batch_id("notify-plan", batch))
+    await _enqueue_in_batches(deps, rows, "plan_request", "notify-plan", PLAN_BATCH)
     return len(rows)
+
+
+async def _enqueue_in_batches(
+    deps: NotificationsDeps, rows: Sequence[tuple[Any, Any]], function: str, job_prefix: str, size: int
+) -> None:
+    """(id, campaign id) rows as jobs of at most `size` ids, campaign work on its own queue. The same rows come up
+    every tick until a worker takes them: the job id, made of the ids, keeps one queued job per set."""
+    by_queue: dict[str, list[str]] = defaultdict(list)
+    for row_id, campaign_id in rows:
+        by_queue[CAMPAIGN_QUEUE if campaign_id else TX_QUEUE].append(str(row_id))
+    for queue, ids in by_queue.items():
+        for start in range(0, len(ids), size):
+            batch = ids[start : start + size]
+            await enqueue(deps, function, queue, batch, job_id=_batch_id(job_prefix, batch))
 
 
 async def _settle_leases(deps: NotificationsDeps, now: datetime) -> tuple[int, int]:

@@ -255,7 +255,7 @@ class World:
         cached = _operator_tokens.get(key)
         if cached is not None and wallclock.monotonic() - cached[1] < 600:
             return cached[0]
-        token = await _operator_sign_in(self.api, username)
+        token = await operator_sign_in(self.api, username)
         _operator_tokens[key] = (token, wallclock.monotonic())
         return token
 
@@ -366,7 +366,7 @@ async def _skip_redis_info(*_args: object) -> None:
     return None
 
 
-async def _operator_sign_in(api: Api, username: str) -> str:
+async def operator_sign_in(api: Api, username: str) -> str:
     """Password + TOTP with a step the operator has not used yet (waiting for the next step if both the current
     and the next one are spent); the shared clock is never moved."""
     secret = demo_totp_secret(username)

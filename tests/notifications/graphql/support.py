@@ -10,20 +10,14 @@ import asyncio
 import time as wallclock
 from typing import Any
 
-import pyotp
-
-from api.models import Operator
-from api.seed.operators import DEMO_PASSWORD, SERVICE_NAME, SERVICE_SECRET, demo_totp_secret
+from api.seed.operators import SERVICE_NAME, SERVICE_SECRET
 from tests.support.client import Api
+from tests.support.notifications_world import operator_sign_in
 
 AUTHOR, APPROVER, OTHER_OPERATOR = "campaign.author", "campaign.approver", "supervisor.city"
 LEAD = "campaign.lead"  # holds both campaign roles
 ERROR = "... on Error { code message path }"
 
-OPERATOR_SIGN_IN = """
-mutation O($input: OperatorSignInInput!) {
-  operatorSignIn(input: $input) { __typename ... on OperatorAuthPayload { accessToken } ... on Error { code } }
-}"""
 SERVICE_SIGN_IN = f"""
 mutation S($input: SignInServiceInput!) {{
   signInService(input: $input) {{
@@ -40,23 +34,9 @@ async def operator(api: Api, username: str) -> str:
     cached = _tokens.get(key)
     if cached is not None and wallclock.monotonic() - cached[1] < 600:
         return cached[0]
-    secret = demo_totp_secret(username)
-    for _ in range(3):
-        now = api.live.clock.now().timestamp()
-        last = (await Operator.get(username=username)).last_totp_step or 0
-        current = int(now // 30)
-        step = next((s for s in (current, current + 1) if s > last), None)
-        if step is None:
-            await asyncio.sleep(30 - now % 30 + 0.5)
-            continue
-        code = pyotp.TOTP(secret).at(step * 30)
-        variables = {"input": {"username": username, "password": DEMO_PASSWORD, "totpCode": code}}
-        result = (await api.data(OPERATOR_SIGN_IN, variables))["operatorSignIn"]
-        if result["__typename"] == "OperatorAuthPayload":
-            token: str = result["accessToken"]
-            _tokens[key] = (token, wallclock.monotonic())
-            return token
-    raise AssertionError(f"operator {username} could not sign in")
+    token = await operator_sign_in(api, username)
+    _tokens[key] = (token, wallclock.monotonic())
+    return token
 
 
 async def service(api: Api) -> str:

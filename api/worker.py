@@ -36,6 +36,7 @@ from api.payments_root import build_payments, channel_keys, gateways
 from api.ratings.jobs import expire_unrated_ratings
 from api.settings import Settings, activate
 from api.supervision.jobs import scan_deadlines
+from notifications import retention as notification_retention
 from notifications import service as notifications_service
 from notifications.deps import CAMPAIGN_QUEUE, TX_QUEUE, NotificationsDeps
 from notifications.jobs import FUNCTIONS as NOTIFY_FUNCTIONS
@@ -58,6 +59,14 @@ async def purge_expired_sessions(ctx: dict[str, Any]) -> int:
     removed = await Session.filter(expires_at__lt=clock.now() - SESSION_RETENTION).delete()
     log.info("purged expired sessions", extra={"removed": removed})
     return int(removed)
+
+
+async def purge_notification_history(ctx: dict[str, Any]) -> dict[str, int]:
+    """Device endpoints unseen for 270 days or invalid for 30, final deliveries past their 180 days of audit."""
+    clock: Clock = ctx.get("clock") or SystemClock()
+    purged = await notification_retention.housekeeping(clock.now())
+    log.info("purged notification history", extra={"endpoints": purged.endpoints, "deliveries": purged.deliveries})
+    return {"endpoints": purged.endpoints, "deliveries": purged.deliveries}
 
 
 async def expire_sync_uploads(ctx: dict[str, Any]) -> int:
@@ -102,6 +111,7 @@ FUNCTIONS: list[arq.worker.Function] = [
     arq.worker.func(prune_outbox_receipts),
     arq.worker.func(expire_sync_uploads),
     arq.worker.func(collect_sync_garbage),
+    arq.worker.func(purge_notification_history),
     *map(arq.worker.func, PAYMENT_JOBS),
     *(arq.worker.func(job, keep_result=0) for _, job in RELAYS),
 ]
@@ -111,6 +121,7 @@ CRON_JOBS = [
     cron(prune_outbox_receipts, hour={19}, minute={40}, run_at_startup=False),
     cron(expire_sync_uploads, minute={25}, run_at_startup=False),
     cron(collect_sync_garbage, hour={19}, minute={50}, run_at_startup=False),  # 03:50 Beijing
+    cron(purge_notification_history, hour={20}, minute={10}, run_at_startup=False),  # 04:10 Beijing
     cron(sweep_licenses, hour={16}, minute={5}, run_at_startup=False),
     cron(expire_unrated_ratings, hour={16}, minute={20}, run_at_startup=False),
     # 补正 deadlines are moments, not days: checked every hour.

@@ -31,7 +31,8 @@ PREVIEW = f"""query P($input: PreviewSegmentInput!) {{
 CAMPAIGN_QUERY = f"query C($id: ID!) {{ campaign(id: $id) {{ {CAMPAIGN} stats {{ {STATS} }} }} }}"
 CAMPAIGN_STATS = f"query S($id: ID!) {{ campaignStats(campaignId: $id) {{ {STATS} }} }}"
 CAMPAIGNS = "query L($first: Int) { campaigns(first: $first) { edges { node { id } } pageInfo { hasNextPage } } }"
-SEGMENT_DSL = {"all": [{"field": "resident.region_code", "op": "prefix", "value": "9999"}]}
+# 994…: a district prefix neither the seed (990…) nor the segment tests (995…–999…) ever use.
+SEGMENT_DSL = {"all": [{"field": "resident.region_code", "op": "prefix", "value": "994"}]}
 
 
 def _mutation(name: str) -> str:

@@ -70,6 +70,15 @@ async def notice(
     return (await insert_requests([row], now=deps.clock.now()))[key]
 
 
+async def planned_notice(deps: NotificationsDeps, user: uuid.UUID, token: str | None = None) -> uuid.UUID:
+    """A service notice to `user`'s new iPhone, planned: its push delivery waits in `created`."""
+    code = await push_template(deps, NoticeCategory.SERVICE)
+    await iphone(deps, user, token)
+    request_id = await notice(deps, code, user)
+    await plan_request(deps, request_id)
+    return request_id
+
+
 class TestEmit:
     async def test_a_repeated_event_returns_the_same_request(self, live: LiveServer) -> None:
         deps = make_deps(live)
@@ -190,11 +199,8 @@ class TestSendBatch:
         apns = ScriptedAdapter("apns")
         apns.gate = asyncio.Event()
         deps = make_deps(live, adapters=[apns])
-        code = await push_template(deps, NoticeCategory.SERVICE)
         user = uuid.uuid4()
-        await iphone(deps, user)
-        request_id = await notice(deps, code, user)
-        await plan_request(deps, request_id)
+        request_id = await planned_notice(deps, user)
         ids = [str((await deliveries(request_id))["apns"].id)]
 
         first = asyncio.create_task(send_batch(deps, ids))
@@ -240,10 +246,7 @@ class TestSendBatch:
         token = uuid.uuid4().hex * 2
         apns = ScriptedAdapter("apns", {token: [SendResult("retry", reason="InternalServerError", http_status=500)]})
         deps = make_deps(live, adapters=[apns], retry_base_s=1)
-        code = await push_template(deps, NoticeCategory.SERVICE)
-        await iphone(deps, user, token)
-        request_id = await notice(deps, code, user)
-        await plan_request(deps, request_id)
+        request_id = await planned_notice(deps, user, token)
         push = (await deliveries(request_id))["apns"]
         start = deps.clock.now()
 
@@ -268,10 +271,7 @@ class TestSendBatch:
         invalid = SendResult("invalid_endpoint", reason="Unregistered", http_status=410, endpoint_invalid_at=gone_at)
         apns = ScriptedAdapter("apns", {token: [invalid]})
         deps = make_deps(live, adapters=[apns])
-        code = await push_template(deps, NoticeCategory.SERVICE)
-        await iphone(deps, user, token)
-        request_id = await notice(deps, code, user)
-        await plan_request(deps, request_id)
+        request_id = await planned_notice(deps, user, token)
         deps.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
 
         await send_batch(deps, [(await deliveries(request_id))["apns"].id])
@@ -310,10 +310,7 @@ class TestSendBatch:
         auth = SendResult("auth", reason="InvalidProviderToken", http_status=403)
         apns = ScriptedAdapter("apns", {token: [auth, auth]})
         deps = make_deps(live, adapters=[apns], retry_base_s=1)
-        code = await push_template(deps, NoticeCategory.SERVICE)
-        await iphone(deps, user, token)
-        request_id = await notice(deps, code, user)
-        await plan_request(deps, request_id)
+        request_id = await planned_notice(deps, user, token)
         push = (await deliveries(request_id))["apns"]
 
         await send_batch(deps, [push.id])
@@ -328,11 +325,8 @@ class TestSendBatch:
 
     async def test_no_adapter_is_a_technical_failure(self, live: LiveServer) -> None:
         deps = make_deps(live)
-        code = await push_template(deps, NoticeCategory.SERVICE)
         user = uuid.uuid4()
-        await iphone(deps, user)
-        request_id = await notice(deps, code, user)
-        await plan_request(deps, request_id)
+        request_id = await planned_notice(deps, user)
 
         settled = await send_batch(deps, [(await deliveries(request_id))["apns"].id])
 
@@ -342,11 +336,8 @@ class TestSendBatch:
     async def test_a_mute_after_planning_suppresses_at_send_time(self, live: LiveServer) -> None:
         apns = ScriptedAdapter("apns")
         deps = make_deps(live, adapters=[apns])
-        code = await push_template(deps, NoticeCategory.SERVICE)
         user = uuid.uuid4()
-        await iphone(deps, user)
-        request_id = await notice(deps, code, user)
-        await plan_request(deps, request_id)
+        request_id = await planned_notice(deps, user)
 
         await preferences.update_preference(deps, user, NoticeCategory.SERVICE, "push", False)
         await send_batch(deps, [(await deliveries(request_id))["apns"].id])
@@ -393,11 +384,8 @@ class TestRedisUnreachable:
     async def test_transactional_sends_go_unmetered(self, live: LiveServer) -> None:
         apns = ScriptedAdapter("apns")
         deps = make_deps(live, adapters=[apns])
-        code = await push_template(deps, NoticeCategory.SERVICE)
         user = uuid.uuid4()
-        await iphone(deps, user)
-        request_id = await notice(deps, code, user)
-        await plan_request(deps, request_id)
+        request_id = await planned_notice(deps, user)
 
         async with dead_redis() as dead:
             sent = await send_batch(dataclasses.replace(deps, redis=dead), [(await deliveries(request_id))["apns"].id])
@@ -530,10 +518,7 @@ class TestLateReply:
         token = "slow" + uuid.uuid4().hex
         apns = ScriptedAdapter("apns", {token: [SendResult("retry", reason="timeout")]})
         deps = make_deps(live, adapters=[apns])
-        code = await push_template(deps, NoticeCategory.SERVICE)
-        await iphone(deps, user, token)
-        request_id = await notice(deps, code, user)
-        await plan_request(deps, request_id)
+        request_id = await planned_notice(deps, user, token)
         push = (await deliveries(request_id))["apns"]
         await send_batch(deps, [push.id])
 

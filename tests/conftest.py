@@ -25,6 +25,8 @@ from api.workdays import store as workdays
 from tests.support.client import Api, LiveServer
 
 BACKEND = os.environ.get("ZSB_TEST_BACKEND", "embedded")
+# A test reaches the backend under test only through one of these fixtures.
+_BACKEND_FIXTURES = frozenset({"live", "backend_urls"})
 
 
 def pytest_report_header() -> str:
@@ -42,6 +44,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if skipped_marker in item.keywords:
             item.add_marker(pytest.mark.skip(reason=reason))
+        elif BACKEND == "server" and not _BACKEND_FIXTURES & set(item.fixturenames):
+            # The same code against the same inputs as in the embedded run: running it twice only costs CI time.
+            item.add_marker(pytest.mark.skip(reason="touches neither the database nor Redis; the embedded run ran it"))
 
 
 @pytest.fixture(scope="session")

@@ -267,6 +267,6 @@ class TestPruneReceipts:
         assert again == 0
         assert handle.seen == [e.id for e in old + fresh]
 
-    async def test_a_consumer_that_never_ran_has_nothing_to_prune(self) -> None:
+    async def test_a_consumer_that_never_ran_has_nothing_to_prune(self, live: LiveServer) -> None:
         _, consumer = names()
         assert await prune_receipts(consumer) == 0

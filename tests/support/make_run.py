@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -24,12 +24,14 @@ def _free_port() -> int:
         return port
 
 
-def make_run_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Yields the base URL of a `zsb serve` process, stopped afterwards."""
+def make_run_server(
+    tmp_path_factory: pytest.TempPathFactory, settings: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """Yields the base URL of a `zsb serve` process, stopped afterwards; `settings` adds `APP_…` variables."""
     var_dir = tmp_path_factory.mktemp("var")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
-    env |= {"APP_VAR_DIR": str(var_dir), "APP_PORT": str(port), "APP_LOG_LEVEL": "WARNING"}
+    env |= {"APP_VAR_DIR": str(var_dir), "APP_PORT": str(port), "APP_LOG_LEVEL": "WARNING", **(settings or {})}
     for command in ("migrate", "seed"):
         done = subprocess.run([*ZSB, command], env=env, capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0, done.stderr

@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from api.http.h5 import h5_routes
 from api.http.health import MetricsMiddleware, healthz, metrics, readyz
 from api.http.notify_callbacks import alipay_messages, sms_receipts_route, wechat_messages, wechat_verify
 from api.http.request_id import RequestIdMiddleware
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         Route("/sync/uploads/{upload_id}/chunks/{index}", post_chunk, methods=["POST"]),
         Route("/sandbox", SandboxMount()),
         Mount("/sandbox", app=SandboxMount()),
+        *h5_routes(settings),
     ]
     if not settings.is_production:
         assets = settings.var_dir / "graphiql" / "node_modules"

@@ -14,6 +14,7 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.http.h5 import h5_routes
 
     base = settings.base_url
     print(
@@ -30,6 +31,8 @@ def _serve(settings: Settings) -> None:
             f"  Pushes    {base}/sandbox/apns/_control/requests  {base}/sandbox/huawei/_control/requests"
             f"   (what each phone received; every sandbox with its control URL: GET {base}/sandbox)"
         )
+    if h5_routes(settings):
+        print(f"  H5        {base}/h5/   (the H5 harness: every journey by hand, in a browser)")
     print(f"  Health    {base}/healthz  {base}/readyz  {base}/metrics", flush=True)
     # log_config=None: uvicorn logs through our JSON handler too, with the request id and redaction.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)

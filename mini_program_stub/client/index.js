@@ -7,8 +7,9 @@ import { createInbox } from './inbox.js';
 import { createSubscriptionClient } from './ws.js';
 import { createSyncEngine } from './sync/index.js';
 import { ApiError, NetworkError, isNetworkError, unwrap } from './errors.js';
+import { spaceKeyOf, tokenClaims } from './claims.js';
 
-export { ApiError, NetworkError, isNetworkError, unwrap };
+export { ApiError, NetworkError, isNetworkError, unwrap, spaceKeyOf, tokenClaims };
 
 const POKE = 'subscription SyncPoke($clientId: ID!) { syncPoke(clientId: $clientId) }';
 
@@ -30,8 +31,9 @@ export function createClient(options) {
     refreshAfterRejection: (token) => auth.refreshAfterRejection(token),
   });
 
-  // Drafts are stored per signed-in person, so two residents sharing a phone never see each other's drafts.
-  const spaceOf = () => (auth.session && (auth.session.personId || auth.session.sessionId)) || 'anonymous';
+  // Drafts are stored per signed-in person and sync space, so two residents sharing a phone never see each
+  // other's drafts and a clientId never crosses spaces (actAs switches to the enterprise's space).
+  const spaceOf = () => spaceKeyOf(auth.session) || 'anonymous';
   const drafts = createSyncEngine({ graphql, storage: platform.storage, platform, space: spaceOf });
 
   // syncPoke needs a client the server knows (registered by its first push): a refused subscription is
@@ -61,7 +63,13 @@ export function createClient(options) {
   const ready = auth.load()
     .then(() => drafts.open())
     .then(() => { if (auth.session) attachPokes(); });
+  // A new identity behind the token (another person, actAs) must not keep the old socket: the server checks
+  // syncPoke's clientId and the inbox against the token the socket was opened with.
+  let socketSpace = null;
   auth.onChange(() => {
+    const space = spaceOf();
+    if (socketSpace !== null && space !== socketSpace) sockets.renew();
+    socketSpace = space;
     ready.then(() => drafts.open()).then(attachPokes).catch(() => null);
   });
 

@@ -24,6 +24,7 @@ export function createSubscriptionClient(options) {
   let wakeUp = null; // resolves the pending backoff sleep early (network back, new subscriber)
   let stopped = false;
   let stopOnline = null;
+  let renewing = false; // a close we asked for to reconnect under a new token: no backoff
 
   function report(state) {
     for (const listener of [...statusListeners]) {
@@ -123,6 +124,7 @@ export function createSubscriptionClient(options) {
 
   async function closed(code) {
     if (stopped || !active.size) return;
+    if (renewing) { renewing = false; connect(); return; }
     if (FATAL_CLOSES.includes(code)) { stop('unavailable'); return; }
     if ((code === 4401 || code === 4403) && options.refreshAfterRejection) {
       let fresh = null;
@@ -164,6 +166,13 @@ export function createSubscriptionClient(options) {
     onStatus(listener) {
       statusListeners.add(listener);
       return () => statusListeners.delete(listener);
+    },
+    // Reconnects under the current token; every active subscription is sent again once acknowledged.
+    renew() {
+      if (socket) {
+        renewing = true;
+        try { socket.close(1000, 'identity changed'); } catch (error) { /* already closing */ }
+      }
     },
     get failures() { return failures; },
     get connected() { return Boolean(socket && acked); },

@@ -12,6 +12,7 @@ from api.identity.deps import IdentityDeps
 from api.identity.principal import Principal
 from notifications.deps import NotificationsDeps
 from payments.deps import PaymentsDeps
+from payments.service.effects import kick
 from sync.deps import SyncDeps
 
 
@@ -35,3 +36,10 @@ class Context:
 
 
 Info = strawberry.Info[Context, None]
+
+
+async def wake_relays(info: Info) -> None:
+    """After a commit that wrote an outbox row another domain reacts to (a fee notice becomes a bill, a withdrawal
+    cancels one): the relays run now instead of at their next scheduled run up to a minute later."""
+    if info.context.payments is not None:
+        await kick(info.context.payments)

@@ -9,6 +9,13 @@ const MAX_GET_URL = 2000; // longer URLs get cut by some proxies and mini-progra
 const NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND';
 const APQ_UNUSABLE = ['PERSISTED_QUERY_HASH_MISMATCH', 'PERSISTED_QUERY_NOT_SUPPORTED'];
 
+// URLs end up in access logs, proxies and browser history: a query carrying a password or a code goes by POST.
+const SECRET_KEY = /password|secret|credential|code$|token$/i;
+export function carriesSecret(value) {
+  if (!value || typeof value !== 'object') return false;
+  return Object.entries(value).some(([key, inner]) => SECRET_KEY.test(key) || carriesSecret(inner));
+}
+
 // The operation's type without a parser: comments and strings cannot precede the first keyword in practice,
 // and a named operation is looked up by name when the document holds several.
 export function operationType(query, operationName) {
@@ -92,14 +99,14 @@ export function createGraphQL(options) {
   }
 
   // One exchange with APQ: hash only, then the full text on a miss, or plain text when the hash is refused.
-  async function exchange(query, variables, operationName, token) {
+  async function exchange(query, variables, operationName, token, forcePost) {
     const kind = operationType(query, operationName);
     if (kind === 'subscription') throw new ApiError('BAD_REQUEST', 'subscriptions run over WebSocket (inbox/ws.js)');
     const base = { variables, operationName, token };
     const usePersisted = !apqDisabled && !plainOnly.has(query);
     if (usePersisted) {
       const hash = hashOf(query);
-      const response = await send({ ...base, hash, method: kind === 'query' ? 'GET' : 'POST' });
+      const response = await send({ ...base, hash, method: kind === 'query' && !forcePost ? 'GET' : 'POST' });
       const body = parseBody(response);
       const error = firstError(body, response);
       if (!error || (error.code !== NOT_FOUND && !APQ_UNUSABLE.includes(error.code))) return { response, body, error };
@@ -140,11 +147,12 @@ export function createGraphQL(options) {
     const vars = variables || {};
     const anonymous = Boolean(opts.anonymous) || !auth;
     let token = anonymous ? null : await auth.accessToken();
-    let outcome = await exchange(query, vars, opts.operationName, token);
+    const post = Boolean(opts.post) || carriesSecret(vars);
+    let outcome = await exchange(query, vars, opts.operationName, token, post);
     const rejected = outcome.error && (outcome.error.code === 'UNAUTHENTICATED' || outcome.response.status === 401);
     if (rejected && token) {
       token = await auth.refreshAfterRejection(token);
-      if (token) outcome = await exchange(query, vars, opts.operationName, token);
+      if (token) outcome = await exchange(query, vars, opts.operationName, token, post);
     }
     if (outcome.error) throw failure(outcome.error, outcome.body, outcome.response);
     return outcome.body.data;

@@ -30,7 +30,9 @@ _STATES = {
 }
 
 
-def cashier_page(sandbox: AlipayTradeSandbox, trade: SandboxTrade, state: str | None = None) -> HTMLResponse:
+def cashier_page(
+    sandbox: AlipayTradeSandbox, trade: SandboxTrade, state: str | None = None, *, paid_now: bool = False
+) -> HTMLResponse:
     base = f"{sandbox.base_url}/cashier/{trade.out_trade_no}"
     html = render_cashier(
         channel="支付宝",
@@ -40,6 +42,7 @@ def cashier_page(sandbox: AlipayTradeSandbox, trade: SandboxTrade, state: str | 
         pay_action=f"{base}/pay",
         cancel_action=f"{base}/cancel",
         state=_STATES.get(trade.status, "") if state is None else state,
+        return_url=trade.return_url if paid_now else None,
     )
     return HTMLResponse(html)
 
@@ -76,7 +79,7 @@ def routes(sandbox: AlipayTradeSandbox) -> list[BaseRoute]:
             sandbox.complete_from_cashier(trade)
         except ValueError:
             return cashier_page(sandbox, trade)
-        return cashier_page(sandbox, trade, "支付成功")
+        return cashier_page(sandbox, trade, "支付成功", paid_now=True)
 
     async def cashier_cancel(request: Request) -> Response:
         trade = sandbox.trade(request.path_params["out_trade_no"])

@@ -8,10 +8,25 @@ from payments.money import fen_to_yuan
 
 
 def render_cashier(
-    *, channel: str, payee: str, subject: str, amount_fen: int, pay_action: str, cancel_action: str, state: str = ""
+    *,
+    channel: str,
+    payee: str,
+    subject: str,
+    amount_fen: int,
+    pay_action: str,
+    cancel_action: str,
+    state: str = "",
+    return_url: str | None = None,
 ) -> str:
-    """`pay_action` / `cancel_action` are the URLs the two buttons POST to; `state` says what already happened."""
+    """`pay_action` / `cancel_action` are the URLs the two buttons POST to; `state` says what already happened;
+    `return_url`, once paid, is where the browser goes back to the merchant, as Alipay's WAP cashier does."""
     done = f'<p class="state">{escape(state)}</p>' if state else ""
+    back = (
+        f'<meta http-equiv="refresh" content="3;url={escape(return_url)}">'
+        f'<p><a id="return" href="{escape(return_url)}">返回商户</a></p>'
+        if return_url
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -28,6 +43,7 @@ body{{font-family:system-ui,sans-serif;max-width:28rem;margin:0 auto;padding:1re
 <p>商品 <span class="subject">{escape(subject)}</span></p>
 <p class="amount">¥<span id="amount">{fen_to_yuan(amount_fen)}</span></p>
 {done}
+{back}
 <form method="post" action="{escape(pay_action)}" style="display:inline">
 <button id="pay" type="submit">支付</button></form>
 <form method="post" action="{escape(cancel_action)}" style="display:inline">

@@ -25,7 +25,7 @@ from api.models import DeliveryMethod, OperatorRole
 from schema.access import operator_with
 from schema.applications import handling_inputs as inputs
 from schema.applications.types import Application, ApplicationStatus, IllegalTransitionError, illegal_transition
-from schema.context import Info
+from schema.context import Info, wake_relays
 from schema.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, to_error
 from schema.pagination import Connection
 
@@ -119,13 +119,14 @@ def _spec(summary: str, given: inputs.IssuedLicenseInput | None) -> results.Resu
     )
 
 
-async def _handle(call: Callable[[], Awaitable[ApplicationRow]]) -> Handled:
+async def _handle(info: Info, call: Callable[[], Awaitable[ApplicationRow]]) -> Handled:
     try:
         app = await call()
     except transitions.IllegalTransition as exc:
         return illegal_transition(exc)
     except AppError as exc:
         return cast(Handled, to_error(exc))
+    await wake_relays(info)
     view = await reading.view_of(app, reading.Viewer.OPERATOR)
     return HandledApplication(application=Application.from_view(view))
 
@@ -163,9 +164,10 @@ class HandlingMutation:
         self, info: Info, input: inputs.PassApplicationPrecheckInput
     ) -> PassApplicationPrecheckResult:
         return await _handle(
+            info,
             lambda: handling.precheck_pass(
                 _claims(info), _uuid(input.application_id, ["applicationId"]), input.opinion, _now(info)
-            )
+            ),
         )
 
     @strawberry.mutation(
@@ -175,21 +177,23 @@ class HandlingMutation:
         self, info: Info, input: inputs.ReturnApplicationPrecheckInput
     ) -> ReturnApplicationPrecheckResult:
         return await _handle(
+            info,
             lambda: handling.precheck_return(
                 _claims(info),
                 _uuid(input.application_id, ["applicationId"]),
                 _notice(input.items),
                 input.opinion,
                 _now(info),
-            )
+            ),
         )
 
     @strawberry.mutation(permission_classes=[CaseHandler], description="接件 (the status stays PENDING_ACCEPTANCE).")
     async def receive_application(self, info: Info, input: inputs.ReceiveApplicationInput) -> ReceiveApplicationResult:
         return await _handle(
+            info,
             lambda: handling.receive(
                 _claims(info), _uuid(input.application_id, ["applicationId"]), input.opinion, _now(info)
-            )
+            ),
         )
 
     @strawberry.mutation(
@@ -199,21 +203,23 @@ class HandlingMutation:
     )
     async def accept_application(self, info: Info, input: inputs.AcceptApplicationInput) -> AcceptApplicationResult:
         return await _handle(
+            info,
             lambda: handling.accept(
                 _claims(info), _uuid(input.application_id, ["applicationId"]), input.opinion, _now(info)
-            )
+            ),
         )
 
     @strawberry.mutation(permission_classes=[CaseHandler], description="不予受理 (terminal, 办结结果 6).")
     async def decline_application(self, info: Info, input: inputs.DeclineApplicationInput) -> DeclineApplicationResult:
         return await _handle(
+            info,
             lambda: handling.not_accept(
                 _claims(info),
                 _uuid(input.application_id, ["applicationId"]),
                 input.reason,
                 input.notice_no,
                 _now(info),
-            )
+            ),
         )
 
     @strawberry.mutation(
@@ -225,13 +231,14 @@ class HandlingMutation:
         self, info: Info, input: inputs.RequestApplicationSupplementInput
     ) -> RequestApplicationSupplementResult:
         return await _handle(
+            info,
             lambda: supplements.request_supplement(
                 _claims(info),
                 _uuid(input.application_id, ["applicationId"]),
                 _notice(input.items),
                 input.opinion,
                 _now(info),
-            )
+            ),
         )
 
     @strawberry.mutation(permission_classes=[CaseHandler], description="特别程序 starts; the clock pauses.")
@@ -239,6 +246,7 @@ class HandlingMutation:
         self, info: Info, input: inputs.StartSpecialProcedureInput
     ) -> StartSpecialProcedureResult:
         return await _handle(
+            info,
             lambda: special.start(
                 _claims(info),
                 _uuid(input.application_id, ["applicationId"]),
@@ -248,7 +256,7 @@ class HandlingMutation:
                 input.planned_days,
                 input.requested_by,
                 _now(info),
-            )
+            ),
         )
 
     @strawberry.mutation(
@@ -259,9 +267,10 @@ class HandlingMutation:
         self, info: Info, input: inputs.EndSpecialProcedureInput
     ) -> EndSpecialProcedureResult:
         return await _handle(
+            info,
             lambda: special.end(
                 _claims(info), _uuid(input.application_id, ["applicationId"]), input.result, input.opinion, _now(info)
-            )
+            ),
         )
 
     @strawberry.mutation(
@@ -272,6 +281,7 @@ class HandlingMutation:
         self, info: Info, input: inputs.CompleteApplicationStepInput
     ) -> CompleteApplicationStepResult:
         return await _handle(
+            info,
             lambda: handling.step(
                 _claims(info),
                 _uuid(input.application_id, ["applicationId"]),
@@ -279,7 +289,7 @@ class HandlingMutation:
                 workflow.Outcome(input.outcome.value),
                 input.opinion,
                 _now(info),
-            )
+            ),
         )
 
     @strawberry.mutation(
@@ -288,13 +298,14 @@ class HandlingMutation:
     )
     async def decide_application(self, info: Info, input: inputs.DecideApplicationInput) -> DecideApplicationResult:
         return await _handle(
+            info,
             lambda: results.decide(
                 _claims(info),
                 _uuid(input.application_id, ["applicationId"]),
                 results.Decision(input.decision.value),
                 input.reason,
                 _now(info),
-            )
+            ),
         )
 
     @strawberry.mutation(
@@ -306,12 +317,13 @@ class HandlingMutation:
         self, info: Info, input: inputs.IssueApplicationResultInput
     ) -> IssueApplicationResultResult:
         return await _handle(
+            info,
             lambda: results.issue_result(
                 _claims(info),
                 _uuid(input.application_id, ["applicationId"]),
                 _spec(input.summary, input.license),
                 _now(info),
-            )
+            ),
         )
 
     @strawberry.mutation(
@@ -327,6 +339,7 @@ class HandlingMutation:
             else None
         )
         return await _handle(
+            info,
             lambda: delivery.deliver(
                 _claims(info),
                 _uuid(input.application_id, ["applicationId"]),
@@ -334,7 +347,7 @@ class HandlingMutation:
                 shipment,
                 input.note,
                 _now(info),
-            )
+            ),
         )
 
     @strawberry.mutation(permission_classes=[CaseHandler], description="签收 of the open EMS shipment or pickup.")
@@ -342,9 +355,10 @@ class HandlingMutation:
         self, info: Info, input: inputs.ConfirmApplicationResultReceivedInput
     ) -> ConfirmApplicationResultReceivedResult:
         return await _handle(
+            info,
             lambda: delivery.confirm_received(
                 _claims(info), _uuid(input.application_id, ["applicationId"]), input.note, _now(info)
-            )
+            ),
         )
 
     @strawberry.mutation(permission_classes=[CaseHandler], description="Record an on-site visit (到现场次数).")
@@ -352,9 +366,10 @@ class HandlingMutation:
         self, info: Info, input: inputs.RecordApplicationVisitInput
     ) -> RecordApplicationVisitResult:
         return await _handle(
+            info,
             lambda: handling.record_visit(
                 _claims(info), _uuid(input.application_id, ["applicationId"]), input.note, _now(info)
-            )
+            ),
         )
 
     @strawberry.mutation(
@@ -365,13 +380,14 @@ class HandlingMutation:
         self, info: Info, input: inputs.TerminateApplicationInput
     ) -> TerminateApplicationResult:
         return await _handle(
+            info,
             lambda: handling.terminate(
                 _claims(info),
                 _uuid(input.application_id, ["applicationId"]),
                 input.result_code,
                 input.reason,
                 _now(info),
-            )
+            ),
         )
 
     @strawberry.mutation(
@@ -383,11 +399,12 @@ class HandlingMutation:
         self, info: Info, input: inputs.RequestApplicationPaymentInput
     ) -> RequestApplicationPaymentResult:
         return await _handle(
+            info,
             lambda: handling.fee_notice(
                 _claims(info),
                 _uuid(input.application_id, ["applicationId"]),
                 _fen(input.amount_fen),
                 input.note,
                 _now(info),
-            )
+            ),
         )

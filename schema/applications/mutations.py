@@ -21,7 +21,7 @@ from api.models import ProvidedVia
 from schema.access import CitizenOnly
 from schema.applications import inputs
 from schema.applications.types import Application, IllegalTransitionError, illegal_transition
-from schema.context import Info
+from schema.context import Info, wake_relays
 from schema.errors import ConflictError, Error, ForbiddenError, InvalidInputError, NotFoundError, to_error
 
 T = TypeVar("T")
@@ -200,6 +200,7 @@ class ApplicationMutation:
 
         async def run() -> ApplicationWithdrawn:
             app = await requests.withdraw(_claims(info), _id(input.id), input.reason, now)
+            await wake_relays(info)
             return ApplicationWithdrawn(application=await _view(app))
 
         return await guard(run)  # type: ignore[return-value]

@@ -308,3 +308,32 @@ class TestWithdrawWhileAwaitingPayment:
             paused.paused_minutes + 10,
         )
         await assert_journal_consistent(case_id)
+
+
+class TestRelaysWokenAfterTheCommit:
+    """A fee notice is a bill only once payments' relay has run: the notice wakes the relays instead of leaving the
+    applicant waiting for their next scheduled run (a minute); a refused step wrote nothing and wakes nothing."""
+
+    async def test_a_fee_notice_and_a_withdrawal_wake_the_relays_and_a_refusal_does_not(
+        self, api: Api, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # given: a case in progress, and the relays' wake-up recorded instead of enqueued
+        token, handler, case_id = await in_progress(api, 11)
+        kicks: list[str] = []
+
+        async def record() -> None:
+            kicks.append("kick")
+
+        monkeypatch.setattr(api.live.app.state.services.payments, "kick_relays", record)
+
+        # when
+        await done(api, handler, "requestApplicationPayment", applicationId=case_id, amountFen="12000")
+        after_notice = len(kicks)
+        refused = await act(api, handler, "requestApplicationPayment", applicationId=case_id)
+        after_refusal = len(kicks)
+        withdrawn = await api.gql(WITHDRAW, {"input": {"id": case_id, "reason": "不办了"}}, token)
+
+        # then
+        assert refused["__typename"] == "ApplicationTransitionError"
+        assert withdrawn["data"]["withdrawApplication"]["__typename"] == "ApplicationWithdrawn"
+        assert (after_notice, after_refusal, len(kicks)) == (1, 1, 2)

@@ -10,8 +10,7 @@ from tests.browser.conftest import OpenDevice, Shot
 from tests.browser.h5 import sign_in
 
 # Resident 8 (黄演示八, L2: paying needs L2) and the seed's case `payment-1` of theirs: 普通护照签发, accepted, then
-# charged ¥140.00 by 市公安局 (api/seed/bills.py). A fee the handler asks for here would reach the resident's bills
-# only at the outbox relays' next minute tick (the handling mutations do not kick the relays), too slow to wait for.
+# charged ¥140.00 by 市公安局 (api/seed/bills.py).
 RESIDENT, CASE = 8, "payment-1"
 BILLS = "query { myBills(first: 20) { edges { node { id status amountYuan applicationId } } } }"
 
@@ -47,8 +46,9 @@ def test_d_pay_the_fee_in_the_sandbox_cashier_and_the_case_moves_on(
     expect(page.get_by_text("支付成功")).to_be_visible()
     shot(page, "cashier-paid")
 
-    # and comes back the way Alipay sends a WAP payer back: the merchant's return page, then the app
-    page.goto(f"{backend.base_url}/pay/return")
+    # and comes back the way Alipay sends a WAP payer back: the cashier leads to the merchant's return page, then
+    # the payer returns to the app
+    page.wait_for_url(f"{backend.base_url}/pay/return", timeout=10_000)
     page.get_by_test_id("pay-return-back").click()
     expect(page.get_by_test_id("pay-status")).to_have_attribute("data-status", "PAID")
     shot(page, "payment-confirmed")

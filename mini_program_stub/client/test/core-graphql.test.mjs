@@ -128,3 +128,15 @@ test('a server without APQ gets plain text from then on; RATE_LIMITED carries re
     return true;
   });
 });
+
+test('a query carrying a password or a code never puts it in a URL', async () => {
+  const LOOKUP = 'query Lookup($input: ProgressInput!) { hello(name: $input) }';
+  const { platform, graphql } = setup({ Lookup: () => ({ hello: 'found' }), Hello: () => ({ hello: 'hi' }) });
+  await graphql(LOOKUP, { input: { projectNo: 'X1', queryPassword: 'secret-9' } });
+  await graphql(HELLO, { name: 'a' }, { post: true });
+  assert.ok(platform.requests.length >= 2);
+  for (const request of platform.requests) {
+    assert.equal(request.method, 'POST');
+    assert.ok(!request.url.includes('secret-9'));
+  }
+});

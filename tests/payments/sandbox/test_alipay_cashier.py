@@ -95,6 +95,27 @@ class TestCashierPages:
         [delivery] = env.sandbox.deliveries
         assert delivery.acknowledged
 
+    async def test_a_wap_payment_sends_the_browser_back_to_the_merchant_and_a_qr_payment_does_not(
+        self, env: AlipayWorld
+    ) -> None:
+        # given: a WAP order that names where the browser comes back to, and a NATIVE (QR) one
+        channel = env.channel()
+        wap = env.spec(Product.WAP, return_url="http://merchant.test/pay/return")
+        wap_url = (await channel.create_order(wap)).payload["url"]
+        native = env.spec(Product.NATIVE)
+        code_url = (await channel.create_order(native)).payload["codeUrl"]
+        opened = await env.http.get(wap_url)
+
+        # when
+        wap_paid = await env.http.post(f"{env.hub.alipay.base_url}/cashier/{wap.out_trade_no}/pay")
+        native_paid = await env.http.post(f"{code_url}/pay")
+        await env.sandbox.settle()
+
+        # then: only the paid WAP page leads back, and only once paid
+        assert "merchant.test" not in opened.text
+        assert 'href="http://merchant.test/pay/return"' in wap_paid.text and "支付成功" in wap_paid.text
+        assert "支付成功" in native_paid.text and 'id="return"' not in native_paid.text
+
     async def test_paying_twice_pays_once(self, env: AlipayWorld) -> None:
         spec = env.spec(Product.NATIVE)
         result = await env.channel().create_order(spec)

@@ -44,7 +44,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if skipped_marker in item.keywords:
             item.add_marker(pytest.mark.skip(reason=reason))
-        elif BACKEND == "server" and not _BACKEND_FIXTURES & set(item.fixturenames):
+        elif BACKEND == "server" and not _BACKEND_FIXTURES & set(getattr(item, "fixturenames", ())):
             # The same code against the same inputs as in the embedded run: running it twice only costs CI time.
             item.add_marker(pytest.mark.skip(reason="touches neither the database nor Redis; the embedded run ran it"))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Mount
 
 from api.models.payment import Channel
 from payments.deps import PaymentsDeps
@@ -59,10 +60,19 @@ _RETURN_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <body style="font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem">
 <h1>支付结果确认中</h1>
 <p>请返回掌上办查看缴费结果。到账以支付渠道的通知为准，这里不代表支付成功。</p>
+{back}
 </body></html>"""
+# The H5 harness asks the server itself which order it was paying (its own storage), so the link carries nothing
+# from this request: the query string of a return URL is anyone's to forge.
+_BACK_TO_H5 = '<p><a href="/h5/#/pay/return" data-testid="pay-return-back" style="font-size:1.1rem">返回掌上办</a></p>'
+
+
+def _serves_h5(request: Request) -> bool:
+    return any(isinstance(route, Mount) and route.path == "/h5" for route in request.app.routes)
 
 
 async def pay_return(request: Request) -> Response:
     """Where a WAP/H5 payment sends the browser back. The redirect proves nothing (anyone can open this URL), so
     the page only sends the payer back to the app, which asks `confirmPayment`."""
-    return HTMLResponse(_RETURN_PAGE, headers={"Cache-Control": "no-store"})
+    page = _RETURN_PAGE.replace("{back}", _BACK_TO_H5 if _serves_h5(request) else "")
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})

@@ -95,7 +95,7 @@ def browser(playwright: Playwright, chromium_path: str) -> Iterator[Browser]:
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[str]:
     # A second device signs the same resident in seconds after the first: no resend wait for the SMS sandbox.
-    yield from make_run_server(tmp_path_factory, {"APP_AUTH__OTP_RESEND_SECONDS": "0"})
+    yield from make_run_server(tmp_path_factory, {"APP_AUTH__OTP_RESEND_SECONDS": "0"}, reseed=False)
 
 
 @pytest.fixture(scope="package")

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from make_run_server(tmp_path_factory)
+    yield from make_run_server(tmp_path_factory, reseed=False)
 
 
 def run_script(base: str, phone: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # Two devices sign in with SMS codes one after the other: the per-phone resend throttle is off for this server.
-    yield from make_run_server(tmp_path_factory, {"APP_AUTH__OTP_RESEND_SECONDS": "0"})
+    yield from make_run_server(tmp_path_factory, {"APP_AUTH__OTP_RESEND_SECONDS": "0"}, reseed=False)
 
 
 def run_script(base_url: str, phone: str) -> dict[str, object]:

@@ -25,9 +25,10 @@ def _free_port() -> int:
 
 
 def make_run_server(
-    tmp_path_factory: pytest.TempPathFactory, settings: Mapping[str, str] | None = None
+    tmp_path_factory: pytest.TempPathFactory, settings: Mapping[str, str] | None = None, *, reseed: bool = True
 ) -> Iterator[str]:
-    """Yields the base URL of a `zsb serve` process, stopped afterwards; `settings` adds `APP_…` variables."""
+    """Yields the base URL of a `zsb serve` process, stopped afterwards; `settings` adds `APP_…` variables;
+    `reseed=False` skips the second `zsb seed` for tests that only need the seeded server."""
     var_dir = tmp_path_factory.mktemp("var")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
@@ -35,8 +36,9 @@ def make_run_server(
     for command in ("migrate", "seed"):
         done = subprocess.run([*ZSB, command], env=env, capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0, done.stderr
-    seeded = subprocess.run([*ZSB, "seed"], env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert "handler.scjg" in seeded.stdout  # the second run prints the same sign-in details
+    if reseed:
+        seeded = subprocess.run([*ZSB, "seed"], env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert "handler.scjg" in seeded.stdout  # the second run prints the same sign-in details
     log = (Path(var_dir) / "serve.log").open("w")
     server = subprocess.Popen([*ZSB, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -42,3 +42,6 @@ class TestPayReturn:
         assert response.headers["cache-control"] == "no-store"
         assert "支付结果确认中" in response.text
         assert "支付成功" not in response.text.replace("不代表支付成功", "")
+        # the way back is a fixed link into the H5 app (served here, the sandbox mode): nothing of the query string
+        assert 'href="/h5/#/pay/return"' in response.text
+        assert "P1" not in response.text and "TRADE_SUCCESS" not in response.text

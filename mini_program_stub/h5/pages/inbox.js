@@ -28,7 +28,7 @@ export async function render(ctx) {
   const { client, root, toast } = ctx;
   const unread = el('span', { class: 'muted', testid: 'inbox-unread', dataset: { count: '0' } });
   const markAll = el('button', { type: 'button', class: 'link', testid: 'inbox-mark-read' }, '全部已读');
-  const list = el('ul', { class: 'list card', testid: 'inbox-list' });
+  const list = el('ul', { class: 'list card', testid: 'inbox-list', style: 'overflow-wrap:anywhere' });
   const status = el('div', null, loading());
   root.append(el('div', { class: 'row' }, el('h1', { class: 'grow' }, '消息'), unread, markAll), status, list);
 
@@ -68,7 +68,9 @@ export async function render(ctx) {
     li.append(
       el('div', { class: 'row', role: 'button', tabindex: '0', testid: 'inbox-item-open', onclick: () => open(item, li) },
         el('span', { class: 'tag' }, CATEGORY[item.category] || item.category),
-        el('strong', { class: 'grow', testid: 'inbox-item-title' }, item.title),
+        item.readAt ? null : el('span', { style: 'color:var(--bad)', 'aria-label': '未读' }, '●'),
+        el('span', { class: 'grow', testid: 'inbox-item-title', style: item.readAt ? 'color:var(--muted)' : 'font-weight:600' },
+          item.title),
         el('span', { class: 'muted' }, formatDateTime(item.createdAt))),
       el('div', { class: 'body', hidden: true },
         el('p', { testid: 'inbox-item-body' }, item.body),

@@ -21,6 +21,7 @@ export const CHANNELS = [
   { channel: 'WECHAT', product: 'H5', label: '微信支付', testid: 'pay-channel-wechat' },
 ];
 
+const ENDED = new Set(['CLOSED', 'FAILED']);
 const PREFIX = 'zsb.h5.pay.';
 const read = (key) => {
   try { return JSON.parse(localStorage.getItem(PREFIX + key) || 'null'); } catch (error) { return null; }
@@ -129,7 +130,8 @@ export async function render(ctx, params) {
         await new Promise((resolve) => setTimeout(resolve, 1500));
         order = await create(input);
       }
-      if (order.__typename === 'IdempotencyKeyReusedError') {
+      // The key's order was for another channel, or it was cancelled or failed: this is a new intent to pay.
+      if (order.__typename === 'IdempotencyKeyReusedError' || (order.__typename === 'PaymentOrder' && ENDED.has(order.status))) {
         forgetIdempotencyKey(bill.id, chosen.channel);
         order = await create({ ...input, idempotencyKey: idempotencyKey(bill.id, chosen.channel) });
       }

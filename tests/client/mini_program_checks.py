@@ -21,6 +21,8 @@ STUB = REPO / "mini_program_stub"
 SCHEMA_FILE = REPO / "schema" / "schema.graphql"
 VENDOR_TOOL = Path("tools") / "vendor-client.mjs"
 VENDORED = Path("lib") / "zsb-client"
+# shared/ (page definitions, GraphQL documents, the ui port) as vendored into each project.
+SHARED_VENDORED = Path("lib") / "zsb-shared"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,12 @@ TAGGED_GRAPHQL = re.compile(r"/\*\s*GraphQL\s*\*/\s*`([^`]*)`")
 BACKTICK_STRING = re.compile(r"`([^`]*)`")
 OPERATION_START = re.compile(r"^\s*(?:query|mutation|subscription)\b")
 QUOTED_OPERATION = re.compile(r"['\"]\s*(?:query|mutation|subscription)\s+\w*\s*[({]")
+# A thin page registers a shared definition: `Page(myPage(ui));`, the factory imported from a shared module.
+SHARED_PAGE_CALL = re.compile(r"^Page\((\w+)\(\w+\)\);?$", re.MULTILINE)
+APP_CALL = re.compile(r"^App\((?:\{|\w+\(\{)", re.MULTILINE)
+# What shared/ must not touch: the containers' globals (the ui port stands in for them).
+CONTAINER_GLOBAL = re.compile(r"(?<![\w.$])(wx|my|getApp|getCurrentPages|Page|App|Component)\s*[.(]")
+COMMENT = re.compile(r"/\*.*?\*/|(?<![:'\"])//[^\n]*", re.DOTALL)
 METHOD = re.compile(
     r"^ {2}(?:async\s+)?([A-Za-z_$][\w$]*)\s*(?:\(|:\s*(?:async\s+)?(?:function\b|\(|\w+\s*=>))", re.MULTILINE
 )
@@ -109,15 +117,63 @@ def check_app_structure(project: Path, platform: Platform) -> list[str]:
     return problems
 
 
+@dataclass(frozen=True)
+class Definition:
+    """The object literal a page registers: inline in `Page({...})` or returned by a shared `(ui) => ({...})`."""
+
+    file: Path
+    text: str
+
+
+def object_literal(text: str, brace: int) -> str:
+    """From the opening brace to the `})` at column 0 that closes the registration or the factory."""
+    end = re.compile(r"^\}\)", re.MULTILINE).search(text, brace)
+    return text[brace : end.start() if end else len(text)]
+
+
+def imported_from(source: str, name: str) -> str | None:
+    match = re.search(rf"^import\s*\{{[^}}]*\b{name}\b[^}}]*\}}\s*from\s*['\"]([^'\"]+)['\"]", source, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def page_definition(script: Path) -> Definition | str:
+    """The page's definition, or why it has none (the problem check_registrations reports)."""
+    source = script.read_text(encoding="utf-8")
+    inline = re.search(r"^Page\(\{", source, re.MULTILINE)
+    if inline:
+        return Definition(script, object_literal(source, inline.end() - 1))
+    call = SHARED_PAGE_CALL.search(source)
+    if not call:
+        return "no Page({...}) call"
+    name = call.group(1)
+    spec = imported_from(source, name)
+    if spec is None:
+        return f"Page({name}(...)): {name} is not imported"
+    module = (script.parent / spec).resolve()
+    if not module.is_file():
+        return f"Page({name}(...)): {spec} does not exist"
+    text = module.read_text(encoding="utf-8")
+    start = re.search(rf"^export const {name} = \(\w+\) => \(\{{", text, re.MULTILINE)
+    if not start:
+        return f"Page({name}(...)): {spec} has no `export const {name} = (ui) => ({{...}})`"
+    return Definition(module, object_literal(text, start.end() - 1))
+
+
+def shown(path: Path, project: Path) -> str:
+    path, root = path.resolve(), project.resolve()
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def check_registrations(project: Path) -> list[str]:
     problems = []
     app_js = project / "app.js"
-    if app_js.is_file() and not re.search(r"^App\(\{", app_js.read_text(encoding="utf-8"), re.MULTILINE):
+    if app_js.is_file() and not APP_CALL.search(app_js.read_text(encoding="utf-8")):
         problems.append("app.js: no App({...}) call")
     for page in page_dirs(project):
         script = project / f"{page}.js"
-        if script.is_file() and not re.search(r"^Page\(\{", script.read_text(encoding="utf-8"), re.MULTILINE):
-            problems.append(f"{page}.js: no Page({{...}}) call")
+        definition = page_definition(script) if script.is_file() else None
+        if isinstance(definition, str):
+            problems.append(f"{page}.js: {definition}")
     return problems
 
 
@@ -157,9 +213,8 @@ class TemplateParser(HTMLParser):
         return self.problems + [f"line {line}: <{tag}> never closed" for tag, line in self.stack]
 
 
-def page_methods(script: str) -> set[str]:
-    start = script.find("Page({")
-    return set(METHOD.findall(script[start:])) if start >= 0 else set()
+def page_methods(definition: str) -> set[str]:
+    return set(METHOD.findall(definition))
 
 
 def check_templates(project: Path, platform: Platform) -> list[str]:
@@ -172,21 +227,24 @@ def check_templates(project: Path, platform: Platform) -> list[str]:
         parser = TemplateParser()
         parser.feed(text)
         problems += [f"{template.name} {problem}" for problem in parser.finish()]
-        source = script.read_text(encoding="utf-8")
+        # Without a definition (reported by check_registrations) every handler and binding is unresolved.
+        definition = page_definition(script)
+        source, where = (definition.text, definition.file) if isinstance(definition, Definition) else ("", script)
         methods = page_methods(source)
         for event, handler in platform.handler_attr.findall(text):
             if handler not in methods:
-                problems.append(f"{template.name}: handler {handler!r} ({event}) is not a method of {script.name}")
+                problems.append(
+                    f"{template.name}: handler {handler!r} ({event}) is not a method of {shown(where, project)}"
+                )
         known = page_data_keys(source) | loop_aliases(text, platform)
         for name in sorted(binding_roots(text) - known):
             problems.append(f"{template.name}: {{{{{name}}}}} is neither in the page data nor a loop variable")
     return problems
 
 
-def page_data_keys(script: str) -> set[str]:
-    """Top-level keys of `data: {...}` in Page({...}) (4-space indent: keys of the literal, not nested ones)."""
-    start = script.find("Page({")
-    match = re.search(r"^ {2}data: \{\n(.*?)^ {2}\},", script[start:], re.MULTILINE | re.DOTALL) if start >= 0 else None
+def page_data_keys(definition: str) -> set[str]:
+    """Top-level keys of the definition's `data: {...}` (4-space indent: keys of the literal, not nested ones)."""
+    match = re.search(r"^ {2}data: \{\n(.*?)^ {2}\},", definition, re.MULTILINE | re.DOTALL)
     return set(re.findall(r"^ {4}(\w+):", match.group(1), re.MULTILINE)) if match else set()
 
 
@@ -238,6 +296,25 @@ def check_imports(project: Path) -> list[str]:
     return problems
 
 
+def check_shared(project: Path) -> list[str]:
+    """The vendored shared/ serves both containers: no container global, and imports only within itself (anything
+    else would resolve differently, or not at all, in the source tree and in each project)."""
+    shared = project / SHARED_VENDORED
+    problems: list[str] = []
+    for script in sorted(shared.rglob("*.js")) if shared.is_dir() else []:
+        where = script.relative_to(project)
+        text = script.read_text(encoding="utf-8")
+        code = COMMENT.sub(lambda match: "\n" * match.group(0).count("\n"), text)
+        for number, line in enumerate(code.splitlines(), 1):
+            for name in dict.fromkeys(CONTAINER_GLOBAL.findall(line)):
+                problems.append(f"{where}:{number}: container global {name} in shared code (use the ui port)")
+        for match in IMPORT_SPEC.finditer(text):
+            spec = match.group(1) or match.group(2)
+            if not (script.parent / spec).resolve().is_relative_to(shared.resolve()):
+                problems.append(f"{where}: import {spec!r} leaves {SHARED_VENDORED}/")
+    return problems
+
+
 def graphql_documents(project: Path) -> Iterator[tuple[str, str]]:
     for script in own_scripts(project):
         for match in TAGGED_GRAPHQL.finditer(script.read_text(encoding="utf-8")):
@@ -283,6 +360,7 @@ def run_all_checks(project: Path, platform: Platform, schema: GraphQLSchema) -> 
         + check_templates(project, platform)
         + check_network_calls(project)
         + check_imports(project)
+        + check_shared(project)
         + check_graphql(project, schema)
     )
 

@@ -18,20 +18,25 @@ from graphql import GraphQLSchema, build_schema
 from tests.client.mini_program_checks import (
     PLATFORMS,
     SCHEMA_FILE,
+    SHARED_VENDORED,
     STUB,
     VENDOR_TOOL,
     VENDORED,
     WECHAT,
+    Definition,
     Platform,
     check_app_structure,
     check_graphql,
     check_imports,
     check_network_calls,
     check_registrations,
+    check_shared,
     check_templates,
     graphql_documents,
     own_scripts,
+    page_definition,
     page_dirs,
+    page_methods,
     run_all_checks,
     vendor,
 )
@@ -48,9 +53,9 @@ def schema() -> GraphQLSchema:
 
 @pytest.fixture(scope="module")
 def vendored_stub(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of mini_program_stub/ with the client vendored the way a developer does before opening DevTools."""
+    """A copy of mini_program_stub/ with client/ and shared/ vendored the way a developer does before DevTools."""
     root = tmp_path_factory.mktemp("mp") / "mini_program_stub"
-    shutil.copytree(STUB, root, ignore=shutil.ignore_patterns("zsb-client", "node_modules", "h5"))
+    shutil.copytree(STUB, root, ignore=shutil.ignore_patterns("zsb-client", "zsb-shared", "node_modules", "h5"))
     vendor(root)
     return root
 
@@ -90,12 +95,23 @@ def test_checks_are_not_vacuous(vendored_stub: Path, platform: Platform) -> None
     assert len(handlers) >= 20
     assert len(list(graphql_documents(project))) >= 12
     assert (project / VENDORED / "index.js").is_file()
+    definitions = [page_definition(project / f"{page}.js") for page in page_dirs(project)]
+    assert all(isinstance(d, Definition) and len(page_methods(d.text)) >= 2 for d in definitions)
+    assert len(list((project / SHARED_VENDORED).rglob("*.js"))) >= 15
 
 
-def test_platform_neutral_files_are_identical_in_both_projects() -> None:
-    for shared in ("graphql.js", "pages/form/form-model.js", "pages/wallet/qr-layout.js"):
-        wechat, alipay = (STUB / "wechat" / shared), (STUB / "alipay" / shared)
-        assert wechat.read_bytes() == alipay.read_bytes(), f"{shared} differs between the projects"
+def test_page_logic_is_written_once_in_shared(vendored_stub: Path, platform: Platform) -> None:
+    """Every page registers its definition from shared/ (vendored as is); the projects keep no copy of their own."""
+    project = vendored_stub / platform.name
+    for page in page_dirs(project):
+        definition = page_definition(project / f"{page}.js")
+        assert isinstance(definition, Definition), f"{page}: {definition}"
+        assert definition.file.is_relative_to((project / SHARED_VENDORED).resolve()), f"{page} defines its own page"
+    for source in (STUB / "shared").rglob("*.js"):
+        copy = project / SHARED_VENDORED / source.relative_to(STUB / "shared")
+        assert copy.read_bytes() == source.read_bytes(), f"{copy} is not the vendored {source}"
+    for gone in ("graphql.js", "util.js", "pages/form/form-model.js", "pages/wallet/qr-layout.js"):
+        assert not (STUB / platform.name / gone).exists(), f"{platform.name}/{gone} duplicates shared/"
 
 
 def test_configs_enable_es_modules() -> None:
@@ -115,11 +131,14 @@ def test_app_signs_in_with_the_platform_code() -> None:
 
 
 def test_pay_pages_use_the_jsapi_payloads() -> None:
-    wechat = (STUB / "wechat" / "pages" / "pay" / "pay.js").read_text(encoding="utf-8")
-    assert "wx.requestPayment(" in wechat and "channel: 'WECHAT', product: 'JSAPI'" in wechat
-    alipay = (STUB / "alipay" / "pages" / "pay" / "pay.js").read_text(encoding="utf-8")
+    shared = (STUB / "shared" / "pages" / "pay.js").read_text(encoding="utf-8")
+    assert "channel: ui.channels.payment, product: 'JSAPI'" in shared
+    assert "__typename === ui.channels.payload" in shared and "ui.requestPayment(order.payload)" in shared
+    wechat = (STUB / "wechat" / "ui.js").read_text(encoding="utf-8")
+    assert "wx.requestPayment(" in wechat and "payment: 'WECHAT', payload: 'WechatJsapiPayload'" in wechat
+    alipay = (STUB / "alipay" / "ui.js").read_text(encoding="utf-8")
     assert "my.tradePay(" in alipay and "tradeNO: payload.tradeNo" in alipay
-    assert "channel: 'ALIPAY', product: 'JSAPI'" in alipay
+    assert "payment: 'ALIPAY', payload: 'AlipayJsapiPayload'" in alipay
 
 
 # One node process parses every file as a module (what `node --check` does per file, minus a start-up each).
@@ -172,7 +191,7 @@ def test_pages_run_against_the_shared_client_in_a_fake_container(vendored_stub: 
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     counts = dict(re.findall(r"^# (pass|fail) (\d+)$", done.stdout, re.MULTILINE))
-    assert counts == {"pass": "24", "fail": "0"}, done.stdout[-2000:]
+    assert counts == {"pass": "30", "fail": "0"}, done.stdout[-2000:]
 
 
 def test_vendor_tool_copies_client_without_tests_and_drops_stale_files(tmp_path: Path) -> None:
@@ -184,17 +203,40 @@ def test_vendor_tool_copies_client_without_tests_and_drops_stale_files(tmp_path:
     (root / "client" / "index.js").write_text("export const a = 1;\n")
     (root / "client" / "platform" / "wechat.js").write_text("export const b = 2;\n")
     (root / "client" / "test" / "core-x.test.mjs").write_text("throw new Error();\n")
-    stale = root / "alipay" / VENDORED / "removed.js"
-    stale.parent.mkdir(parents=True)
-    stale.write_text("old\n")
+    (root / "shared" / "pages").mkdir(parents=True)
+    (root / "shared" / "graphql.js").write_text("export const Q = 1;\n")
+    (root / "shared" / "pages" / "my.js").write_text("export const myPage = (ui) => ({});\n")
+    stale = [root / "alipay" / VENDORED / "removed.js", root / "wechat" / SHARED_VENDORED / "pages" / "gone.js"]
+    for path in stale:
+        path.parent.mkdir(parents=True)
+        path.write_text("old\n")
     vendor(root)
     for name in ("wechat", "alipay"):
-        copy = root / name / VENDORED
-        assert sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file()) == [
-            "index.js",
-            "platform/wechat.js",
-        ]
-    assert not stale.exists()
+        for copy, expected in (
+            (VENDORED, ["index.js", "platform/wechat.js"]),
+            (SHARED_VENDORED, ["graphql.js", "pages/my.js"]),
+        ):
+            files = root / name / copy
+            assert sorted(str(p.relative_to(files)) for p in files.rglob("*") if p.is_file()) == expected
+    assert not any(path.exists() for path in stale)
+
+
+def test_vendor_tool_refuses_a_missing_source_and_keeps_the_old_copies(tmp_path: Path) -> None:
+    root = tmp_path / "stub"
+    (root / "tools").mkdir(parents=True)
+    shutil.copyfile(STUB / VENDOR_TOOL, root / VENDOR_TOOL)
+    (root / "client").mkdir()
+    (root / "client" / "index.js").write_text("export const a = 1;\n")
+    old = root / "wechat" / VENDORED / "index.js"
+    old.parent.mkdir(parents=True)
+    old.write_text("old\n")
+    node = shutil.which("node")
+    assert node
+    done = subprocess.run(
+        [node, str(root / VENDOR_TOOL), "--root", str(root)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1 and "no shared/ at" in done.stderr
+    assert old.read_text() == "old\n"
 
 
 def test_missing_page_file_is_reported(broken: Path, platform: Platform) -> None:
@@ -218,9 +260,56 @@ def test_unparseable_app_json_is_reported(broken: Path, platform: Platform) -> N
 
 
 def test_missing_page_registration_is_reported(broken: Path) -> None:
-    replace_in(broken / "pages" / "inbox" / "inbox.js", "Page({", "const notAPage = ({")
-    replace_in(broken / "app.js", "App({", "const notAnApp = ({")
+    replace_in(broken / "pages" / "inbox" / "inbox.js", "Page(inboxPage(ui));", "const notAPage = inboxPage(ui);")
+    replace_in(broken / "app.js", "App(defineApp({", "const notAnApp = defineApp({")
     assert check_registrations(broken) == ["app.js: no App({...}) call", "pages/inbox/inbox.js: no Page({...}) call"]
+
+
+def test_inline_page_registration_is_still_resolved(broken: Path, platform: Platform) -> None:
+    """A page may define itself inline; its handlers and data come from that literal, up to its closing `})`."""
+    data = "".join(f"    {key}: null,\n" for key in ("bill", "order", "statusLabel", "paying", "cashierUrl"))
+    (broken / "pages" / "pay" / "pay.js").write_text(
+        f"Page({{\n  data: {{\n{data}  }},\n\n  pay() {{}},\n  checkAgain() {{}},\n  copyCashierUrl() {{}},\n}});\n"
+        "\nconst notThePage = {\n  back() {},\n};\n",
+        encoding="utf-8",
+    )
+    assert check_registrations(broken) == []
+    event = "tap" if platform is WECHAT else "Tap"
+    assert check_templates(broken, platform) == [
+        f"pay.{platform.template_ext}: handler 'back' ({event}) is not a method of pages/pay/pay.js"
+    ]
+
+
+def test_unresolvable_shared_page_definition_is_reported(broken: Path) -> None:
+    my_page = broken / "pages" / "my" / "my.js"
+    replace_in(my_page, "import { myPage } from '../../lib/zsb-shared/pages/my.js';\n", "")
+    replace_in(
+        broken / "pages" / "search" / "search.js", "lib/zsb-shared/pages/search.js", "lib/zsb-shared/pages/serch.js"
+    )
+    replace_in(
+        broken / SHARED_VENDORED / "pages" / "rate.js",
+        "export const ratePage = (ui) => ({",
+        "export const ratePage = {",
+    )
+    assert check_registrations(broken) == [
+        "pages/my/my.js: Page(myPage(...)): myPage is not imported",
+        "pages/search/search.js: Page(searchPage(...)): ../../lib/zsb-shared/pages/serch.js does not exist",
+        "pages/rate/rate.js: Page(ratePage(...)): ../../lib/zsb-shared/pages/rate.js has no "
+        "`export const ratePage = (ui) => ({...})`",
+    ]
+
+
+def test_container_globals_and_outside_imports_in_shared_code_are_reported(broken: Path) -> None:
+    page = broken / SHARED_VENDORED / "pages" / "my.js"
+    replace_in(page, "  onShow() {\n", "  onShow() {\n    wx.showToast({ title: getApp().x });\n")
+    page.write_text("import { ui } from '../../../ui.js';\n// wx.request( in a comment is fine\n" + page.read_text())
+    problems = check_shared(broken)
+    line = page.read_text(encoding="utf-8").splitlines().index("    wx.showToast({ title: getApp().x });") + 1
+    assert problems == [
+        f"lib/zsb-shared/pages/my.js:{line}: container global wx in shared code (use the ui port)",
+        f"lib/zsb-shared/pages/my.js:{line}: container global getApp in shared code (use the ui port)",
+        "lib/zsb-shared/pages/my.js: import '../../../ui.js' leaves lib/zsb-shared/",
+    ]
 
 
 def test_undefined_handler_is_reported(broken: Path, platform: Platform) -> None:
@@ -229,7 +318,7 @@ def test_undefined_handler_is_reported(broken: Path, platform: Platform) -> None
     replace_in(template, f'{attribute}="pay"', f'{attribute}="payTwice"')
     problems = check_templates(broken, platform)
     assert problems == [
-        f"pay.{platform.template_ext}: handler 'payTwice' (tap) is not a method of pay.js".replace(
+        f"pay.{platform.template_ext}: handler 'payTwice' (tap) is not a method of lib/zsb-shared/pages/pay.js".replace(
             "(tap)", "(tap)" if platform is WECHAT else "(Tap)"
         )
     ]
@@ -285,14 +374,14 @@ def test_broken_vendored_import_is_followed_and_reported(broken: Path, vendored_
 
 
 def test_invalid_graphql_is_reported(broken: Path, schema: GraphQLSchema) -> None:
-    replace_in(broken / "graphql.js", "myLicenses(first: 50) {", "myLicenses(first: 50) { colour")
+    replace_in(broken / SHARED_VENDORED / "graphql.js", "myLicenses(first: 50) {", "myLicenses(first: 50) { colour")
     problems = check_graphql(broken, schema)
     assert len(problems) == 1 and "Cannot query field 'colour' on type 'LicenseConnection'" in problems[0]
 
 
 def test_graphql_syntax_error_and_duplicates_are_reported(broken: Path, schema: GraphQLSchema) -> None:
-    replace_in(broken / "graphql.js", "query MpLicenses {", "query MpLicenses {{")
-    replace_in(broken / "graphql.js", "query MpRatingForm {", "query MpMyPage {")
+    replace_in(broken / SHARED_VENDORED / "graphql.js", "query MpLicenses {", "query MpLicenses {{")
+    replace_in(broken / SHARED_VENDORED / "graphql.js", "query MpRatingForm {", "query MpMyPage {")
     problems = check_graphql(broken, schema)
     assert any("Syntax Error" in problem for problem in problems)
     assert any("operation MpMyPage defined twice" in problem for problem in problems)
@@ -314,7 +403,7 @@ def test_untagged_or_interpolated_graphql_is_reported(broken: Path, schema: Grap
 
 def test_binding_to_unknown_data_is_reported(broken: Path, platform: Platform) -> None:
     replace_in(broken / "pages" / "pay" / f"pay.{platform.template_ext}", "{{statusLabel}}", "{{statusLable}}")
-    replace_in(broken / "pages" / "guide" / "guide.js", "    complete: false,\n", "")
+    replace_in(broken / SHARED_VENDORED / "pages" / "guide.js", "    complete: false,\n", "")
     assert check_templates(broken, platform) == [
         f"guide.{platform.template_ext}: {{{{complete}}}} is neither in the page data nor a loop variable",
         f"pay.{platform.template_ext}: {{{{statusLable}}}} is neither in the page data nor a loop variable",

@@ -73,6 +73,16 @@ export function fakeContainer(server, log) {
     getAuthCode({ scopes, success }) { log.push(['getAuthCode', scopes]); success({ authCode: 'alipay-auth-code' }); },
     requestPayment(options) { log.push(['requestPayment', options]); options.success({ errMsg: 'requestPayment:ok' }); },
     tradePay(options) { log.push(['tradePay', options]); options.success({ resultCode: '9000' }); },
+    // A picked file the page then cannot read: the page's read-failure path, without the chunked upload protocol.
+    chooseMessageFile(options) {
+      log.push(['chooseMessageFile', options.extension]);
+      options.success({ tempFiles: [{ path: '/tmp/scan.pdf', name: 'scan.pdf' }] });
+    },
+    chooseImage(options) { log.push(['chooseImage']); options.success({ tempFilePaths: ['/tmp/scan.jpg'] }); },
+    getFileSystemManager: () => ({
+      readFile({ filePath, fail }) { log.push(['readFile', filePath]); fail({ errMsg: 'readFile:fail no such file' }); },
+    }),
+    datePicker(options) { log.push(['datePicker', options.currentDate]); options.success({ date: '2026-12-01' }); },
     createSelectorQuery: () => ({ select: () => ({ fields: () => ({ exec: (callback) => callback([canvas]) }) }) }),
     getWindowInfo: () => ({ pixelRatio: 2 }),
     createCanvasContext: () => canvas.context,
@@ -133,6 +143,11 @@ export async function bootProject({ projectDir, globalName, answers, request }) 
 // The event object a tap on an element with data-* attributes produces (both containers fill currentTarget).
 export function tapOn(dataset) {
   return { currentTarget: { dataset }, target: { dataset }, detail: {} };
+}
+
+// Older Alipay base libraries fill only `target`.
+export function tapOnTarget(dataset) {
+  return { target: { dataset }, detail: {} };
 }
 
 export function inputOf(value, dataset = {}) {

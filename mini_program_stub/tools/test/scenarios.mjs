@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bootProject, inputOf, settle, tapOn } from './harness.mjs';
+import { bootProject, inputOf, settle, tapOn, tapOnTarget } from './harness.mjs';
 
 const FAR_FUTURE = '2099-01-01T00:00:00Z';
 const SERVICE = { serviceCode: '11440100MB2C9001XK', name: '食品经营许可', departmentName: '市场监管局', visitsRequired: 0, onlineDepthLevel: 4 };
@@ -15,6 +15,8 @@ const TEMPLATE = {
     { path: 'applicant/name', type: 'string', required: true, policy: 'MANUAL', label: '姓名' },
     { path: 'shop/seats', type: 'number', required: false, policy: 'MANUAL', label: '座位数' },
     { path: 'delivery/method', type: 'enum', required: true, policy: 'MANUAL', label: '领取方式', options: ['邮寄', '窗口领取'] },
+    { path: 'shop/opened', type: 'date', required: false, policy: 'MANUAL', label: '开业日期' },
+    { path: 'shop/licence', type: 'file', required: false, policy: 'MANUAL', label: '营业执照' },
     { path: 'staff/*/name', type: 'string', required: false, policy: 'MANUAL', label: '从业人员' },
   ],
   renames: {},
@@ -38,7 +40,7 @@ function answers(platform) {
     }),
     suggestServices: () => [{ text: '开饭店', serviceCode: null }],
     searchServices: () => ({ edges: [{ node: { service: SERVICE } }], pageInfo: { hasNextPage: false, endCursor: null } }),
-    serviceGuide: () => ({
+    serviceGuide: ({ serviceCode }) => (serviceCode === 'NONE' ? null : {
       item: { serviceCode: SERVICE.serviceCode, name: SERVICE.name, departmentName: SERVICE.departmentName, acceptsApplications: true, statusNote: '' },
       formVersion: '1', acceptCondition: '', transactTime: '', isFee: false, feeBasis: '', promiseLimit: null,
       materials: [{ id: 'm1', name: '营业执照', necessity: 'REQUIRED', originalCount: 1, copyCount: 0 }], fees: [], windows: [],
@@ -75,6 +77,12 @@ function answers(platform) {
     ratingForm: () => ({ version: '1', levels: [{ code: 1, stars: 5, label: '非常满意' }, { code: 5, stars: 1, label: '非常不满意' }], badReasons: [{ code: 'SLOW', label: '办理慢' }], textMaxChars: 200 }),
     rateService: ({ input }) => ({ __typename: 'ServiceRated', rating: { id: 'r1', levelLabel: input.satisfactionCode === 1 ? '非常满意' : '非常不满意', stars: 6 - input.satisfactionCode } }),
   };
+}
+
+// The toast each container shows (showToast takes title/icon on WeChat, content/type on Alipay).
+function toastOf(platform, text, duration) {
+  const shape = platform === 'wechat' ? { title: text, icon: 'none' } : { content: text, type: 'none' };
+  return ['toast', duration ? { ...shape, duration } : shape];
 }
 
 export function defineScenarios({ platform, globalName, signInField, channel }) {
@@ -127,7 +135,7 @@ export function defineScenarios({ platform, globalName, signInField, channel }) 
 
   test('form creates a local draft and edits go into the sync engine while offline', async () => {
     const page = await env.open('pages/form/form', { serviceCode: SERVICE.serviceCode });
-    assert.deepEqual(page.data.fields.map((f) => f.path), ['applicant/name', 'shop/seats', 'delivery/method']);
+    assert.deepEqual(page.data.fields.map((f) => f.path), ['applicant/name', 'shop/seats', 'delivery/method', 'shop/opened', 'shop/licence']);
     page.onFieldInput(inputOf('胡演示', { path: 'applicant/name', type: 'string' }));
     page.onFieldInput(inputOf('12', { path: 'shop/seats', type: 'number' }));
     page.onPickerChange(inputOf('1', { path: 'delivery/method' }));
@@ -140,11 +148,41 @@ export function defineScenarios({ platform, globalName, signInField, channel }) 
     page.onUnload();
   });
 
+  test('form takes a date from the container\'s own date control', async () => {
+    const page = await env.open('pages/form/form', { serviceCode: SERVICE.serviceCode });
+    const path = 'shop/opened';
+    // WeChat's template binds <picker mode="date"> to onDateChange; Alipay's has no date mode and taps pickDate.
+    if (platform === 'wechat') page.onDateChange(inputOf('2026-12-01', { path }));
+    else await page.pickDate(tapOn({ path }));
+    assert.equal(env.app.client.drafts.get(page.data.draftId).fields[path], '2026-12-01');
+    if (platform === 'alipay') assert.deepEqual(env.log.find((entry) => entry[0] === 'datePicker'), ['datePicker', undefined]);
+    page.onUnload();
+  });
+
+  test('form picks a file with the container\'s picker and says so when it cannot read it', async () => {
+    const page = await env.open('pages/form/form', { serviceCode: SERVICE.serviceCode });
+    const before = env.log.length;
+    await page.chooseFile(tapOn({ path: 'shop/licence' }));
+    const picked = platform === 'wechat' ? ['chooseMessageFile', ['pdf', 'jpg', 'jpeg', 'png', 'ofd']] : ['chooseImage'];
+    assert.deepEqual(env.log.slice(before), [
+      picked, ['readFile', platform === 'wechat' ? '/tmp/scan.pdf' : '/tmp/scan.jpg'], toastOf(platform, '无法读取文件'),
+    ]);
+    assert.equal(env.app.client.drafts.get(page.data.draftId).fields['shop/licence'], undefined);
+    page.onUnload();
+  });
+
+  test('an error reaches the user as the container\'s toast', async () => {
+    await env.open('pages/guide/guide', { serviceCode: 'NONE' });
+    assert.deepEqual(env.log.at(-1), toastOf(platform, '事项不存在', 2500));
+  });
+
   test('applications list the cases and open one', async () => {
     const page = await env.open('pages/applications/applications');
     assert.deepEqual(page.data.applications.map((a) => [a.itemName, a.applyTime]), [['普通护照签发', '2026-11-20 08:00']]);
     page.openApplication(tapOn({ id: 'a1' }));
     assert.deepEqual(env.log.at(-1), ['navigateTo', '/pages/progress/progress?id=a1']);
+    page.openApplication(tapOnTarget({ id: 'a2' }));
+    assert.deepEqual(env.log.at(-1), ['navigateTo', '/pages/progress/progress?id=a2']);
   });
 
   test('form shows an open conflict and resolves it with the picked value', async () => {

@@ -1,6 +1,6 @@
-// Every GraphQL document of the mini-program. The static check (tests/client/test_mini_programs.py) validates
-// each template tagged with the GraphQL comment against schema/schema.graphql, so keep them literal (no ${} interpolation).
-// The WeChat and Alipay projects carry identical copies of this file (the check asserts it).
+// Every GraphQL document of both mini-programs (vendored into each as lib/zsb-shared/graphql.js). The static check
+// (tests/client/test_mini_programs.py) validates each template tagged with the GraphQL comment against
+// schema/schema.graphql, so keep them literal (no ${} interpolation).
 
 export const MY_PAGE = /* GraphQL */ `
   query MpMyPage {

@@ -1,4 +1,4 @@
-// Pure view-model helpers of the form page: no platform calls, so both mini-programs share the same copy.
+// Pure view-model helpers of the form page (pages/form.js): no platform calls, so both mini-programs use them.
 
 const INPUT_TYPES = { number: 'digit', phone: 'number', id_number: 'idcard' };
 const MIME_BY_EXTENSION = { pdf: 'application/pdf', jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', ofd: 'application/ofd' };

@@ -40,7 +40,7 @@ export const ROUTES = [
   { pattern: 'handle', page: 'handle' },
 ];
 
-export { el, fill, toast, errorText, errorBox, loading, formatDate, formatDateTime } from './dom.js';
+export { el, fill, toast, errorText, errorBox, loading, formatDate, formatDateTime, pageThrough } from './dom.js';
 
 const signedIn = () => Boolean(client.auth.session && client.auth.session.kind !== 'operator');
 

@@ -72,3 +72,26 @@ export function formatDateTime(value) {
   const d = new Date(value);
   return Number.isNaN(d.getTime()) ? String(value) : `${formatDate(d)} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
+
+// A Relay connection shown page by page: `more` (加载更多) fetches the page after the last cursor; `empty()` is
+// what an empty list says.
+export async function pageThrough({ fetchPage, item, status, list, more, empty }) {
+  let after = null;
+  async function next() {
+    more.disabled = true;
+    try {
+      const connection = await fetchPage(after);
+      status.replaceChildren();
+      list.append(...connection.edges.map((edge) => item(edge.node)));
+      if (!list.children.length) status.append(empty());
+      after = connection.pageInfo.endCursor;
+      more.hidden = !connection.pageInfo.hasNextPage;
+    } catch (error) {
+      status.replaceChildren(errorBox(error));
+    } finally {
+      more.disabled = false;
+    }
+  }
+  more.addEventListener('click', next);
+  await next();
+}

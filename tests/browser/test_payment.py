@@ -29,7 +29,10 @@ def test_d_pay_the_fee_in_the_sandbox_cashier_and_the_case_moves_on(
     # when the resident opens the case: 待缴费 with a pay button
     phone = device("phone")
     sign_in(phone.page, phone.h5, backend, RESIDENT)
-    page = phone.open(f"#/application/{case_id}")
+    page = phone.open("#/applications")
+    case = page.locator(f'[data-testid="application-item"][data-id="{case_id}"]')
+    expect(case).to_have_attribute("data-status", "PENDING_PAYMENT")
+    case.get_by_role("link").click()
     expect(page.get_by_test_id("app-status")).to_have_attribute("data-status", "PENDING_PAYMENT")
     shot(page, "case-awaits-payment")
     page.get_by_test_id("app-pay").click()

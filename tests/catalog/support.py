@@ -12,6 +12,7 @@ from typing import Any
 
 import pyotp
 
+from api.kit.logging import request_id_var
 from api.models import Organization
 from api.seed.context import seed_id
 from api.seed.operators import DEMO_PASSWORD, demo_totp_secret
@@ -182,12 +183,15 @@ class _Counter(logging.Handler):
         self.statements: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.statements.append(record.getMessage())
+        # Only what an HTTP request runs: the in-process worker's crons and relays (payments' order polls, the
+        # relays a handling step wakes) share this process and may fire mid-measurement, outside any request.
+        if request_id_var.get() is not None:
+            self.statements.append(record.getMessage())
 
 
 @contextmanager
 def counting_sql() -> Iterator[list[str]]:
-    """The SQL statements the live server (same process) runs meanwhile, from Tortoise's client logger."""
+    """The SQL statements the live server's requests (same process) run meanwhile, from Tortoise's client logger."""
     logger = logging.getLogger("tortoise.db_client")
     handler, level = _Counter(), logger.level
     logger.addHandler(handler)

@@ -1,5 +1,5 @@
 // 我的办件: the resident's cases, newest first, each opening its detail page.
-import { el, errorBox, loading, formatDate } from '../app.js';
+import { el, loading, formatDate, pageThrough } from '../app.js';
 
 const LIST = `query MyApplications($first: Int, $after: String) {
   myApplications(first: $first, after: $after) {
@@ -30,23 +30,9 @@ export async function render(ctx) {
     el('p', { class: 'muted' }, el('a', { href: '#/progress', testid: 'applications-progress-link' }, '用办件编号和查询密码查询进度'),
       ' · ', el('a', { href: '#/bills', testid: 'applications-bills-link' }, '我的缴费')));
 
-  let after = null;
-  async function page() {
-    more.disabled = true;
-    try {
-      const data = await client.graphql(LIST, { first: 20, after });
-      const conn = data.myApplications;
-      status.replaceChildren();
-      list.append(...conn.edges.map((e) => item(e.node)));
-      if (!list.children.length) status.append(el('p', { class: 'muted', testid: 'applications-empty' }, '还没有办件。'));
-      after = conn.pageInfo.endCursor;
-      more.hidden = !conn.pageInfo.hasNextPage;
-    } catch (error) {
-      status.replaceChildren(errorBox(error));
-    } finally {
-      more.disabled = false;
-    }
-  }
-  more.addEventListener('click', page);
-  await page();
+  await pageThrough({
+    fetchPage: async (after) => (await client.graphql(LIST, { first: 20, after })).myApplications,
+    item, status, list, more,
+    empty: () => el('p', { class: 'muted', testid: 'applications-empty' }, '还没有办件。'),
+  });
 }

@@ -1,5 +1,5 @@
 // 我的缴费: every bill of the resident, newest first; an unpaid one opens the pay page.
-import { el, errorBox, loading, formatDate } from '../app.js';
+import { el, loading, formatDate, pageThrough } from '../app.js';
 
 const BILLS = `query MyBills($first: Int, $after: String) {
   myBills(first: $first, after: $after) {
@@ -37,22 +37,9 @@ export async function render(ctx) {
   const list = el('ul', { class: 'list card', testid: 'bill-list' });
   const more = el('button', { type: 'button', class: 'block', testid: 'bills-more', hidden: true }, '加载更多');
   root.append(status, list, more);
-  let after = null;
-  async function page() {
-    more.disabled = true;
-    try {
-      const conn = (await client.graphql(BILLS, { first: 20, after })).myBills;
-      status.replaceChildren();
-      list.append(...conn.edges.map((e) => item(e.node)));
-      if (!list.children.length) status.append(el('p', { class: 'muted', testid: 'bills-empty' }, '没有缴款单。'));
-      after = conn.pageInfo.endCursor;
-      more.hidden = !conn.pageInfo.hasNextPage;
-    } catch (error) {
-      status.replaceChildren(errorBox(error));
-    } finally {
-      more.disabled = false;
-    }
-  }
-  more.addEventListener('click', page);
-  await page();
+  await pageThrough({
+    fetchPage: async (after) => (await client.graphql(BILLS, { first: 20, after })).myBills,
+    item, status, list, more,
+    empty: () => el('p', { class: 'muted', testid: 'bills-empty' }, '没有缴款单。'),
+  });
 }

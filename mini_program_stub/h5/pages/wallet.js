@@ -1,5 +1,5 @@
 // 证照夹: the resident's electronic licences; each opens the licence page with its 亮证 QR.
-import { el, errorBox, loading, formatDate } from '../app.js';
+import { el, loading, formatDate, pageThrough } from '../app.js';
 
 const WALLET = `query MyLicenses($first: Int, $after: String) {
   myLicenses(first: $first, after: $after) {
@@ -36,22 +36,9 @@ export async function render(ctx) {
   const more = el('button', { type: 'button', class: 'block', testid: 'wallet-more', hidden: true }, '加载更多');
   root.append(status, list, more,
     el('p', { class: 'muted' }, el('a', { href: '#/verify', testid: 'wallet-verify-link' }, '我是核验方：扫码核验证照')));
-  let after = null;
-  async function page() {
-    more.disabled = true;
-    try {
-      const conn = (await client.graphql(WALLET, { first: 20, after })).myLicenses;
-      status.replaceChildren();
-      list.append(...conn.edges.map((e) => item(e.node)));
-      if (!list.children.length) status.append(el('p', { class: 'muted', testid: 'wallet-empty' }, '证照夹是空的。'));
-      after = conn.pageInfo.endCursor;
-      more.hidden = !conn.pageInfo.hasNextPage;
-    } catch (error) {
-      status.replaceChildren(errorBox(error));
-    } finally {
-      more.disabled = false;
-    }
-  }
-  more.addEventListener('click', page);
-  await page();
+  await pageThrough({
+    fetchPage: async (after) => (await client.graphql(WALLET, { first: 20, after })).myLicenses,
+    item, status, list, more,
+    empty: () => el('p', { class: 'muted', testid: 'wallet-empty' }, '证照夹是空的。'),
+  });
 }

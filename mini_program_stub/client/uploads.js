@@ -111,7 +111,10 @@ export function createUploads(options) {
   async function upload(request) {
     const { bytes, fileName, mime, onProgress } = request || {};
     if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new TypeError('upload needs non-empty bytes');
-    const sha256 = hexOf(createSha256, bytes, 0, bytes.length);
+    // A caller that referenced the file in a draft first already hashed it: a 50 MiB file is not hashed twice.
+    // A wrong hash cannot slip through: completeUpload compares it with the bytes (CHECKSUM_MISMATCH).
+    const known = typeof request.sha256 === 'string' && /^[0-9a-f]{64}$/.test(request.sha256);
+    const sha256 = known ? request.sha256 : hexOf(createSha256, bytes, 0, bytes.length);
     const clientId = request.clientId || await options.clientId();
     const input = { clientId, sha256, size: bytes.length, mime, fileName: fileName || 'file' };
     let view = await create(input);

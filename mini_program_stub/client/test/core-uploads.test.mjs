@@ -182,3 +182,12 @@ test('a chunk refused with 401 refreshes the token once and is sent again', asyn
   assert.deepEqual(refreshed, ['stale']);
   assert.deepEqual(world.chunkPuts.map((p) => p.index), [0, 1]);
 });
+
+test('a hash the caller already computed is used as is; a malformed one is computed again', async () => {
+  const world = uploadWorld();
+  const bytes = bytesOf(CHUNK + 10);
+  const given = await world.uploader.upload({ bytes, fileName: 'b.png', mime: 'image/png', sha256: sha256(bytes) });
+  assert.equal(given.blobSha256, sha256(bytes));
+  const malformed = await world.uploader.upload({ bytes, fileName: 'b.png', mime: 'image/png', sha256: 'XYZ' });
+  assert.equal(malformed.blobSha256, sha256(bytes));
+});

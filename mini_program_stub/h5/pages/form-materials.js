@@ -3,6 +3,7 @@
 // the wallet already satisfies need nothing: the server fills them in at submission.
 import { el, errorText } from '../app.js';
 import { uuid7 } from '../client/sync/ids.js';
+import { sha256Hex } from '../client/sha256.js';
 import { NECESSITY } from './guide.js';
 
 const CONTEXT = `query MaterialContext($serviceCode: String!) {
@@ -41,20 +42,22 @@ export async function loadMaterialContext(client, serviceCode) {
   }
 }
 
-// The server knows a sync client only once it has pushed a mutation, and createUpload refuses an unknown one: a
-// device that has only pulled this draft (opened it, typed nothing yet) first pushes a no-op edit of a field.
-async function uploadFrom(client, draftId, request) {
-  try {
-    return await client.uploads.upload(request);
-  } catch (error) {
-    const unknownClient = error.code === 'NOT_FOUND' && Array.isArray(error.path) && error.path[0] === 'clientId';
-    const view = client.drafts.get(draftId);
-    const path = view && Object.keys(view.fields).find((p) => view.fields[p] !== null && !p.startsWith('materials/'));
-    if (!unknownClient || !path) throw error;
-    client.drafts.edit(draftId, path, view.fields[path]);
-    await client.drafts.sync();
-    return client.uploads.upload(request);
-  }
+// The order of sync-protocol.md §11.2: hash the file here, put the reference in the draft first (it syncs like any
+// value, and that first push is what registers this device's sync client, which createUpload needs), then upload.
+// A failed upload never takes the reference out of the draft: the status shows the error, and choosing the same
+// file again for the material reuses its reference (no duplicate) while createUpload resumes the same upload.
+async function attach(client, draftId, base, file, onProgress) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (bytes.length === 0) throw Object.assign(new Error('文件是空的'), { code: 'EMPTY_FILE' });
+  const reference = { blobSha256: sha256Hex(bytes), name: file.name, size: bytes.length, mime: mimeOf(file) };
+  const view = client.drafts.get(draftId);
+  const fields = (view && view.fields) || {};
+  const same = Object.keys(fields).find((p) => p.startsWith(`${base}/files/`) && fields[p]
+    && fields[p].blobSha256 === reference.blobSha256 && fields[p].name === reference.name);
+  if (!same) client.drafts.edit(draftId, `${base}/files/${uuid7()}`, reference);
+  await client.drafts.sync().catch(() => null); // offline: the reference waits with the other edits
+  await client.uploads.upload({ bytes, fileName: reference.name, mime: reference.mime, sha256: reference.blobSha256, onProgress });
+  return reference;
 }
 
 function mimeOf(file) {
@@ -78,12 +81,9 @@ export function materialsSection(ctx, draftId, context, currentView) {
         progress.textContent = `正在上传 ${file.name}…`;
         progress.dataset.state = 'uploading';
         try {
-          const bytes = new Uint8Array(await file.arrayBuffer());
-          const ref = await uploadFrom(client, draftId, {
-            bytes, fileName: file.name, mime: mimeOf(file),
-            onProgress: (sent, total) => { progress.textContent = `正在上传 ${file.name}：${Math.round((100 * sent) / Math.max(1, total))}%`; },
+          await attach(client, draftId, base, file, (sent, total) => {
+            progress.textContent = `正在上传 ${file.name}：${Math.round((100 * sent) / Math.max(1, total))}%`;
           });
-          drafts.edit(draftId, `${base}/files/${uuid7()}`, { blobSha256: ref.blobSha256, name: ref.name, size: ref.size, mime: ref.mime });
           progress.textContent = `${file.name} 已上传`;
           progress.dataset.state = 'done';
         } catch (error) {

@@ -4,24 +4,10 @@
 // (my.onSocketOpen / my.sendSocketMessage / my.closeSocket); newer base libraries return a SocketTask when asked
 // with `multiple: true`. Both are wrapped; on the classic API opening a socket closes the previous one.
 import { NetworkError } from '../errors.js';
-
-function absolute(baseUrl, url) {
-  return /^[a-z]+:\/\//i.test(url) ? url : `${baseUrl.replace(/\/$/, '')}${url}`;
-}
-
-function lowerKeys(headers) {
-  const out = {};
-  for (const key of Object.keys(headers || {})) out[key.toLowerCase()] = String(headers[key]);
-  return out;
-}
-
-function toArrayBuffer(bytes) {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-}
-
-function call(api, args) {
-  return new Promise((resolve, reject) => api({ ...args, success: resolve, fail: reject }));
-}
+import {
+  absolute, containerClock, containerStorage, lowerKeys, onReconnect, socketUrl, taskSocket, toArrayBuffer,
+  withStagedChunk,
+} from './container.js';
 
 function answer(res) {
   const status = res.status || res.statusCode;
@@ -65,19 +51,6 @@ function classicSocket(my, url, protocol) {
   return handle;
 }
 
-function taskSocket(task) {
-  const handle = {
-    onopen: null, onmessage: null, onclose: null, onerror: null,
-    send(text) { task.send({ data: text }); },
-    close(code, reason) { task.close({ code, reason }); },
-  };
-  task.onOpen(() => { if (handle.onopen) handle.onopen(); });
-  task.onMessage((res) => { if (handle.onmessage) handle.onmessage(String(res.data)); });
-  task.onClose((res) => { if (handle.onclose) handle.onclose(res && res.code); });
-  task.onError(() => { if (handle.onerror) handle.onerror(); });
-  return handle;
-}
-
 // options: {baseUrl, prefix = 'zsb:', timeoutMs, multipleSockets (default: true when my.canIUse says so)}
 export function alipayPlatform(my, options) {
   const opts = options || {};
@@ -87,7 +60,6 @@ export function alipayPlatform(my, options) {
   const multiple = opts.multipleSockets !== undefined ? opts.multipleSockets
     : Boolean(my.canIUse && my.canIUse('connectSocket.object.multiple'));
   let classic = null;
-  let chunkFiles = 0;
 
   function transport(api, args) {
     return new Promise((resolve, reject) => {
@@ -109,37 +81,16 @@ export function alipayPlatform(my, options) {
         url: absolute(baseUrl, url), method: method || 'GET', headers: headers || {}, data, dataType: 'text',
       });
     },
-    async uploadChunk({ url, headers, bytes, sha256 }) {
-      const fs = my.getFileSystemManager();
-      chunkFiles += 1;
-      const filePath = `${my.env.USER_DATA_PATH}/zsb-chunk-${Date.now()}-${chunkFiles}`;
-      await call(fs.writeFile.bind(fs), { filePath, data: toArrayBuffer(bytes) }).catch((err) => {
-        throw new NetworkError((err && err.errorMessage) || 'cannot stage the chunk', err);
-      });
-      try {
-        return await transport(my.uploadFile, {
-          url: absolute(baseUrl, url), filePath, fileName: 'chunk', fileType: 'image', header: headers,
-          formData: { sha256 },
-        });
-      } finally {
-        fs.unlink({ filePath, fail: () => {} });
-      }
+    uploadChunk({ url, headers, bytes, sha256 }) {
+      return withStagedChunk(my, bytes, (filePath) => transport(my.uploadFile, {
+        url: absolute(baseUrl, url), filePath, fileName: 'chunk', fileType: 'image', header: headers,
+        formData: { sha256 },
+      }));
     },
-    storage: {
-      async get(key) {
-        try {
-          const res = await call(my.getStorage, { key: prefix + key });
-          return typeof res.data === 'string' ? res.data : null;
-        } catch (err) {
-          return null;
-        }
-      },
-      async set(key, value) { await call(my.setStorage, { key: prefix + key, data: value }); },
-      async remove(key) { await call(my.removeStorage, { key: prefix + key }).catch(() => null); },
-    },
+    storage: containerStorage(my, prefix),
     openSocket(url, protocol) {
       if (!my.connectSocket) return null;
-      const wsUrl = absolute(baseUrl, url).replace(/^http(s?):\/\//i, 'ws$1://');
+      const wsUrl = socketUrl(baseUrl, url);
       if (multiple) {
         const task = my.connectSocket({ url: wsUrl, multiple: true, protocols: [protocol], fail: () => {} });
         if (task && task.onOpen) return taskSocket(task);
@@ -148,13 +99,7 @@ export function alipayPlatform(my, options) {
       classic = classicSocket(my, wsUrl, protocol);
       return classic;
     },
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    random: () => Math.random(),
-    onOnline(callback) {
-      const listener = (res) => { if (res && res.isConnected) callback(); };
-      my.onNetworkStatusChange(listener);
-      return () => { if (my.offNetworkStatusChange) my.offNetworkStatusChange(listener); };
-    },
+    ...containerClock,
+    onOnline: (callback) => onReconnect(my, callback),
   };
 }

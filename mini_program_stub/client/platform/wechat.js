@@ -3,24 +3,10 @@
 // variant through wx.uploadFile, which needs a file: each chunk is written to USER_DATA_PATH first, because a
 // binary PUT body is not accepted by every WeChat version.
 import { NetworkError } from '../errors.js';
-
-function absolute(baseUrl, url) {
-  return /^[a-z]+:\/\//i.test(url) ? url : `${baseUrl.replace(/\/$/, '')}${url}`;
-}
-
-function lowerKeys(headers) {
-  const out = {};
-  for (const key of Object.keys(headers || {})) out[key.toLowerCase()] = String(headers[key]);
-  return out;
-}
-
-export function toArrayBuffer(bytes) {
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-}
-
-function call(api, args) {
-  return new Promise((resolve, reject) => api({ ...args, success: resolve, fail: reject }));
-}
+import {
+  absolute, containerClock, containerStorage, lowerKeys, onReconnect, socketUrl, taskSocket, toArrayBuffer,
+  withStagedChunk,
+} from './container.js';
 
 // options: {baseUrl (https origin of the API, a legal domain of the mini-program), prefix = 'zsb:', timeoutMs}
 export function wechatPlatform(wx, options) {
@@ -28,7 +14,6 @@ export function wechatPlatform(wx, options) {
   const baseUrl = opts.baseUrl || '';
   const prefix = opts.prefix === undefined ? 'zsb:' : opts.prefix;
   const timeout = opts.timeoutMs || 30000;
-  let chunkFiles = 0;
 
   function transport(api, args) {
     return new Promise((resolve, reject) => {
@@ -42,17 +27,7 @@ export function wechatPlatform(wx, options) {
     });
   }
 
-  async function writeTempFile(bytes) {
-    const fs = wx.getFileSystemManager();
-    chunkFiles += 1;
-    const filePath = `${wx.env.USER_DATA_PATH}/zsb-chunk-${Date.now()}-${chunkFiles}`;
-    await call(fs.writeFile.bind(fs), { filePath, data: toArrayBuffer(bytes) }).catch((err) => {
-      throw new NetworkError((err && err.errMsg) || 'cannot stage the chunk', err);
-    });
-    return { filePath, drop: () => fs.unlink({ filePath, fail: () => {} }) };
-  }
-
-  const platform = {
+  return {
     name: 'wechat',
     syncPlatform: 'WECHAT_MP',
     request({ url, method, headers, body }) {
@@ -62,53 +37,18 @@ export function wechatPlatform(wx, options) {
         dataType: 'text', responseType: 'text',
       });
     },
-    async uploadChunk({ url, headers, bytes, sha256 }) {
-      const staged = await writeTempFile(bytes);
-      try {
-        return await transport(wx.uploadFile, {
-          url: absolute(baseUrl, url), filePath: staged.filePath, name: 'chunk', header: headers, formData: { sha256 },
-        });
-      } finally {
-        staged.drop();
-      }
+    uploadChunk({ url, headers, bytes, sha256 }) {
+      return withStagedChunk(wx, bytes, (filePath) => transport(wx.uploadFile, {
+        url: absolute(baseUrl, url), filePath, name: 'chunk', header: headers, formData: { sha256 },
+      }));
     },
-    storage: {
-      async get(key) {
-        try {
-          const res = await call(wx.getStorage, { key: prefix + key });
-          return typeof res.data === 'string' ? res.data : null;
-        } catch (err) {
-          return null; // "data not found"
-        }
-      },
-      async set(key, value) { await call(wx.setStorage, { key: prefix + key, data: value }); },
-      async remove(key) { await call(wx.removeStorage, { key: prefix + key }).catch(() => null); },
-    },
+    storage: containerStorage(wx, prefix),
     openSocket(url, protocol) {
       if (!wx.connectSocket) return null;
-      const task = wx.connectSocket({
-        url: absolute(baseUrl, url).replace(/^http(s?):\/\//i, 'ws$1://'), protocols: [protocol], fail: () => {},
-      });
-      if (!task) return null;
-      const handle = {
-        onopen: null, onmessage: null, onclose: null, onerror: null,
-        send(text) { task.send({ data: text }); },
-        close(code, reason) { task.close({ code, reason }); },
-      };
-      task.onOpen(() => { if (handle.onopen) handle.onopen(); });
-      task.onMessage((res) => { if (handle.onmessage) handle.onmessage(String(res.data)); });
-      task.onClose((res) => { if (handle.onclose) handle.onclose(res && res.code); });
-      task.onError(() => { if (handle.onerror) handle.onerror(); });
-      return handle;
+      const task = wx.connectSocket({ url: socketUrl(baseUrl, url), protocols: [protocol], fail: () => {} });
+      return task ? taskSocket(task) : null;
     },
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    random: () => Math.random(),
-    onOnline(callback) {
-      const listener = (res) => { if (res && res.isConnected) callback(); };
-      wx.onNetworkStatusChange(listener);
-      return () => { if (wx.offNetworkStatusChange) wx.offNetworkStatusChange(listener); };
-    },
+    ...containerClock,
+    onOnline: (callback) => onReconnect(wx, callback),
   };
-  return platform;
 }

@@ -32,3 +32,12 @@ def set_field(page: Page, path: str, value: str) -> None:
     else:
         field.fill(value)
     field.blur()
+
+
+def submit_draft(page: Page) -> str:
+    """提交申请 on the open form: waits for 已提交 and answers the new application's id from its link."""
+    page.get_by_test_id("form-submit").click()
+    submitted = page.get_by_test_id("form-submitted")
+    expect(submitted).to_be_visible()
+    link = submitted.get_by_test_id("form-application-link").get_attribute("href") or ""
+    return link.rsplit("/", 1)[1]

@@ -15,7 +15,7 @@ from playwright.sync_api import FilePayload, Page, expect
 
 from tests.browser.backend import Backend, resident_phone
 from tests.browser.conftest import OpenDevice, Shot
-from tests.browser.h5 import field_id, set_field, sign_in
+from tests.browser.h5 import field_id, set_field, sign_in, submit_draft
 
 # Resident 1 (张演示一) is the 法定代表人 of 云溪演示餐饮有限公司 (api/seed/enterprises.py).
 OWNER = 1
@@ -166,14 +166,10 @@ def test_g_enterprise_draft_with_uploads_offline_conflict_resolved_and_submitted
     shot(a, "a-resolved")
 
     # and submits
-    a.get_by_test_id("form-submit").click()
-    submitted = a.get_by_test_id("form-submitted")
-    expect(submitted).to_be_visible()
+    application_id = submit_draft(a)
     shot(a, "a-submitted")
 
     # then the 市场监管 handler sees the company's application with the chosen address and both files by hash
-    link = submitted.get_by_test_id("form-application-link").get_attribute("href") or ""
-    application_id = link.rsplit("/", 1)[1]
     token = backend.operator_token("handler.scjg")
     case = backend.graphql(APPLICATION, {"id": application_id}, token)["application"]
     assert case["itemName"] == ITEM and case["status"] == "SUBMITTED", case

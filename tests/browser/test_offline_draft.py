@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.backend import Backend, replacement_card_form
 from tests.browser.conftest import OpenDevice, Shot
-from tests.browser.h5 import field_id, set_field, sign_in
+from tests.browser.h5 import field_id, set_field, sign_in, submit_draft
 
 # Resident 13 (胡演示十三, L2), the README's worked example of draft sync: the same item, the same field in conflict.
 RESIDENT = 13
@@ -82,14 +82,10 @@ def test_c_offline_edits_meet_another_devices_edit_as_a_conflict_resolved_then_s
     shot(b, "b-follows")
 
     # when A submits what it shows
-    a.get_by_test_id("form-submit").click()
-    submitted = a.get_by_test_id("form-submitted")
-    expect(submitted).to_be_visible()
+    application_id = submit_draft(a)
     shot(a, "a-submitted")
 
     # then the application holds exactly that, once
-    link = submitted.get_by_test_id("form-application-link").get_attribute("href") or ""
-    application_id = link.rsplit("/", 1)[1]
     case = backend.application(application_id, backend.resident_token(RESIDENT))
     assert case["status"] == "SUBMITTED"
     assert case["formData"]["delivery"]["method"] == "邮寄"

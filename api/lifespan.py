@@ -6,7 +6,6 @@ import asyncio
 import base64
 import contextlib
 import functools
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -22,6 +21,7 @@ from starlette.types import ASGIApp
 from api import database, devsecrets
 from api.identity.deps import IdentityDeps
 from api.identity.tokens import TokenService
+from api.kit import heap
 from api.kit import redis as redis_kit
 from api.kit.clock import Clock
 from api.kit.pii import PiiCipher
@@ -272,10 +272,7 @@ def lifespan_for(settings: Settings, clock: Clock) -> object:
                 if services.notification_worker is not None and settings.notifications.embedded_workers:
                     for task in await start_notification_workers(services.redis, services.notification_worker):
                         stack.push_async_callback(_stop, task)
-            # Objects alive now live for the whole process: keep the collector off them (graphql.md §4).
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(50_000, 20, 20)
+            heap.settle_after_startup()
             yield
 
     return lifespan

@@ -25,6 +25,7 @@ from api import database, devsecrets
 from api.applications import payment_relay
 from api.applications.jobs import expire_supplements
 from api.identity.deps import IdentityDeps
+from api.kit import heap
 from api.kit.clock import Clock, SystemClock
 from api.kit.redis import Redis
 from api.licenses.jobs import sweep_licenses
@@ -169,6 +170,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
         gateways=gateways(settings, dev),
         kick_relays=functools.partial(kick_relays, redis),
     )
+    heap.settle_after_startup()
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
@@ -232,6 +234,7 @@ async def _notify_startup(ctx: dict[str, Any]) -> None:
         await scheduler
 
     stack.push_async_callback(stop_scheduler)
+    heap.settle_after_startup()
 
 
 class NotificationWorkerSettings:

@@ -42,6 +42,7 @@ from pathlib import Path
 import uvloop
 
 from api import database
+from api.kit import heap
 from api.kit.clock import ShiftableClock
 from bench.harness import (
     Row,
@@ -222,6 +223,7 @@ async def _apns_logged(
     clock: ShiftableClock = noon_clock()
     settings = bench_settings(apns_rate_per_s=UNMETERED, transactional_rate_per_s=UNMETERED)
     deps = make_deps(redis_url, settings, clock)
+    heap.settle_after_startup()  # as `zsb worker` does once started; the bare client runs in this process too
 
     async def late(reply: LateReply) -> None:
         await on_late_reply(deps, reply)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 from h2.config import H2Configuration
 from h2.errors import ErrorCodes
@@ -23,9 +23,8 @@ from h2.events import (
 )
 from h2.exceptions import ProtocolError
 from h2.settings import SettingCodes, Settings
-from hpack import Encoder
 
-from notifications.channels.apns_h2 import ExactStreamCount
+from notifications.channels.apns_h2 import ExactStreamCount, PlainEncoder
 from notifications.sandbox.apns_rules import Step
 
 # Streams a client may open before it has applied our SETTINGS: aioapns starts at 1,000 and only then follows the
@@ -41,14 +40,6 @@ _CONFIG = H2Configuration(
     normalize_outbound_headers=False,
 )
 _GOAWAY_BODY = b'{"reason":"Shutdown"}'
-
-
-class _PlainEncoder(Encoder):
-    """HPACK without Huffman coding: Huffman is most of the CPU an answer costs here and at the client, and the
-    bytes it saves do not matter on loopback."""
-
-    def encode(self, headers: Any, huffman: bool = False) -> bytes:
-        return super().encode(headers, huffman=False)
 
 
 @dataclass(frozen=True)
@@ -82,7 +73,8 @@ class ApnsServerProtocol(asyncio.Protocol):
         self.connection_no = connection_no
         self._on_close = on_close
         self._conn = ExactStreamCount(config=_CONFIG)  # h2's own count rescans every stream per new stream
-        self._conn.encoder = _PlainEncoder()
+        # Huffman coding is most of the CPU an answer costs here and at the client; on loopback its bytes do not matter.
+        self._conn.encoder = PlainEncoder()
         self._transport: asyncio.Transport | None = None
         self._streams: dict[int, _Stream] = {}
         self._blocked: dict[int, bytes] = {}  # error bodies waiting for the client's flow-control window

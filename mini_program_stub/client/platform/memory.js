@@ -38,7 +38,8 @@ function fakeSocket(url, protocol) {
 // 'offline') makes the request fail as a NetworkError. options.sockets: false for a platform without WebSocket.
 export function memoryPlatform(options) {
   const opts = options || {};
-  const store = new Map(Object.entries(opts.storage || {}));
+  // options.store: a Map kept by the test across platform instances (an app restarted on the same phone).
+  const store = opts.store || new Map(Object.entries(opts.storage || {}));
   const timers = [];
   const onlineListeners = new Set();
   let clock = opts.now === undefined ? 1700000000000 : opts.now;
@@ -48,6 +49,7 @@ export function memoryPlatform(options) {
     syncPlatform: opts.syncPlatform || 'WEB',
     requests: [],
     sockets: [],
+    sleeps: [], // every sleep asked for, in order: what backoff tests read
     store,
     handler: opts.handler || null,
     async request(req) {
@@ -81,6 +83,7 @@ export function memoryPlatform(options) {
     },
     now() { return clock; },
     sleep(ms) {
+      platform.sleeps.push(ms);
       return new Promise((resolve) => {
         timers.push({ at: clock + Math.max(0, ms), seq: sequence++, resolve });
       });

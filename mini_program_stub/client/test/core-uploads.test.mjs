@@ -5,6 +5,7 @@ import { createAuth, SESSION_KEY } from '../auth.js';
 import { createUploads } from '../uploads.js';
 import { ApiError } from '../errors.js';
 import { memoryPlatform } from '../platform/memory.js';
+import { createSha256 } from '../sha256.js';
 import { fakeGraphQLServer, sha256, json } from './core-helpers.mjs';
 
 const CHUNK = 1024;
@@ -75,6 +76,7 @@ function uploadWorld(options) {
     clientId: async () => opts.clientId || 'client-1',
     registerClient: async () => { registered.push(true); clients.add(opts.clientId); },
     maxAttempts: opts.maxAttempts,
+    createSha256: opts.createSha256,
   });
   return { uploads, chunkPuts, platform, uploader, registered };
 }
@@ -184,10 +186,14 @@ test('a chunk refused with 401 refreshes the token once and is sent again', asyn
 });
 
 test('a hash the caller already computed is used as is; a malformed one is computed again', async () => {
-  const world = uploadWorld();
-  const bytes = bytesOf(CHUNK + 10);
+  let hashers = 0;
+  const world = uploadWorld({ createSha256: () => { hashers += 1; return createSha256(); } });
+  const bytes = bytesOf(CHUNK + 10); // two chunks, each hashed for its X-Chunk-SHA256
   const given = await world.uploader.upload({ bytes, fileName: 'b.png', mime: 'image/png', sha256: sha256(bytes) });
   assert.equal(given.blobSha256, sha256(bytes));
+  assert.equal(hashers, 2); // the chunks only: the whole file was not hashed again
+  hashers = 0;
   const malformed = await world.uploader.upload({ bytes, fileName: 'b.png', mime: 'image/png', sha256: 'XYZ' });
   assert.equal(malformed.blobSha256, sha256(bytes));
+  assert.ok(hashers >= 1); // the whole file at least (its chunks are already stored)
 });

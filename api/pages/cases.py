@@ -10,9 +10,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from tortoise.expressions import Q
-
 from api.applications.transitions import NON_TERMINAL
+from api.database import Statement, enum_list
 from api.models import Application, ApplicationStatus, DeliveryStatus, EvaluationStatus
 
 _S = ApplicationStatus
@@ -36,47 +35,53 @@ class OpenCase:
     updated_at: datetime
 
 
-def next_action(row: Application, now: datetime) -> tuple[str, str]:
-    if row.status in _ACTIONS:
-        return _ACTIONS[row.status]
-    if row.delivery_status is DeliveryStatus.SHIPPED:
+def next_action(
+    status: ApplicationStatus, delivery: DeliveryStatus | None, evaluation: EvaluationStatus | None
+) -> tuple[str, str]:
+    if status in _ACTIONS:
+        return _ACTIONS[status]
+    if delivery is DeliveryStatus.SHIPPED:
         return ("RECEIVE", "结果已寄出（运单号见办件详情），请注意签收")
-    if row.delivery_status is DeliveryStatus.READY_FOR_PICKUP:
+    if delivery is DeliveryStatus.READY_FOR_PICKUP:
         return ("PICK_UP", "结果可领取，请到窗口领取")
-    if row.status is _S.COMPLETED and row.evaluation_status is EvaluationStatus.PENDING:
+    if status is _S.COMPLETED and evaluation is EvaluationStatus.PENDING:
         return ("RATE", "已办结，请评价本次服务")
     return _WAIT
 
 
-def _showable(now: datetime) -> Q:
-    return (
-        Q(status__in=list(NON_TERMINAL))
-        | Q(delivery_status__in=[DeliveryStatus.SHIPPED, DeliveryStatus.READY_FOR_PICKUP])
-        | Q(status=_S.COMPLETED, evaluation_status=EvaluationStatus.PENDING, rating_due_at__gt=now)
+def _statement(owner: str) -> Statement:
+    """The open cases of one owner (`$1`), newest first, at most `$3`; `$2` is now, for the rating deadline."""
+    on_their_way = enum_list([DeliveryStatus.SHIPPED, DeliveryStatus.READY_FOR_PICKUP])
+    sql = (
+        "SELECT id, project_no, item_name, status, delivery_status, evaluation_status, updated_at "  # noqa: S608 (our constants only)
+        f"FROM application WHERE ({owner}) AND (status IN ({enum_list(NON_TERMINAL)}) "
+        f"OR delivery_status IN ({on_their_way}) OR (status = '{_S.COMPLETED.value}' "
+        f"AND evaluation_status = '{EvaluationStatus.PENDING.value}' AND rating_due_at > $2)) "
+        "ORDER BY updated_at DESC LIMIT $3"
     )
+    columns = ("id", "status", "delivery_status", "evaluation_status", "updated_at")
+    return Statement(sql, {column: (Application, column) for column in columns})
 
 
-async def open_cases(owner: Q, now: datetime, limit: int) -> list[OpenCase]:
-    rows = await Application.filter(owner, _showable(now)).order_by("-updated_at").limit(limit)
+# A person's cases: those they applied for, and those they submitted for someone else (an agent follows what they
+# filed), not an enterprise's (those are on its page).
+OF_PERSON = _statement("applicant_person_id = $1 OR (submitted_by_person_id = $1 AND applicant_enterprise_id IS NULL)")
+OF_ENTERPRISE = _statement("applicant_enterprise_id = $1")
+
+
+async def open_cases(statement: Statement, owner_id: uuid.UUID, now: datetime, limit: int) -> list[OpenCase]:
+    """`statement`: OF_PERSON or OF_ENTERPRISE, read for `owner_id`."""
+    rows = await statement.rows(owner_id, now, limit)
     return [
         OpenCase(
-            id=row.id,
-            project_no=row.project_no or "",
-            service_name=row.item_name,
-            status=row.status.value,
+            id=row["id"],
+            project_no=row["project_no"] or "",
+            service_name=row["item_name"],
+            status=row["status"].value,
             next_action=action,
             next_action_text=text,
-            updated_at=row.updated_at,
+            updated_at=row["updated_at"],
         )
         for row in rows
-        for action, text in [next_action(row, now)]
+        for action, text in [next_action(row["status"], row["delivery_status"], row["evaluation_status"])]
     ]
-
-
-def of_person(person_id: uuid.UUID) -> Q:
-    """Cases the person applied for, or submitted for someone else (an agent follows what they filed)."""
-    return Q(applicant_person_id=person_id) | Q(submitted_by_person_id=person_id, applicant_enterprise_id=None)
-
-
-def of_enterprise(enterprise_id: uuid.UUID) -> Q:
-    return Q(applicant_enterprise_id=enterprise_id)

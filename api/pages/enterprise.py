@@ -143,7 +143,7 @@ class EnterprisePage:
 
     async def applications(self) -> list[EnterpriseApplication]:
         """The enterprise's open cases (and those still to rate or receive), each with its next action."""
-        rows = await cases.open_cases(cases.of_enterprise(self.enterprise.id), self.now, MAX_APPLICATIONS)
+        rows = await cases.open_cases(cases.OF_ENTERPRISE, self.enterprise.id, self.now, MAX_APPLICATIONS)
         return [
             EnterpriseApplication(
                 id=r.id,

@@ -1,9 +1,11 @@
 """市民主页 (domain.md §1 principle 7): the signed-in resident's page, read through one per-request loader.
 
 `PersonalPage` is the page's DataLoader: each personal source is read once per request by one statement, shared by
-every section that needs it, whatever the sections selected and however many licences, views, grants or bills the
-person has: the person, their wards, their licences, their recent views, their open cases, their unpaid bills. With
-every section selected the page costs 6 statements.
+every section that needs it, whatever the sections selected and however many licences, views, grants, bills or
+messages the person has: the person (with their wards and their unread inbox count), their licences, their recent
+views, their open cases, their unpaid bills. With every section selected the page costs 5 statements. They are
+`api.database.Statement`s, SQL kept as text: building them through tortoise cost more CPU than everything else the
+request does (graphql.md §4, `bench/pages.py`).
 
 What the page recommends out of the catalog is the same for everyone (the published items, their summaries, the
 renewal item of each licence type, the popular items of each region, the life-event bundles): every process keeps
@@ -11,9 +13,6 @@ it in `CATALOG`, built by 2 statements and versioned like the search index by th
 (`api.catalog.search.VERSION_KEY`, bumped by `search.invalidate` on every publish, suspension or cancellation), so a
 request reads one Redis key instead of 3 statements, and the first request after a change rebuilds it. It is also
 rebuilt when older than `CATALOG_MAX_AGE`, for popularity written without a version bump.
-
-The inbox belongs to a later issue; its section is a seam here (`unread_message_count`) that returns nothing until
-that module exists.
 """
 
 from __future__ import annotations
@@ -27,14 +26,14 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q
 
 from api.catalog.search import VERSION_KEY
+from api.database import Statement
 from api.kit.clock import Clock, shanghai_date
 from api.kit.errors import Unauthenticated
 from api.kit.redis import Redis
 from api.models import (
-    AgentAuthorization,
     AgentKind,
     Bundle,
     ELicense,
@@ -43,7 +42,6 @@ from api.models import (
     Person,
     PrincipalType,
     ServiceItem,
-    ServiceView,
 )
 from api.pages import bills, cases, rules
 
@@ -75,16 +73,6 @@ ITEM_FIELDS = (
     "keywords",
     "person_topics",
 )
-LICENSE_FIELDS = (
-    "id",
-    "type_code",
-    "type_name",
-    "name",
-    "cert_number",
-    "issuer_name",
-    "issue_date",
-    "valid_to",
-)
 
 
 class RecommendationReason(StrEnum):
@@ -96,7 +84,7 @@ class RecommendationReason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LicenceRow:
-    """A licence as the page reads it (a `.values()` projection of LICENSE_FIELDS)."""
+    """A licence as the page reads it (a row of `_LICENCES`)."""
 
     id: uuid.UUID
     type_code: str
@@ -159,6 +147,7 @@ class _Profile:
     birth_date: date | None
     region_code: str | None
     ward_birth_dates: list[date | None]
+    unread: int
 
 
 @dataclass(frozen=True)
@@ -297,6 +286,34 @@ class CatalogCache:
 CATALOG = CatalogCache()
 
 
+# ------------------------------------------------------------------------------------------------ the statements
+
+# The person (`$1`) with their unread inbox count, and the minors they are a live guardian of at `$2` (GUARDIAN
+# grants: the ward is the principal), as rows marked `ward`. A UNION, not `id = me OR id IN (…)`: PostgreSQL scans
+# the whole person table for that.
+_PROFILE = Statement(
+    "SELECT 0 AS ward, birth_date, region_code, merged_into_id, "  # noqa: S608 (our constants only)
+    "(SELECT COUNT(*) FROM inbox_item WHERE user_id = $1 AND read_at IS NULL) AS unread FROM person WHERE id = $1 "
+    "UNION ALL SELECT 1, birth_date, NULL, NULL, 0 FROM person WHERE id IN (SELECT principal_id FROM "
+    f"agent_authorization WHERE agent_person_id = $1 AND kind = '{AgentKind.GUARDIAN.value}' "
+    f"AND principal_type = '{PrincipalType.PERSON.value}' AND revoked_at IS NULL AND valid_from <= $2 "
+    "AND valid_to > $2)",
+    {"birth_date": (Person, "birth_date"), "merged_into_id": (Person, "merged_into_id")},
+)
+# Valid licences of `$1` expiring between `$2` and `$3`, and birth certificates (`$4`) issued since `$5`.
+LICENSE_FIELDS = ("id", "type_code", "type_name", "name", "cert_number", "issuer_name", "issue_date", "valid_to")
+_LICENCES = Statement(
+    f"SELECT {', '.join(LICENSE_FIELDS)} FROM elicense WHERE holder_person_id = $1 "  # noqa: S608
+    f"AND status = '{LicenseStatus.VALID.value}' AND ((valid_to >= $2 AND valid_to <= $3) "
+    f"OR (type_name = $4 AND issue_date >= $5)) ORDER BY valid_to, id LIMIT {MAX_EXPIRING + 20}",
+    {column: (ELicense, column) for column in ("id", "issue_date", "valid_to")},
+)
+_VIEWS = Statement(
+    f"SELECT task_code FROM service_view WHERE person_id = $1 ORDER BY created_at DESC LIMIT {_VIEWS_SCANNED}",  # noqa: S608
+    {},
+)
+
+
 # ------------------------------------------------------------------------------------------------ the page
 
 
@@ -322,24 +339,12 @@ class PersonalPage:
         return self._once("profile", self._load_profile)
 
     async def _load_profile(self) -> _Profile:
-        """Two statements, run together: the person, and the birth dates of the minors they are a live guardian of
-        (GUARDIAN grants: the ward is the principal). Not one `id = me OR id IN (…)` statement: PostgreSQL scans
-        the whole person table for that."""
-        grants = AgentAuthorization.filter(
-            agent_person_id=self.person_id,
-            kind=AgentKind.GUARDIAN,
-            principal_type=PrincipalType.PERSON,
-            revoked_at=None,
-            valid_from__lte=self.now,
-            valid_to__gt=self.now,
-        ).values("principal_id")
-        rows, wards = await asyncio.gather(
-            Person.filter(id=self.person_id).values("birth_date", "region_code", "merged_into_id"),
-            Person.filter(id__in=Subquery(grants)).values_list("birth_date", flat=True),
-        )
-        if not rows or rows[0]["merged_into_id"] is not None:
+        rows = await _PROFILE.rows(self.person_id, self.now)
+        me = next((row for row in rows if not row["ward"]), None)
+        if me is None or me["merged_into_id"] is not None:
             raise Unauthenticated("this account no longer exists", code="ACCOUNT_GONE")
-        return _Profile(rows[0]["birth_date"], rows[0]["region_code"], [cast(date | None, d) for d in wards])
+        wards = [cast(date | None, row["birth_date"]) for row in rows if row["ward"]]
+        return _Profile(me["birth_date"], me["region_code"], wards, int(me["unread"]))
 
     def licences(self) -> asyncio.Future[_Licences]:
         return self._once("licences", self._load_licences)
@@ -348,16 +353,7 @@ class PersonalPage:
         today = self.today
         horizon = today + timedelta(days=rules.EXPIRY_WINDOW_DAYS)
         newborn_since = today - timedelta(days=rules.NEWBORN_WINDOW_DAYS)
-        rows = (
-            await ELicense.filter(holder_person_id=self.person_id, status=LicenseStatus.VALID)
-            .filter(
-                Q(valid_to__gte=today, valid_to__lte=horizon)
-                | Q(type_name=rules.BIRTH_CERTIFICATE_TYPE_NAME, issue_date__gte=newborn_since)
-            )
-            .order_by("valid_to", "id")
-            .limit(MAX_EXPIRING + 20)
-            .values(*LICENSE_FIELDS)
-        )
+        rows = await _LICENCES.rows(self.person_id, today, horizon, rules.BIRTH_CERTIFICATE_TYPE_NAME, newborn_since)
         expiring: list[ExpiringLicense] = []
         births: list[date] = []
         for values in rows:
@@ -373,13 +369,8 @@ class PersonalPage:
         return self._once("views", self._load_views)
 
     async def _load_views(self) -> list[str]:
-        rows = (
-            await ServiceView.filter(person_id=self.person_id)
-            .order_by("-created_at")
-            .limit(_VIEWS_SCANNED)
-            .values_list("task_code", flat=True)
-        )
-        return list(dict.fromkeys(str(code) for code in rows))[:MAX_RECENTLY_VIEWED]
+        rows = await _VIEWS.rows(self.person_id)
+        return list(dict.fromkeys(str(row["task_code"]) for row in rows))[:MAX_RECENTLY_VIEWED]
 
     def catalog(self) -> asyncio.Future[Catalog]:
         return self._once("catalog", lambda: CATALOG.current(self.redis))
@@ -394,7 +385,7 @@ class PersonalPage:
 
     async def applications_in_progress(self) -> list[ApplicationInProgress]:
         """The caller's open cases (and those still to rate or receive), each with its next action."""
-        return await cases.open_cases(cases.of_person(self.person_id), self.now, MAX_APPLICATIONS)
+        return await cases.open_cases(cases.OF_PERSON, self.person_id, self.now, MAX_APPLICATIONS)
 
     async def bills_due(self) -> list[BillDue]:
         """The caller's own UNPAID bills (fines, utilities, social insurance, application fees), soonest due first;
@@ -402,8 +393,8 @@ class PersonalPage:
         return await bills.unpaid(person_id=self.person_id, limit=MAX_BILLS)
 
     async def unread_message_count(self) -> int:
-        """Seam for the inbox (issue 7)."""
-        return 0
+        """Unread items of the inbox (站内信), read with the person."""
+        return (await self.profile()).unread
 
     def recommendations(self) -> asyncio.Future[list[Recommendation]]:
         return self._once("recommendations", self._load_recommendations)

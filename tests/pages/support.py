@@ -28,8 +28,10 @@ from api.models import (
     ELicense,
     Enterprise,
     EnterpriseSize,
+    InboxItem,
     ItemStatus,
     LicenseStatus,
+    NoticeCategory,
     Person,
     PrincipalType,
     ServiceItem,
@@ -225,6 +227,26 @@ async def bill(
         due_at=None if due_in_days is None else now + timedelta(days=due_in_days),
         status=status,
     )
+
+
+async def inbox(api: Api, user_id: uuid.UUID, *, unread: int, read: int = 0) -> list[InboxItem]:
+    """Inbox items as the notifications worker writes them, `read` of them already read."""
+    now = api.live.clock.now()
+    rows = [
+        InboxItem(
+            id=uuid.uuid4(),
+            created_at=now - timedelta(minutes=n),
+            user_id=user_id,
+            request_id=uuid.uuid4(),
+            category=NoticeCategory.SERVICE,
+            title=f"测试消息{n}",
+            body="测试正文",
+            read_at=now if n < read else None,
+        )
+        for n in range(read + unread)
+    ]
+    await InboxItem.bulk_create(rows)
+    return rows
 
 
 async def bundle(name: str, life_event: str) -> Bundle:

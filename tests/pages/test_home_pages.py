@@ -20,6 +20,7 @@ from tests.pages.support import (
     counting_sql,
     enterprise_of,
     fresh_district,
+    inbox,
     item,
     licence,
     resident,
@@ -32,6 +33,7 @@ from tests.pages.support import (
 from tests.support.client import Api
 
 MAX_STATEMENTS = 8
+MARK_READ = "mutation M($input: MarkReadInput!) { markRead(input: $input) { ... on InboxMarkedRead { marked } } }"
 
 
 async def home(api: Api, token: str) -> dict[str, Any]:
@@ -80,6 +82,25 @@ class TestMyHomePageSections:
         assert page["expiringLicenses"][0]["validTo"] == (today(api) + timedelta(days=10)).isoformat()
         assert page["expiringLicenses"][0]["typeCode"] == type_code
         assert [s["key"] for s in page["shortcuts"]][:3] == ["LICENSE_WALLET", "MY_APPLICATIONS", "PAYMENTS"]
+
+    async def test_the_unread_count_is_the_callers_unread_inbox_items_and_drops_when_one_is_read(
+        self, api: Api
+    ) -> None:
+        # given: 3 unread and 2 read items, and another resident's unread item
+        session, me = await resident(api)
+        _, other = await resident(api)
+        mine = await inbox(api, me, unread=3, read=2)
+        await inbox(api, other, unread=1)
+
+        # when
+        before = await home(api, session.access_token)
+        marked = await api.data(MARK_READ, {"input": {"ids": [str(mine[-1].id)]}}, session.access_token)
+        after = await home(api, session.access_token)
+
+        # then
+        assert before["unreadMessageCount"] == 3
+        assert marked["markRead"] == {"marked": 1}
+        assert after["unreadMessageCount"] == 2
 
     async def test_an_operator_token_or_no_token_is_refused(self, api: Api) -> None:
         # when
@@ -333,7 +354,8 @@ class TestPolicyMatching:
 
 
 async def _heavy_resident(api: Api, n: int) -> tuple[str, uuid.UUID]:
-    """A resident of 60+ with a newborn ward, `n` expiring licences (with renewal items), `n` viewed items."""
+    """A resident of 60+ with a newborn ward, `n` expiring licences (with renewal items), `n` viewed items, `n` wards,
+    `n` unpaid bills and `n` unread messages."""
     district = fresh_district()
     session, me = await resident(api, birth_date=today(api) - timedelta(days=65 * 366), region_code=district)
     for i in range(n):
@@ -344,6 +366,7 @@ async def _heavy_resident(api: Api, n: int) -> tuple[str, uuid.UUID]:
     for i in range(n):
         await ward_of(api, me, born_days_ago=30)
         await bill(api, person_id=me, due_in_days=1 + i % 40)
+    await inbox(api, me, unread=n)
     return session.access_token, me
 
 
@@ -366,9 +389,9 @@ class TestStatementsPerPage:
         few = await _statements(api, HOME, light)
         many = await _statements(api, HOME, heavy)
 
-        # then: the person, their wards, their licences, their views, their open cases, their unpaid bills; the
-        # catalog part is cached
-        assert len(few) == len(many) == 6, (few, many)
+        # then: the person with their wards and unread count, their licences, their views, their open cases, their
+        # unpaid bills; the catalog part is cached
+        assert len(few) == len(many) == 5, (few, many)
         assert len(many) <= MAX_STATEMENTS
 
     async def test_the_first_page_after_a_publish_rebuilds_the_catalog_part_with_2_more_statements(
@@ -386,7 +409,7 @@ class TestStatementsPerPage:
             await api.data(HOME, token=token)
 
         # then
-        assert len(statements) == 8, statements
+        assert len(statements) == 7, statements
 
     async def test_enterprise_home_page_runs_the_same_statements_for_1_and_for_50_licences_and_agents(
         self, api: Api

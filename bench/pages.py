@@ -7,8 +7,12 @@
 - Ours: the full `myHomePage` selection over GraphQL. Baseline: a bare starlette route in the same server process
   verifying the same token, checking the same Redis revocation key, running the same SQL (the same
   `api.pages.personal.PersonalPage` loader) and returning the same JSON with orjson.
-- Reported: throughput and p50/p99 at 200 req/s and in a closed loop, CPU per request, SQL statements per page
-  (counted in the server by a shim on the database client), payload raw/gzip; the §4 targets with PASS/MISS.
+- Reported: throughput and p50/p99 at 200 req/s, at 400 req/s and in a closed loop, CPU per request, SQL statements
+  per page (counted in the server by a shim on the database client), payload raw/gzip; the §4 targets with PASS/MISS.
+- "≥ 400 req/s sustained with p99 ≤ 100 ms" is measured open loop: 400 requests are due every second whatever
+  happened to the earlier ones, and latency runs from the due time. A closed loop cannot measure it: its latency is
+  its concurrency divided by its throughput (Little's law), so its p99 says which concurrency was chosen. The closed
+  loop still gives the most each side can do, and the ratio of ours to the baseline.
 
 `python -m bench pages [--quick]`; `python -m bench.pages --serve --port P` is the server process it starts.
 """
@@ -97,6 +101,7 @@ JSON_HEADERS = {"content-type": "application/json"}
 RATE = 200.0
 P50_TARGET_MS, P99_TARGET_MS = 10.0, 50.0
 SUSTAINED_TARGET, SUSTAINED_P99_MS = 400.0, 100.0
+KEPT_PACE = 0.98
 CPU_TARGET_MS = 4.0
 SQL_TARGET = 8
 RATIO_TARGET = 0.5
@@ -309,7 +314,7 @@ async def seed(database_url: str, people: int) -> float:
         )
         columns = _columns(ELicense)
         codes = "ARRAY[" + ", ".join(f"'{c}'" for c in TYPE_CODES) + "]"
-        pick = f"(abs(hashtext(p.id::text)) + k) % {len(TYPE_CODES)}"
+        pick = f"(abs(hashtext(p.id::text)::bigint) + k) % {len(TYPE_CODES)}"
         licences = _select_from_template(
             columns,
             {
@@ -322,7 +327,7 @@ async def seed(database_url: str, people: int) -> float:
                 "holder_name": "p.name",
                 "holder_id_hash": "p.id_number_hash",
                 "holder_person_id": "p.id",
-                "valid_to": f"date '{today.isoformat()}' + (abs(hashtext(p.id::text || k)) % 400 - 20)",
+                "valid_to": f"date '{today.isoformat()}' + (abs(hashtext(p.id::text || k)::bigint) % 400 - 20)::int",
             },
         )
         await db.execute_script(
@@ -335,10 +340,14 @@ async def seed(database_url: str, people: int) -> float:
         await db.execute_script(
             "INSERT INTO service_view (id, created_at, updated_at, person_id, task_code, region_code) "  # noqa: S608
             f"SELECT gen_random_uuid(), now() - (k || ' hours')::interval, now(), p.id, "
-            f"({task_codes})[1 + (abs(hashtext(p.id::text)) + 7 * k) % {len(items)}], p.region_code "
+            f"({task_codes})[1 + (abs(hashtext(p.id::text)::bigint) + 7 * k) % {len(items)}], p.region_code "
             f"FROM person p CROSS JOIN generate_series(1, {VIEWS_EACH}) k WHERE p.mobile LIKE '{MOBILE_PREFIX}%'"
         )
-        await db.execute_script("ANALYZE")
+        # A database the benchmark may compare against is not a freshly bulk-loaded one: without this, the first
+        # run (ours) paid for setting the hint bits of 700,000 new rows and for the checkpoint their WAL forced,
+        # a 400 ms stall the baseline, run later, never met.
+        await db.execute_script("VACUUM (ANALYZE)")
+        await db.execute_script("CHECKPOINT")
         _ = ServiceView  # the table filled above
         return time.monotonic() - started
     finally:
@@ -382,6 +391,10 @@ class Plan:
     def quick(cls) -> Plan:
         return cls(warmup_seconds=0.5, fixed_seconds=3.0, closed_seconds=3.0)
 
+    @property
+    def sustained_seconds(self) -> float:
+        return self.fixed_seconds
+
 
 async def _sign_in(client: httpx.AsyncClient, n: int) -> str:
     flow, phone = SignInFlow(bare=False), f"{MOBILE_PREFIX}{n:08d}"
@@ -405,15 +418,17 @@ async def _sql_per_page(client: httpx.AsyncClient, tokens: list[str]) -> tuple[f
     return per_side[0], per_side[1]
 
 
-async def _pair(server: ServerProcess, tokens: list[str], plan: Plan, *, fixed: bool) -> tuple[RunResult, RunResult]:
+async def _pair(
+    server: ServerProcess, tokens: list[str], plan: Plan, *, rate: float | None
+) -> tuple[RunResult, RunResult]:
+    """Ours then the baseline, each after a warm-up: open loop at `rate`, or a closed loop when None."""
     results: list[RunResult] = []
     for bare in (False, True):
         operation = home_operation(tokens, bare=bare)
         await closed_loop(server.base_url, operation, concurrency=8, seconds=plan.warmup_seconds, server_pid=server.pid)
-        if fixed:
-            result = await fixed_rate(
-                server.base_url, operation, rate=RATE, seconds=plan.fixed_seconds, server_pid=server.pid
-            )
+        if rate is not None:
+            seconds = plan.fixed_seconds if rate == RATE else plan.sustained_seconds
+            result = await fixed_rate(server.base_url, operation, rate=rate, seconds=seconds, server_pid=server.pid)
         else:
             result = await closed_loop(
                 server.base_url,
@@ -439,7 +454,7 @@ async def _load(server: ServerProcess, plan: Plan, backend: str, seeded: str) ->
         zipped = len(gzip.compress(ours.content, compresslevel=6))
         sql_ours, sql_bare = await _sql_per_page(client, tokens)
 
-    fixed_ours, fixed_bare = await _pair(server, tokens, plan, fixed=True)
+    fixed_ours, fixed_bare = await _pair(server, tokens, plan, rate=RATE)
     print_table(
         f"myHomePage — fixed rate {RATE:.0f} req/s × {plan.fixed_seconds:.0f} s ({backend}, {seeded})",
         [
@@ -474,19 +489,30 @@ async def _load(server: ServerProcess, plan: Plan, backend: str, seeded: str) ->
             f"{len(tokens)} residents signed in, requests rotate among them",
         ],
     )
-    closed_ours, closed_bare = await _pair(server, tokens, plan, fixed=False)
+    held_ours, held_bare = await _pair(server, tokens, plan, rate=SUSTAINED_TARGET)
+    kept_pace = held_ours.throughput >= SUSTAINED_TARGET * KEPT_PACE and not held_ours.errors
+    print_table(
+        f"myHomePage — sustained, open loop {SUSTAINED_TARGET:.0f} req/s × {plan.sustained_seconds:.0f} s ({backend})",
+        [Row.of_runs("achieved req/s", held_ours, held_bare)],
+        [
+            Target(
+                f"≥ {SUSTAINED_TARGET:.0f} req/s sustained with p99 ≤ {SUSTAINED_P99_MS:.0f} ms",
+                f"ours {fmt(held_ours.throughput)} req/s, p99 {fmt(held_ours.p99_ms)} ms",
+                kept_pace and held_ours.p99_ms <= SUSTAINED_P99_MS,
+            ),
+        ],
+        [
+            *run_notes("ours", held_ours),
+            *run_notes("baseline", held_bare),
+            f"kept pace: achieved ≥ {KEPT_PACE:.0%} of the offered rate (the run's last responses land after its end)",
+        ],
+    )
+    closed_ours, closed_bare = await _pair(server, tokens, plan, rate=None)
     share = ratio(closed_ours.throughput, closed_bare.throughput)
     print_table(
         f"myHomePage — closed loop, {plan.concurrency} concurrent × {plan.closed_seconds:.0f} s ({backend})",
         [Row.of_runs("throughput req/s", closed_ours, closed_bare)],
-        [
-            Target(
-                f"≥ {SUSTAINED_TARGET:.0f} req/s sustained with p99 ≤ {SUSTAINED_P99_MS:.0f} ms",
-                f"ours {fmt(closed_ours.throughput)} req/s, p99 {fmt(closed_ours.p99_ms)} ms",
-                closed_ours.throughput >= SUSTAINED_TARGET and closed_ours.p99_ms <= SUSTAINED_P99_MS,
-            ),
-            Target(f"≥ {RATIO_TARGET:.0%} of the same-SQL bare baseline", f"ratio {fmt(share)}", share >= RATIO_TARGET),
-        ],
+        [Target(f"≥ {RATIO_TARGET:.0%} of the same-SQL bare baseline", f"ratio {fmt(share)}", share >= RATIO_TARGET)],
         [*run_notes("ours", closed_ours), *run_notes("baseline", closed_bare)],
     )
 

@@ -11,12 +11,13 @@ graphql-core.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    ExecutionResult,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLID,
@@ -25,6 +26,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLResolveInfoHelpers,
     GraphQLScalarType,
     GraphQLString,
 )
@@ -155,7 +157,25 @@ def _leaf_plan(parent_type: GraphQLObjectType, name: str) -> _Leaf | None:
         return found
 
 
+def _after_response(values: Sequence[Any]) -> NoReturn:
+    raise RuntimeError("this execution has answered: no more asynchronous work can join it")
+
+
+# graphql-core keeps its resolver helpers as bound methods of the execution context (`async_helpers`): a reference
+# cycle through which everything an execution builds (collected fields, sub-field caches, the request's context and
+# loaders, some 250 objects a page) was left to the cyclic collector. Under load each first-generation collection
+# then found ~45,000 such objects and paused the API for 15–75 ms: the p99 of myHomePage at 200 req/s was 400 ms
+# for a p50 of 6 ms. Answered executions swap in helpers that hold nothing, so reference counting frees them.
+_ANSWERED = GraphQLResolveInfoHelpers(gather=_after_response, track=_after_response)
+
+
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        response = super().build_response(data)
+        if isinstance(response, ExecutionResult):  # incremental delivery (never used, graphql.md §3) keeps them
+            self.async_helpers = _ANSWERED
+        return response
+
     def _plain(self) -> bool:
         middleware = self.middleware_manager
         return middleware is None or middleware._middleware_resolvers is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from enum import Enum
 from typing import Any
 
@@ -52,6 +54,11 @@ class Query:
     def broken(self) -> list[Row]:
         return _rows(must_missing=True)
 
+    @strawberry.field
+    async def later(self) -> list[Row]:
+        await asyncio.sleep(0)
+        return _rows()
+
 
 FAST = strawberry.Schema(query=Query, execution_context_class=ExecutionContext)
 SLOW = strawberry.Schema(query=Query)
@@ -79,3 +86,27 @@ class TestPlainRows:
         fast, slow = await _both("{ broken { name must { code } } }")
         assert fast == slow
         assert fast["data"] is None and fast["errors"][0]["path"] == ["broken", 1, "must"]
+
+
+class TestAnsweredExecutions:
+    async def test_leave_nothing_to_the_cyclic_collector(self) -> None:
+        # given: caches warm, nothing pending
+        query = "{ rows { name badge { code } } later { name must { colour } } }"
+        await FAST.execute(query)
+        gc.collect()
+
+        # when
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            result = await FAST.execute(query)
+            assert not result.errors
+            del result
+            gc.collect()
+            # validation leaves cycles too, but only for a document not seen before (the API caches validations)
+            left = [o for o in gc.garbage if type(o).__module__.startswith(("graphql.execution", "schema."))]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+
+        # then: reference counting freed the whole execution (graphql-core's helpers no longer hold it in a cycle)
+        assert [type(o).__qualname__ for o in left] == []

@@ -261,9 +261,9 @@ class _Meter:
 def collector_paused() -> Iterator[None]:
     """The load generator's cyclic collector off for one run, after a full collection.
 
-    Its heap grows with every latency recorded and every client kept: its full collections took 130–320 ms at
-    the end (pages benchmark), and every request due meanwhile counted that pause as server latency (a p99 of
-    400 ms for a p50 of 6 ms). What a run leaves in cycles is collected before the next one."""
+    Its heap grows with every latency recorded and every client kept: its full collections grew to 130–320 ms
+    (pages benchmark), and every request due meanwhile counted that pause as server latency (a p99 of 400 ms for
+    a p50 of 6 ms). What a run leaves in cycles is collected before the next one."""
     gc.collect()
     gc.disable()
     try:

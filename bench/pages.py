@@ -391,10 +391,6 @@ class Plan:
     def quick(cls) -> Plan:
         return cls(warmup_seconds=0.5, fixed_seconds=3.0, closed_seconds=3.0)
 
-    @property
-    def sustained_seconds(self) -> float:
-        return self.fixed_seconds
-
 
 async def _sign_in(client: httpx.AsyncClient, n: int) -> str:
     flow, phone = SignInFlow(bare=False), f"{MOBILE_PREFIX}{n:08d}"
@@ -427,8 +423,9 @@ async def _pair(
         operation = home_operation(tokens, bare=bare)
         await closed_loop(server.base_url, operation, concurrency=8, seconds=plan.warmup_seconds, server_pid=server.pid)
         if rate is not None:
-            seconds = plan.fixed_seconds if rate == RATE else plan.sustained_seconds
-            result = await fixed_rate(server.base_url, operation, rate=rate, seconds=seconds, server_pid=server.pid)
+            result = await fixed_rate(
+                server.base_url, operation, rate=rate, seconds=plan.fixed_seconds, server_pid=server.pid
+            )
         else:
             result = await closed_loop(
                 server.base_url,
@@ -492,7 +489,7 @@ async def _load(server: ServerProcess, plan: Plan, backend: str, seeded: str) ->
     held_ours, held_bare = await _pair(server, tokens, plan, rate=SUSTAINED_TARGET)
     kept_pace = held_ours.throughput >= SUSTAINED_TARGET * KEPT_PACE and not held_ours.errors
     print_table(
-        f"myHomePage — sustained, open loop {SUSTAINED_TARGET:.0f} req/s × {plan.sustained_seconds:.0f} s ({backend})",
+        f"myHomePage — sustained, open loop {SUSTAINED_TARGET:.0f} req/s × {plan.fixed_seconds:.0f} s ({backend})",
         [Row.of_runs("achieved req/s", held_ours, held_bare)],
         [
             Target(

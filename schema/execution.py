@@ -164,8 +164,8 @@ def _after_response(values: Sequence[Any]) -> NoReturn:
 # graphql-core keeps its resolver helpers as bound methods of the execution context (`async_helpers`): a reference
 # cycle through which everything an execution builds (collected fields, sub-field caches, the request's context and
 # loaders, some 250 objects a page) was left to the cyclic collector. Under load each first-generation collection
-# then found ~45,000 such objects and paused the API for 15–75 ms: the p99 of myHomePage at 200 req/s was 400 ms
-# for a p50 of 6 ms. Answered executions swap in helpers that hold nothing, so reference counting frees them.
+# then found ~45,000 such objects and paused the API for 15–75 ms (bench/pages.py). Answered executions swap in
+# helpers that hold nothing, so reference counting frees them.
 _ANSWERED = GraphQLResolveInfoHelpers(gather=_after_response, track=_after_response)
 
 

@@ -6,7 +6,6 @@ the server and reads the script's findings."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 from collections.abc import Iterator
@@ -18,10 +17,6 @@ from tests.client.test_js_suite import REPO, node_binary
 from tests.support.make_run import make_run_server
 
 SCRIPT = REPO / "mini_program_stub" / "client" / "test" / "live" / "core-live.mjs"
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("ZSB_TEST_BACKEND") == "server", reason="starts its own embedded server; the embedded run covers it"
-)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ including a lost ACK, offline edits, the conflict on both devices, its resolutio
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -18,12 +17,7 @@ from tests.support.make_run import make_run_server
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "mini_program_stub" / "client" / "test" / "live" / "sync-live.mjs"
 
-pytestmark = [
-    pytest.mark.skipif(
-        os.environ.get("ZSB_TEST_BACKEND") == "server", reason="starts its own embedded server (make run style)"
-    ),
-    pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed"),
-]
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
 
 @pytest.fixture(scope="module")

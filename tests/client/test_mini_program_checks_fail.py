@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -22,10 +21,6 @@ from tests.client.mini_program_checks import (
     check_registrations,
     check_shared,
     check_templates,
-)
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("ZSB_TEST_BACKEND") == "server", reason="static check; never touches the backend"
 )
 
 

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from graphql import GraphQLSchema
 
 from tests.client.mini_program_checks import (
@@ -27,10 +26,6 @@ from tests.client.mini_program_checks import (
     page_methods,
     run_all_checks,
     vendor,
-)
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("ZSB_TEST_BACKEND") == "server", reason="static check; never touches the backend"
 )
 
 
